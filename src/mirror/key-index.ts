@@ -1,0 +1,161 @@
+/**
+ * A sorted key → value index with confd's memkv read semantics (exact get, `path.Match` globs,
+ * `ls`/`lsdir` over whole path segments). One index per resource view; changes are applied in
+ * place, so a render never re-reads or re-sorts the whole store.
+ */
+import { globToRegExp, literalPrefix } from "./glob.js";
+
+/** Above this many pending inserts/deletes, one full re-sort beats many splices. */
+const SPLICE_LIMIT = 256;
+
+export class KeyIndex {
+  private readonly values = new Map<string, string>();
+  private sorted: string[] = [];
+  private readonly pendingAdd = new Set<string>();
+  private readonly pendingDelete = new Set<string>();
+
+  get size(): number {
+    return this.values.size;
+  }
+
+  get(key: string): string | undefined {
+    return this.values.get(key);
+  }
+
+  has(key: string): boolean {
+    return this.values.has(key);
+  }
+
+  /** Returns true when the index changed. */
+  set(key: string, value: string): boolean {
+    const old = this.values.get(key);
+    if (old === value) return false;
+    if (old === undefined) {
+      if (!this.pendingDelete.delete(key)) this.pendingAdd.add(key);
+    }
+    this.values.set(key, value);
+    return true;
+  }
+
+  /** Returns true when the key was present. */
+  delete(key: string): boolean {
+    if (!this.values.delete(key)) return false;
+    if (!this.pendingAdd.delete(key)) this.pendingDelete.add(key);
+    return true;
+  }
+
+  clear(): void {
+    this.values.clear();
+    this.sorted = [];
+    this.pendingAdd.clear();
+    this.pendingDelete.clear();
+  }
+
+  /** All keys in byte order. */
+  keys(): readonly string[] {
+    this.settle();
+    return this.sorted;
+  }
+
+  entries(): Array<[string, string]> {
+    return this.keys().map((k) => [k, this.values.get(k) as string]);
+  }
+
+  /** Keys starting with `prefix` (a plain string prefix), in byte order. */
+  keysWithPrefix(prefix: string): readonly string[] {
+    const keys = this.keys();
+    if (prefix === "") return keys;
+    const start = lowerBound(keys, prefix);
+    let end = start;
+    while (end < keys.length && (keys[end] as string).startsWith(prefix)) end++;
+    return keys.slice(start, end);
+  }
+
+  /** memkv GetAll: keys matching a `path.Match` glob, sorted by key. */
+  glob(pattern: string): Array<{ key: string; value: string }> {
+    const re = globToRegExp(pattern);
+    const out: Array<{ key: string; value: string }> = [];
+    for (const key of this.keysWithPrefix(literalPrefix(pattern))) {
+      if (re.test(key)) out.push({ key, value: this.values.get(key) as string });
+    }
+    return out;
+  }
+
+  /**
+   * memkv List: sorted unique names of the immediate children of `dir` (leaves and directories),
+   * comparing whole segments; when `dir` is itself a key, its base name is included.
+   */
+  list(dir: string): string[] {
+    return this.children(dir, false);
+  }
+
+  /** memkv ListDir: like `list`, only children that have keys beneath them. */
+  listDirs(dir: string): string[] {
+    return this.children(dir, true);
+  }
+
+  private children(dir: string, dirsOnly: boolean): string[] {
+    const base = trimTrailingSlash(dir);
+    const names = new Set<string>();
+    if (!dirsOnly && this.values.has(base)) names.add(baseName(base));
+    const prefix = base === "" ? "/" : `${base}/`;
+    const keys = this.keysWithPrefix(prefix);
+    let last: string | undefined;
+    for (const key of keys) {
+      const rest = key.slice(prefix.length);
+      const slash = rest.indexOf("/");
+      if (dirsOnly && slash < 0) continue;
+      const name = slash < 0 ? rest : rest.slice(0, slash);
+      if (name !== last) {
+        names.add(name);
+        last = name;
+      }
+    }
+    return [...names].sort(compareBytes);
+  }
+
+  private settle(): void {
+    const changes = this.pendingAdd.size + this.pendingDelete.size;
+    if (changes === 0) return;
+    if (changes > SPLICE_LIMIT || this.sorted.length === 0) {
+      this.sorted = [...this.values.keys()].sort(compareBytes);
+    } else {
+      for (const key of this.pendingDelete) {
+        const i = lowerBound(this.sorted, key);
+        if (this.sorted[i] === key) this.sorted.splice(i, 1);
+      }
+      for (const key of this.pendingAdd) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+    }
+    this.pendingAdd.clear();
+    this.pendingDelete.clear();
+  }
+}
+
+/** Byte-order comparison of strings (what Go's sort.Strings does), not locale order. */
+export function compareBytes(a: string, b: string): number {
+  // UTF-16 code unit order equals UTF-8 byte order except for astral vs. U+E000–U+FFFF; keys
+  // and values in this domain are ASCII, and the difference is documented in docs/templates.md.
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function lowerBound(sorted: readonly string[], key: string): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((sorted[mid] as string) < key) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function trimTrailingSlash(p: string): string {
+  let end = p.length;
+  while (end > 0 && p[end - 1] === "/") end--;
+  return p.slice(0, end);
+}
+
+function baseName(p: string): string {
+  const i = p.lastIndexOf("/");
+  return i < 0 ? p : p.slice(i + 1);
+}

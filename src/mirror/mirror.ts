@@ -1,0 +1,127 @@
+/**
+ * The in-memory mirror of the store: every key any resource reads, the revision it is at, and one
+ * prefix-relative view per resource. Listing fills it once; each change event updates it in place
+ * and reports which resources it touched, so only those are rendered again.
+ */
+import { KeyIndex } from "./key-index.js";
+import type { ChangeEvent, KeyValue } from "../store/types.js";
+
+/** Which keys a resource reads: full store paths, and the prefix its template does not see. */
+export interface KeySelection {
+  name: string;
+  /** Stripped from every key the template sees ("" keeps full keys). */
+  prefix: string;
+  /** Full store paths; a key is selected when it equals a path or lies below it. */
+  paths: readonly string[];
+}
+
+interface View {
+  selection: KeySelection;
+  index: KeyIndex;
+  /** `path/` for each path, so a key test is two string comparisons. */
+  dirs: string[];
+}
+
+export class Mirror {
+  revision = 0;
+  private readonly all = new Map<string, string>();
+  private readonly views: View[];
+  private readonly byName = new Map<string, View>();
+
+  constructor(selections: readonly KeySelection[]) {
+    this.views = selections.map((selection) => ({
+      selection,
+      index: new KeyIndex(),
+      dirs: selection.paths.map((p) => (p.endsWith("/") ? p : `${p}/`)),
+    }));
+    for (const v of this.views) this.byName.set(v.selection.name, v);
+  }
+
+  /** The store prefixes to list and watch: every path, without those inside another. */
+  watchPrefixes(): string[] {
+    return minimalPrefixes(this.views.flatMap((v) => v.selection.paths));
+  }
+
+  get size(): number {
+    return this.all.size;
+  }
+
+  view(name: string): KeyIndex {
+    const v = this.byName.get(name);
+    if (v === undefined) throw new Error(`no view for resource ${name}`);
+    return v.index;
+  }
+
+  /** Full key → value of everything mirrored (for snapshots and the resync diff). */
+  entries(): IterableIterator<[string, string]> {
+    return this.all.entries();
+  }
+
+  /**
+   * Replace the content with a complete listing (initial sync, compaction recovery, periodic
+   * resync). Only the differences are applied, so unchanged resources stay clean.
+   */
+  replace(kvs: readonly KeyValue[], revision: number): Set<string> {
+    const seen = new Set<string>();
+    const events: ChangeEvent[] = [];
+    for (const { key, value } of kvs) {
+      if (!this.selected(key)) continue;
+      seen.add(key);
+      if (this.all.get(key) !== value) events.push({ type: "put", key, value, revision });
+    }
+    for (const key of this.all.keys()) {
+      if (!seen.has(key)) events.push({ type: "delete", key, revision });
+    }
+    return this.apply(events, revision);
+  }
+
+  /** Apply change events; returns the names of the resources whose view changed. */
+  apply(events: readonly ChangeEvent[], revision: number): Set<string> {
+    const dirty = new Set<string>();
+    for (const ev of events) {
+      if (ev.type === "put") {
+        if (!this.selected(ev.key)) continue;
+        this.all.set(ev.key, ev.value);
+      } else if (!this.all.delete(ev.key)) continue;
+      for (const v of this.views) {
+        if (!matches(v, ev.key)) continue;
+        const rel = relativeKey(v.selection.prefix, ev.key);
+        const changed = ev.type === "put" ? v.index.set(rel, ev.value) : v.index.delete(rel);
+        if (changed) dirty.add(v.selection.name);
+      }
+    }
+    if (revision > this.revision) this.revision = revision;
+    return dirty;
+  }
+
+  private selected(key: string): boolean {
+    return this.views.some((v) => matches(v, key));
+  }
+}
+
+function matches(v: View, key: string): boolean {
+  const { paths } = v.selection;
+  for (let i = 0; i < paths.length; i++) {
+    if (key === paths[i] || key.startsWith(v.dirs[i] as string)) return true;
+  }
+  return false;
+}
+
+/**
+ * The key as the template sees it: the prefix removed, always starting with one `/`. Keys are not
+ * path-cleaned, so a key containing `..` cannot pose as another key.
+ */
+export function relativeKey(prefix: string, key: string): string {
+  const rest = prefix !== "" && key.startsWith(prefix) ? key.slice(prefix.length) : key;
+  return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+export function minimalPrefixes(paths: readonly string[]): string[] {
+  const sorted = [...new Set(paths)].sort();
+  const out: string[] = [];
+  for (const p of sorted) {
+    const covered = out.some((q) => q === "/" || p === q || p.startsWith(q.endsWith("/") ? q : `${q}/`));
+    if (!covered) out.push(p);
+  }
+  return out;
+}
