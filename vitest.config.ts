@@ -1,5 +1,8 @@
 import { defineConfig } from "vitest/config";
 
+// .ci/run asks for a JSON report too, to print its own "N passed, N failed" line.
+const report = process.env.PERCH_VITEST_REPORT;
+
 export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
@@ -8,5 +11,6 @@ export default defineConfig({
     // Integration tests start real etcd and BIRD processes; two cores do not want more forks.
     pool: "forks",
     maxWorkers: 2,
+    reporters: report ? ["default", ["json", { outputFile: report }]] : ["default"],
   },
 });

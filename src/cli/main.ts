@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+/** perch's entry point: parse, configure, load the resource set, dispatch. */
+import { readFileSync } from "node:fs";
+import { errorMessage, PerchErrors } from "../errors.js";
+import { createLogger } from "../log/logger.js";
+import { loadResourceSet } from "../resource/load-set.js";
+import { resolveNodeName } from "../resource/node-name.js";
+import { parseArgv, usage } from "./argv.js";
+import { EXIT, renderCommand } from "./render-command.js";
+import { resolveConfig } from "./settings.js";
+
+const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
+  return pkg.version;
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgv(argv);
+  } catch (err) {
+    process.stderr.write(`perch: ${errorMessage(err)}\n\n${usage()}\n`);
+    return EXIT.usage;
+  }
+  const { command, flags } = parsed;
+  if (flags.version) {
+    process.stdout.write(`perch ${version()}\n`);
+    return EXIT.ok;
+  }
+  if (flags.help || command === undefined) {
+    (flags.help ? process.stdout : process.stderr).write(`${usage(command)}\n`);
+    return flags.help ? EXIT.ok : EXIT.usage;
+  }
+  let config;
+  try {
+    config = resolveConfig(command, flags, process.env);
+  } catch (err) {
+    process.stderr.write(`perch ${command}: ${errorMessage(err).replaceAll("\n", `\nperch ${command}: `)}\n`);
+    return EXIT.usage;
+  }
+  // Logs go to stderr for one-shot commands, whose stdout is their report; the daemon logs to stdout.
+  const logger = await createLogger(config.logLevel, DAEMONS.has(command) ? 1 : 2);
+  const nodeName = resolveNodeName(config.nodeName, process.env);
+  const env = { ...process.env, NODENAME: nodeName };
+  let resources;
+  try {
+    resources = await loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
+  } catch (err) {
+    const errors = err instanceof PerchErrors ? err.errors.map((e) => e.toString()) : [errorMessage(err)];
+    for (const e of errors) process.stderr.write(`perch ${command}: ${e}\n`);
+    return EXIT.usage;
+  }
+  try {
+    return await renderCommand(config, resources, env, logger);
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, "failed");
+    process.stderr.write(`perch ${command}: ${errorMessage(err)}\n`);
+    return EXIT.failed;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

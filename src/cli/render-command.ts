@@ -1,0 +1,51 @@
+/** `perch render`: one pass from a fresh listing, a line per resource, diffs on request. */
+import { relative } from "node:path";
+import type { Logger } from "../log/logger.js";
+import { Mirror } from "../mirror/mirror.js";
+import { runPass, type PassReport, describeCommand } from "../render/pass.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import { colourDiff } from "../write/diff.js";
+import { openStore } from "./open-store.js";
+import type { Config } from "./settings.js";
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, changed: 3 } as const;
+
+export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+  const mirror = new Mirror(resources.map((r) => r.selection));
+  const store = await openStore(config);
+  try {
+    const listStart = performance.now();
+    const snapshot = await store.list(mirror.watchPrefixes());
+    mirror.replace(snapshot.kvs, snapshot.revision);
+    logger.info({ event: "list", store: store.kind, keys: mirror.size, revision: snapshot.revision, durationMs: Math.round(performance.now() - listStart) }, "listed");
+  } finally {
+    await store.close();
+  }
+  const report = await runPass(resources, mirror, {
+    noop: config.noop,
+    diff: config.diff,
+    env,
+    logger,
+    checkTimeoutMs: config.checkTimeoutMs,
+    reloadTimeoutMs: config.reloadTimeoutMs,
+    keepStageFile: config.keepStageFile,
+    syncOnly: config.syncOnly,
+  });
+  process.stdout.write(formatReport(report, process.stdout.isTTY === true));
+  if (!report.ok) return EXIT.failed;
+  if (config.exitCode && report.changed) return EXIT.changed;
+  return EXIT.ok;
+}
+
+export function formatReport(report: PassReport, colour: boolean): string {
+  const out: string[] = [];
+  for (const r of report.resources) {
+    const dest = relative(process.cwd(), r.dest).startsWith("..") ? r.dest : relative(process.cwd(), r.dest);
+    out.push(`${r.outcome.padEnd(13)} ${r.resource.padEnd(16)} ${dest}${r.error ? `\n    ${r.error.replaceAll("\n", "\n    ")}` : ""}`);
+    if (r.diff) out.push(colour ? colourDiff(r.diff) : r.diff);
+  }
+  for (const reload of report.reloads) {
+    out.push(`${(reload.result.ok ? "reloaded" : "reload-failed").padEnd(13)} ${reload.command}${reload.result.ok ? "" : `: ${describeCommand(reload.result)}`}`);
+  }
+  return `${out.join("\n")}\n`;
+}

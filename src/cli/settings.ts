@@ -1,0 +1,229 @@
+/**
+ * Every setting perch takes, in one table: its flag, its PERCH_* variable, its perch.toml key.
+ * Precedence is flags, then environment, then perch.toml in the confdir, then defaults; the merged
+ * result is validated once and every problem is reported together.
+ */
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import toml from "toml";
+import { PerchError, PerchErrors } from "../errors.js";
+import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+
+type SettingKind = "string" | "list" | "boolean";
+
+interface SettingSpec {
+  kind: SettingKind;
+  help: string;
+  /** Shown as the flag's value name in --help. */
+  arg?: string;
+  /** Which subcommands take it ("*" = all). */
+  commands: readonly string[] | "*";
+  env?: string;
+  short?: string;
+}
+
+const RENDERING = ["render", "watch", "check"] as const;
+const STORE = ["render", "watch", "snapshot"] as const;
+
+export const SETTINGS = {
+  confdir: { kind: "string", arg: "DIR", commands: RENDERING, env: "PERCH_CONFDIR", help: "directory holding conf.d/ and templates/ (default: .)" },
+  backend: { kind: "string", arg: "etcd|file", commands: STORE, env: "PERCH_BACKEND", help: "where keys come from (default: etcd)" },
+  keys: { kind: "string", arg: "FILE", commands: STORE, env: "PERCH_KEYS", help: "file backend: JSON object of key → string value" },
+  endpoints: { kind: "list", arg: "URLS", commands: STORE, env: "ETCD_ENDPOINTS", help: "etcd endpoints, comma-separated (default: http://127.0.0.1:2379)" },
+  "ca-file": { kind: "string", arg: "FILE", commands: STORE, env: "ETCD_CA_CERT_FILE", help: "etcd TLS: CA certificate" },
+  "cert-file": { kind: "string", arg: "FILE", commands: STORE, env: "ETCD_CERT_FILE", help: "etcd TLS: client certificate" },
+  "key-file": { kind: "string", arg: "FILE", commands: STORE, env: "ETCD_KEY_FILE", help: "etcd TLS: client key" },
+  username: { kind: "string", arg: "USER", commands: STORE, env: "ETCD_USERNAME", help: "etcd user" },
+  password: { kind: "string", arg: "PASSWORD", commands: STORE, env: "ETCD_PASSWORD", help: "etcd password (prefer ETCD_PASSWORD: flags show in ps)" },
+  prefix: { kind: "list", arg: "PREFIX", commands: "*", env: "PERCH_PREFIX", help: "render/watch: prepended to every resource prefix; snapshot: a prefix to save (repeatable)" },
+  "node-name": { kind: "string", arg: "NAME", commands: RENDERING, env: "PERCH_NODE_NAME", help: "node name for //NODENAME and getenv NODENAME (default: $NODENAME, /var/lib/calico/nodename, host name)" },
+  root: { kind: "string", arg: "DIR", commands: ["render", "watch"], env: "PERCH_ROOT", help: "place every dest under DIR" },
+  only: { kind: "list", arg: "NAME", commands: RENDERING, env: "PERCH_ONLY", help: "only these resources (conf.d base names; repeatable or comma-separated)" },
+  noop: { kind: "boolean", commands: ["render", "watch"], env: "PERCH_NOOP", help: "compare only: write nothing, reload nothing" },
+  diff: { kind: "boolean", commands: ["render", "watch"], env: "PERCH_DIFF", help: "print a unified diff of every change" },
+  "exit-code": { kind: "boolean", commands: ["render"], help: "exit 3 when anything would change" },
+  "sync-only": { kind: "boolean", commands: ["render", "watch"], env: "PERCH_SYNC_ONLY", help: "write files but run no reload_cmd" },
+  "keep-stage-file": { kind: "boolean", commands: ["render", "watch"], help: "keep the staged file beside the destination" },
+  "check-timeout": { kind: "string", arg: "DURATION", commands: ["render", "watch"], env: "PERCH_CHECK_TIMEOUT", help: "default check_cmd timeout (default: 30s)" },
+  "reload-timeout": { kind: "string", arg: "DURATION", commands: ["render", "watch"], env: "PERCH_RELOAD_TIMEOUT", help: "default reload_cmd timeout (default: 60s)" },
+  wait: { kind: "string", arg: "MIN[:MAX]", commands: ["watch"], env: "PERCH_WAIT", help: "coalesce changes: render when quiet for MIN, at the latest MAX after the first (default: 50ms:500ms)" },
+  interval: { kind: "string", arg: "SECONDS", commands: ["watch"], env: "PERCH_INTERVAL", help: "periodic full resync (default: off)" },
+  listen: { kind: "string", arg: "HOST:PORT", commands: ["watch"], env: "PERCH_LISTEN", help: "serve /metrics, /healthz and /readyz" },
+  output: { kind: "string", arg: "FILE", commands: ["snapshot"], short: "o", help: "snapshot: write here (default: stdout)" },
+  "log-level": { kind: "string", arg: "LEVEL", commands: "*", env: "PERCH_LOG_LEVEL", help: `${LOG_LEVELS.join("|")} (default: info for watch, warn otherwise)` },
+  help: { kind: "boolean", commands: "*", short: "h", help: "show help" },
+  version: { kind: "boolean", commands: "*", short: "v", help: "show the version" },
+} as const satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+export type RawSettings = Partial<Record<SettingName, string | string[] | boolean>>;
+
+export interface Config {
+  command: string;
+  confdir: string;
+  backend: "etcd" | "file";
+  keys?: string;
+  endpoints: string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+  prefix: string[];
+  nodeName?: string;
+  root?: string;
+  only?: string[];
+  noop: boolean;
+  diff: boolean;
+  exitCode: boolean;
+  syncOnly: boolean;
+  keepStageFile: boolean;
+  checkTimeoutMs?: number;
+  reloadTimeoutMs?: number;
+  wait: WaitWindow;
+  intervalMs?: number;
+  listen?: { host: string; port: number };
+  output?: string;
+  logLevel: LogLevel;
+}
+
+export const DEFAULT_WAIT: WaitWindow = { minMs: 50, maxMs: 500 };
+
+/** Settings from PERCH_* / ETCD_* variables. */
+export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
+  const out: RawSettings = {};
+  for (const [name, spec] of Object.entries(SETTINGS) as Array<[SettingName, SettingSpec]>) {
+    const value = spec.env ? env[spec.env] : undefined;
+    if (value === undefined || value === "") continue;
+    out[name] = spec.kind === "boolean" ? ["1", "true", "yes"].includes(value.toLowerCase()) : spec.kind === "list" ? splitList(value) : value;
+  }
+  return out;
+}
+
+/** Settings from `perch.toml` in the confdir (snake_case or kebab-case keys). Missing file: none. */
+export function settingsFromFile(file: string, errors: PerchError[]): RawSettings {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch {
+    return {};
+  }
+  let doc: Record<string, unknown>;
+  try {
+    doc = toml.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    const start = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
+    errors.push(new PerchError(`TOML syntax error: ${(err as Error).message}`, { file, line: start?.line, column: start?.column }));
+    return {};
+  }
+  const out: RawSettings = {};
+  for (const [rawKey, value] of Object.entries(doc)) {
+    const name = rawKey.replaceAll("_", "-") as SettingName;
+    const spec: SettingSpec | undefined = (SETTINGS as Record<string, SettingSpec>)[name];
+    if (spec === undefined || name === "help" || name === "version") {
+      errors.push(new PerchError(`unknown setting "${rawKey}"`, { file, line: lineOf(text, rawKey) }));
+      continue;
+    }
+    const ok = spec.kind === "boolean" ? typeof value === "boolean" : spec.kind === "list" ? typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string")) : typeof value === "string" || typeof value === "number";
+    if (!ok) {
+      errors.push(new PerchError(`setting "${rawKey}" must be ${spec.kind === "boolean" ? "true or false" : spec.kind === "list" ? "a string or a list of strings" : "a string"}`, { file, line: lineOf(text, rawKey) }));
+      continue;
+    }
+    out[name] = spec.kind === "list" ? (typeof value === "string" ? splitList(value) : (value as string[])) : spec.kind === "string" ? String(value) : (value as boolean);
+  }
+  return out;
+}
+
+/** Merge (flags over env over file) and validate into a Config; throws PerchErrors with every problem. */
+export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.ProcessEnv): Config {
+  const errors: PerchError[] = [];
+  const fromEnv = settingsFromEnv(env);
+  const confdir = String(flags.confdir ?? fromEnv.confdir ?? ".");
+  const fromFile = settingsFromFile(path.join(confdir, "perch.toml"), errors);
+  const raw: RawSettings = { ...fromFile, ...fromEnv, ...flags };
+  const str = (n: SettingName) => raw[n] as string | undefined;
+  const list = (n: SettingName) => raw[n] as string[] | undefined;
+  const bool = (n: SettingName) => raw[n] === true;
+  const bad = (message: string) => errors.push(new PerchError(message));
+
+  const backend = str("backend") ?? (str("keys") ? "file" : "etcd");
+  if (backend !== "etcd" && backend !== "file") bad(`--backend must be etcd or file, got ${JSON.stringify(backend)}`);
+  if (backend === "file" && !str("keys") && command !== "check") bad("--backend file needs --keys FILE");
+
+  const logLevel = (str("log-level") ?? (command === "watch" ? "info" : "warn")) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) bad(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+
+  const duration = (n: SettingName): number | undefined => {
+    const v = str(n);
+    if (v === undefined) return undefined;
+    const ms = parseDuration(v);
+    if (ms === undefined || ms <= 0) bad(`--${n} must be a positive duration like "10s", got ${JSON.stringify(v)}`);
+    return ms;
+  };
+
+  let wait = DEFAULT_WAIT;
+  const waitText = str("wait");
+  if (waitText !== undefined) {
+    const parsed = parseWait(waitText);
+    if (typeof parsed === "string") bad(`--${parsed}`);
+    else wait = parsed;
+  }
+
+  let listen: Config["listen"];
+  const listenText = str("listen");
+  if (listenText !== undefined) {
+    const m = /^(.*):(\d+)$/.exec(listenText);
+    const port = m ? Number(m[2]) : NaN;
+    if (!m || port > 65535) bad(`--listen must be HOST:PORT, got ${JSON.stringify(listenText)}`);
+    else listen = { host: (m[1] as string).replace(/^\[|\]$/g, "") || "0.0.0.0", port };
+  }
+
+  const prefixes = list("prefix") ?? [];
+  if (command !== "snapshot" && prefixes.length > 1) bad("--prefix may be given once for render, watch and check");
+  if (command === "snapshot" && prefixes.length === 0) bad("snapshot needs at least one --prefix");
+
+  const config: Config = {
+    command,
+    confdir,
+    backend: backend as Config["backend"],
+    keys: str("keys"),
+    endpoints: list("endpoints") ?? ["http://127.0.0.1:2379"],
+    caFile: str("ca-file"),
+    certFile: str("cert-file"),
+    keyFile: str("key-file"),
+    username: str("username"),
+    password: str("password"),
+    prefix: prefixes,
+    nodeName: str("node-name"),
+    root: str("root"),
+    only: list("only"),
+    noop: bool("noop"),
+    diff: bool("diff"),
+    exitCode: bool("exit-code"),
+    syncOnly: bool("sync-only"),
+    keepStageFile: bool("keep-stage-file"),
+    checkTimeoutMs: duration("check-timeout"),
+    reloadTimeoutMs: duration("reload-timeout"),
+    wait,
+    intervalMs: duration("interval"),
+    listen,
+    output: str("output"),
+    logLevel,
+  };
+  if ((config.certFile === undefined) !== (config.keyFile === undefined)) bad("--cert-file and --key-file go together");
+  if (errors.length > 0) throw new PerchErrors(errors);
+  return config;
+}
+
+export function splitList(value: string): string[] {
+  return value
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+function lineOf(text: string, key: string): number | undefined {
+  const i = text.split("\n").findIndex((l) => new RegExp(`^\\s*"?${key.replace(/[-.]/g, "\\$&")}"?\\s*=`).test(l));
+  return i < 0 ? undefined : i + 1;
+}

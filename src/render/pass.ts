@@ -1,0 +1,153 @@
+/**
+ * One pass over a set of resources: render each in memory, write the ones whose bytes changed
+ * (unchecked resources first, so a checked file's includes are in place when it is checked), then
+ * run each distinct reload command once. One failing resource does not stop the others.
+ */
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Mirror } from "../mirror/mirror.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import { unifiedDiff } from "../write/diff.js";
+import { runCommand, type CommandResult } from "../write/run-command.js";
+import { writeFile, type WriteResult } from "../write/write-file.js";
+import { renderResource } from "./render.js";
+
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+export const DEFAULT_RELOAD_TIMEOUT_MS = 60_000;
+
+export interface PassOptions {
+  /** Compare only: no write, no reload. */
+  noop: boolean;
+  /** Compute unified diffs of what changed (or would change). */
+  diff: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  checkTimeoutMs?: number;
+  reloadTimeoutMs?: number;
+  keepStageFile?: boolean;
+  /** Skip reload commands (confd's -sync-only). */
+  syncOnly?: boolean;
+}
+
+export type Outcome = "written" | "unchanged" | "would-write" | "render-failed" | "check-failed" | "failed";
+
+export interface ResourceReport {
+  resource: string;
+  dest: string;
+  outcome: Outcome;
+  error?: string;
+  diff?: string;
+  check?: CommandResult;
+  inPlace?: boolean;
+  renderMs: number;
+  writeMs: number;
+}
+
+export interface ReloadReport {
+  command: string;
+  /** The resources whose change asked for this reload. */
+  resources: string[];
+  result: CommandResult;
+}
+
+export interface PassReport {
+  resources: ResourceReport[];
+  reloads: ReloadReport[];
+  /** Every resource rendered, was written or unchanged, and every reload succeeded. */
+  ok: boolean;
+  /** Something was written (or, with noop, would be). */
+  changed: boolean;
+  durationMs: number;
+}
+
+const FAILED: ReadonlySet<Outcome> = new Set(["render-failed", "check-failed", "failed"]);
+
+export async function runPass(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
+  const started = performance.now();
+  const ordered = [...resources.filter((r) => !r.checkCmd), ...resources.filter((r) => r.checkCmd)];
+  const reports = new Map<string, ResourceReport>();
+  for (const resource of ordered) reports.set(resource.name, await processResource(resource, mirror, opts));
+
+  const inOrder = resources.map((r) => reports.get(r.name) as ResourceReport);
+  const written = resources.filter((r) => reports.get(r.name)?.outcome === "written");
+  const reloads = opts.noop || opts.syncOnly ? [] : await runReloads(written, opts);
+  const report: PassReport = {
+    resources: inOrder,
+    reloads,
+    ok: inOrder.every((r) => !FAILED.has(r.outcome)) && reloads.every((r) => r.result.ok),
+    changed: inOrder.some((r) => r.outcome === "written" || r.outcome === "would-write"),
+    durationMs: performance.now() - started,
+  };
+  opts.logger.info({ event: "pass", ok: report.ok, changed: report.changed, resources: inOrder.length, durationMs: round(report.durationMs) }, "pass done");
+  return report;
+}
+
+async function processResource(resource: LoadedResource, mirror: Mirror, opts: PassOptions): Promise<ResourceReport> {
+  const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
+  const base = { resource: resource.name, dest: resource.dest, renderMs: 0, writeMs: 0 };
+  const renderStart = performance.now();
+  let content: string;
+  try {
+    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Map() });
+  } catch (err) {
+    const error = errorMessage(err);
+    log.error({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
+    return { ...base, outcome: "render-failed", error, renderMs: performance.now() - renderStart };
+  }
+  const renderMs = performance.now() - renderStart;
+  log.debug({ event: "render", outcome: "ok", durationMs: round(renderMs), bytes: content.length }, "rendered");
+
+  const result: WriteResult = await writeFile(content, resource.dest, {
+    mode: resource.mode,
+    uid: resource.uid,
+    gid: resource.gid,
+    checkCmd: resource.checkCmd,
+    checkTimeoutMs: resource.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
+    noop: opts.noop,
+    keepStageFile: opts.keepStageFile,
+  });
+  const report: ResourceReport = { ...base, outcome: result.action, renderMs, writeMs: result.durationMs };
+  if (result.inPlace) report.inPlace = true;
+  if (result.check) report.check = result.check;
+  if (result.error) report.error = result.error;
+  if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
+  if (opts.diff && result.changed) report.diff = unifiedDiff(resource.dest, result.previous, content);
+
+  const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), inPlace: result.inPlace };
+  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+  else log.info(fields, result.action);
+  return report;
+}
+
+async function runReloads(written: readonly LoadedResource[], opts: PassOptions): Promise<ReloadReport[]> {
+  // Distinct commands in conf.d order: two resources sharing a reload_cmd reload once.
+  const commands = new Map<string, string[]>();
+  for (const r of written) {
+    if (!r.reloadCmd) continue;
+    const command = r.reloadCmd.replaceAll("{{.dest}}", r.dest).replaceAll("{{dest}}", r.dest);
+    commands.set(command, [...(commands.get(command) ?? []), r.name]);
+  }
+  const reports: ReloadReport[] = [];
+  for (const [command, resources] of commands) {
+    const timeoutMs = Math.max(...written.filter((r) => resources.includes(r.name)).map((r) => r.reloadTimeoutMs ?? opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS));
+    const result = await runCommand(command, { timeoutMs });
+    const fields = { event: "reload", command, resources, outcome: result.ok ? "ok" : "failed", durationMs: round(result.durationMs), exitCode: result.exitCode, output: result.output };
+    if (result.ok) opts.logger.info(fields, "reloaded");
+    else opts.logger.error({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");
+    reports.push({ command, resources, result });
+  }
+  return reports;
+}
+
+export function describeCommand(result: CommandResult | undefined): string {
+  if (result === undefined) return "not run";
+  if (result.timedOut) return `timed out after ${Math.round(result.durationMs)} ms`;
+  if (result.error) return result.error;
+  const status = result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`;
+  const output = result.output.trim();
+  return output ? `${status}: ${output}` : status;
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}

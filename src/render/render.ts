@@ -1,0 +1,16 @@
+/**
+ * The renderer: a pure function from a resource and its view of the keys to the file's bytes.
+ * It touches no file; an error names the resource, template, line and key.
+ */
+import { PerchError } from "../errors.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import type { RenderScope } from "../template/helper-spec.js";
+
+export function renderResource(resource: LoadedResource, scope: RenderScope): string {
+  try {
+    return resource.template.render(scope);
+  } catch (err) {
+    const e = err instanceof PerchError ? err : new PerchError(String(err));
+    throw e.withContext({ resource: resource.name, file: resource.srcPath });
+  }
+}

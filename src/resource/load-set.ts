@@ -1,0 +1,127 @@
+/**
+ * Load a confdir: every conf.d/*.toml resource, its keys resolved to store paths, and its template
+ * compiled. All problems are collected and thrown together, so `perch check` and a refused SIGHUP
+ * reload can report every one of them at once.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import { PerchError, PerchErrors } from "../errors.js";
+import type { KeySelection } from "../mirror/mirror.js";
+import { compileTemplate, type CompiledTemplate } from "../template/compile.js";
+import { substituteNodeName } from "./node-name.js";
+import { parseResource, type ResourceDefinition } from "./parse-resource.js";
+
+export interface LoadOptions {
+  confdir: string;
+  nodeName: string;
+  /** The global --prefix, prepended to every resource's prefix. */
+  globalPrefix?: string;
+  /** --root: every dest is placed under this directory. */
+  root?: string;
+  /** --only: resource names (conf.d base names) to keep. */
+  only?: readonly string[];
+}
+
+export interface LoadedResource extends ResourceDefinition {
+  /** The effective destination (under --root when given); `declaredDest` is what the file says. */
+  dest: string;
+  declaredDest: string;
+  /** The template's path on disk. */
+  srcPath: string;
+  /** Full store paths this resource reads. */
+  paths: string[];
+  selection: KeySelection;
+  template: CompiledTemplate;
+}
+
+export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource[]> {
+  const confd = path.join(opts.confdir, "conf.d");
+  const errors: PerchError[] = [];
+  let names: string[];
+  try {
+    names = (await readdir(confd)).filter((f) => f.endsWith(".toml")).sort();
+  } catch (err) {
+    throw new PerchErrors([new PerchError(`cannot read the resource directory: ${(err as Error).message}`, { file: confd })]);
+  }
+  if (names.length === 0) throw new PerchErrors([new PerchError("no resources: the directory has no *.toml files", { file: confd })]);
+
+  const definitions: ResourceDefinition[] = [];
+  for (const fileName of names) {
+    const file = path.join(confd, fileName);
+    const parsed = parseResource(file, fileName.slice(0, -".toml".length), await readFile(file, "utf8"));
+    errors.push(...parsed.errors);
+    if (parsed.resource) definitions.push(parsed.resource);
+  }
+  checkOnly(opts.only, names, confd, errors);
+
+  const templates = new Map<string, CompiledTemplate | null>();
+  const loaded: LoadedResource[] = [];
+  const byDest = new Map<string, ResourceDefinition>();
+  for (const def of definitions) {
+    const other = byDest.get(def.dest);
+    if (other) {
+      errors.push(new PerchError(`dest ${def.dest} is also the dest of ${other.file}: two resources cannot write one file`, { file: def.file, line: def.lines.dest, resource: def.name }));
+      continue;
+    }
+    byDest.set(def.dest, def);
+    if (opts.only && !opts.only.includes(def.name)) continue;
+    const template = await loadTemplate(opts.confdir, def, templates, errors);
+    if (template) loaded.push(resolve(def, template, opts));
+  }
+  if (errors.length > 0) throw new PerchErrors(errors);
+  return loaded;
+}
+
+function checkOnly(only: readonly string[] | undefined, fileNames: string[], confd: string, errors: PerchError[]): void {
+  for (const name of only ?? []) {
+    if (!fileNames.includes(`${name}.toml`)) errors.push(new PerchError(`--only ${name}: no such resource (no ${name}.toml)`, { file: confd }));
+  }
+}
+
+async function loadTemplate(
+  confdir: string,
+  def: ResourceDefinition,
+  cache: Map<string, CompiledTemplate | null>,
+  errors: PerchError[],
+): Promise<CompiledTemplate | undefined> {
+  const srcPath = path.resolve(confdir, "templates", def.src);
+  if (cache.has(srcPath)) return cache.get(srcPath) ?? undefined;
+  let compiled: CompiledTemplate | null = null;
+  try {
+    const source = await readFile(srcPath, "utf8");
+    compiled = compileTemplate(def.src, srcPath, source);
+  } catch (err) {
+    if (err instanceof PerchError) errors.push(err.withContext({ file: srcPath, resource: def.name }));
+    else {
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === "ENOENT" ? `template ${def.src} does not exist (looked for ${srcPath})` : `cannot read template ${srcPath}: ${(err as Error).message}`;
+      errors.push(new PerchError(why, { file: def.file, line: def.lines.src, resource: def.name }));
+    }
+  }
+  cache.set(srcPath, compiled);
+  return compiled ?? undefined;
+}
+
+function resolve(def: ResourceDefinition, template: CompiledTemplate, opts: LoadOptions): LoadedResource {
+  const prefix = storePath(opts.globalPrefix ?? "", substituteNodeName(def.prefix, opts.nodeName));
+  const paths = def.keys.map((k) => storePath(prefix, substituteNodeName(k, opts.nodeName)));
+  const dest = opts.root ? path.join(opts.root, def.dest) : def.dest;
+  return {
+    ...def,
+    dest,
+    declaredDest: def.dest,
+    srcPath: template.file,
+    prefix,
+    paths,
+    selection: { name: def.name, prefix, paths },
+    template,
+  };
+}
+
+/** Join store path parts the way confd does (path.Join): one `/` between, none trailing. "" stays "". */
+export function storePath(...parts: string[]): string {
+  const joined = parts.filter((p) => p !== "").join("/");
+  if (joined === "") return "";
+  const clean = path.posix.join("/", joined);
+  return clean.length > 1 && clean.endsWith("/") ? clean.slice(0, -1) : clean;
+}

@@ -1,0 +1,226 @@
+/**
+ * One conf.d file → one resource definition. confd's `[template]` table loads unchanged; perch's
+ * additions are named in FIELDS. Unlike confd, an unknown or misspelt field is an error with its
+ * line, and every problem in the file is reported, not just the first.
+ */
+import toml from "toml";
+import { PerchError } from "../errors.js";
+import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+import { groupId, userId } from "./accounts.js";
+
+export interface ResourceDefinition {
+  /** The conf.d file's base name without `.toml`: what --only and logs call the resource. */
+  name: string;
+  file: string;
+  src: string;
+  dest: string;
+  prefix: string;
+  keys: string[];
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  checkCmd?: string;
+  reloadCmd?: string;
+  wait?: WaitWindow;
+  checkTimeoutMs?: number;
+  reloadTimeoutMs?: number;
+  /** Line of each field in the file, for errors found later (a missing `src`, say). */
+  lines: Record<string, number>;
+}
+
+type Kind = "string" | "strings" | "integer";
+
+interface FieldSpec {
+  kind: Kind;
+  required?: boolean;
+}
+
+/** Every field a `[template]` table may have: confd's, then perch's additions. */
+export const FIELDS: Readonly<Record<string, FieldSpec>> = {
+  src: { kind: "string", required: true },
+  dest: { kind: "string", required: true },
+  keys: { kind: "strings", required: true },
+  prefix: { kind: "string" },
+  mode: { kind: "string" },
+  uid: { kind: "integer" },
+  gid: { kind: "integer" },
+  owner: { kind: "string" },
+  group: { kind: "string" },
+  check_cmd: { kind: "string" },
+  reload_cmd: { kind: "string" },
+  wait: { kind: "string" },
+  check_timeout: { kind: "string" },
+  reload_timeout: { kind: "string" },
+};
+
+const KIND_NAMES: Record<Kind, string> = {
+  string: "a string",
+  strings: "a list of strings",
+  integer: "an integer",
+};
+
+export function parseResource(file: string, name: string, text: string): { resource?: ResourceDefinition; errors: PerchError[] } {
+  let doc: Record<string, unknown>;
+  try {
+    doc = toml.parse(text) as Record<string, unknown>;
+  } catch (err) {
+    const e = err as Error & { location?: { start?: { line?: number; column?: number } } };
+    const start = e.location?.start;
+    return { errors: [new PerchError(`TOML syntax error: ${e.message}`, { file, line: start?.line, column: start?.column, resource: name })] };
+  }
+  const errors: PerchError[] = [];
+  const at = (msg: string, line?: number) => errors.push(new PerchError(msg, { file, line, resource: name }));
+
+  for (const table of Object.keys(doc)) {
+    if (table !== "template") at(`unknown table [${table}] (a resource file has one [template] table)`, lineOfTable(text, table));
+  }
+  const table = doc.template;
+  if (table === undefined || typeof table !== "object" || table === null || Array.isArray(table)) {
+    if (table === undefined) at("missing [template] table");
+    else at("[template] must be a table", lineOfTable(text, "template"));
+    return { errors };
+  }
+  const fields = table as Record<string, unknown>;
+  const lines: Record<string, number> = {};
+  for (const key of Object.keys(fields)) {
+    const line = lineOfKey(text, key);
+    if (line !== undefined) lines[key] = line;
+    const spec = FIELDS[key];
+    if (spec === undefined) {
+      const hint = closest(key, Object.keys(FIELDS));
+      at(`unknown field "${key}" in [template]${hint ? ` (did you mean "${hint}"?)` : ""}`, line);
+    } else if (!hasKind(fields[key], spec.kind)) {
+      at(`field "${key}" must be ${KIND_NAMES[spec.kind]}, got ${typeName(fields[key])}`, line);
+    }
+  }
+  for (const [key, spec] of Object.entries(FIELDS)) {
+    if (spec.required && fields[key] === undefined) at(`missing required field "${key}" in [template]`, lineOfTable(text, "template"));
+  }
+  if (errors.length > 0) return { errors };
+
+  const str = (k: string) => fields[k] as string | undefined;
+  const resource: ResourceDefinition = {
+    name,
+    file,
+    src: fields.src as string,
+    dest: fields.dest as string,
+    prefix: str("prefix") ?? "",
+    keys: fields.keys as string[],
+    checkCmd: nonEmpty(str("check_cmd")),
+    reloadCmd: nonEmpty(str("reload_cmd")),
+    lines,
+  };
+  if (resource.src === "") at(`field "src" is empty`, lines.src);
+  if (resource.dest === "") at(`field "dest" is empty`, lines.dest);
+
+  const mode = str("mode");
+  if (mode !== undefined) {
+    if (/^0?[0-7]{3,4}$/.test(mode)) resource.mode = parseInt(mode, 8);
+    else at(`field "mode" must be an octal string like "0644", got ${JSON.stringify(mode)}`, lines.mode);
+  }
+  resource.uid = ownerId(fields, "uid", "owner", userId, at, lines);
+  resource.gid = ownerId(fields, "gid", "group", groupId, at, lines);
+
+  const wait = str("wait");
+  if (wait !== undefined) {
+    const parsed = parseWait(wait);
+    if (typeof parsed === "string") at(parsed, lines.wait);
+    else resource.wait = parsed;
+  }
+  for (const [field, prop] of [["check_timeout", "checkTimeoutMs"], ["reload_timeout", "reloadTimeoutMs"]] as const) {
+    const value = str(field);
+    if (value === undefined) continue;
+    const ms = parseDuration(value);
+    if (ms === undefined || ms <= 0) at(`field "${field}" must be a duration like "10s", got ${JSON.stringify(value)}`, lines[field]);
+    else resource[prop] = ms;
+  }
+  return errors.length > 0 ? { errors } : { resource, errors };
+}
+
+/** `uid`/`owner` (and `gid`/`group`) name the same thing two ways; both set must agree. */
+function ownerId(
+  fields: Record<string, unknown>,
+  idField: string,
+  nameField: string,
+  resolve: (name: string) => number | undefined,
+  at: (msg: string, line?: number) => void,
+  lines: Record<string, number>,
+): number | undefined {
+  const id = fields[idField] as number | undefined;
+  const name = fields[nameField] as string | undefined;
+  if (id !== undefined && id < 0) at(`field "${idField}" must not be negative`, lines[idField]);
+  if (name === undefined) return id;
+  const resolved = resolve(name);
+  if (resolved === undefined) {
+    at(`field "${nameField}": no such ${nameField === "owner" ? "user" : "group"} ${JSON.stringify(name)}`, lines[nameField]);
+    return id;
+  }
+  if (id !== undefined && id !== resolved) {
+    at(`fields "${idField}" (${id}) and "${nameField}" (${name} = ${resolved}) disagree`, lines[nameField]);
+  }
+  return resolved;
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s.trim() === "" ? undefined : s;
+}
+
+function hasKind(value: unknown, kind: Kind): boolean {
+  if (kind === "string") return typeof value === "string";
+  if (kind === "integer") return typeof value === "number" && Number.isInteger(value);
+  return Array.isArray(value) && value.every((v) => typeof v === "string");
+}
+
+function typeName(value: unknown): string {
+  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? "a list of strings" : "a list with non-strings";
+  if (typeof value === "number") return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "boolean") return `the boolean ${value}`;
+  if (value instanceof Date) return "a date";
+  return "a table";
+}
+
+function escape(s: string): string {
+  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
+function lineOfKey(text: string, key: string): number | undefined {
+  const k = escape(key);
+  return lineMatching(text, new RegExp(`^\\s*(?:${k}|"${k}"|'${k}')\\s*=`));
+}
+
+function lineOfTable(text: string, table: string): number | undefined {
+  return lineMatching(text, new RegExp(`^\\s*\\[\\s*${escape(table)}\\s*\\]`));
+}
+
+function lineMatching(text: string, re: RegExp): number | undefined {
+  const lines = text.split("\n");
+  const i = lines.findIndex((l) => re.test(l));
+  return i < 0 ? undefined : i + 1;
+}
+
+/** A known field within two edits of a misspelt one, for the "did you mean" hint. */
+function closest(word: string, candidates: string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = 3;
+  for (const c of candidates) {
+    const d = editDistance(word, c);
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] as number;
+}

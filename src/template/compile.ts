@@ -1,0 +1,124 @@
+/**
+ * The Handlebars engine perch renders with: an isolated environment, no HTML escaping, only known
+ * helpers (an unknown one is a load-time error, not an empty string at render time), and every
+ * helper error located at its template, line and column.
+ */
+import Handlebars from "handlebars";
+import { PerchError } from "../errors.js";
+import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
+import { storeHelpers } from "./helpers/store.js";
+import { generalHelpers } from "./helpers/general.js";
+import { formatterHelpers } from "./helpers/formatters.js";
+
+export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
+
+/** Block helpers and Handlebars built-ins: known to the compiler, not in the arity table. */
+export const blockHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
+
+export interface CompiledTemplate {
+  /** The template's path as the user wrote it (relative to templates/), for messages. */
+  name: string;
+  file: string;
+  ast: hbs.AST.Program;
+  render(scope: RenderScope): string;
+}
+
+const compileOptions: CompileOptions = {
+  noEscape: true,
+  knownHelpersOnly: true,
+  // Go's {{template}} does not re-indent; neither do perch's partials.
+  preventIndent: true,
+  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...blockHelperNames].map((n) => [n, true])),
+};
+
+type CompileOptions = Parameters<typeof Handlebars.compile>[1] & object;
+
+const engine = Handlebars.create();
+for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
+engine.registerHelper("let", letHelper);
+
+interface TemplateData {
+  perch: RenderScope;
+  perchTemplate: string;
+}
+
+/** Parse and compile a template; syntax errors and unknown helpers are reported with their line. */
+export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
+  let ast: hbs.AST.Program;
+  try {
+    ast = engine.parse(source);
+    // compile() is lazy; precompiling surfaces compile errors (unknown helpers) at load time.
+    engine.precompile(ast, compileOptions);
+  } catch (err) {
+    throw templateError(err, name);
+  }
+  const template = engine.compile(ast, compileOptions);
+  return {
+    name,
+    file,
+    ast,
+    render(scope) {
+      const data: TemplateData = { perch: scope, perchTemplate: name };
+      try {
+        return template({}, { data });
+      } catch (err) {
+        throw templateError(err, name);
+      }
+    },
+  };
+}
+
+function wrapHelper(name: string, spec: HelperSpec) {
+  return function helper(this: unknown, ...all: unknown[]): unknown {
+    const options = all.pop() as Handlebars.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData };
+    const [min, max] = spec.arity;
+    try {
+      if (all.length < min || all.length > max) {
+        const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
+        throw new PerchError(`${name} takes ${want} argument${want === "1" ? "" : "s"}, got ${all.length}`);
+      }
+      return spec.fn(all, options.data.perch);
+    } catch (err) {
+      throw locate(err, options.data.perchTemplate, options.loc);
+    }
+  };
+}
+
+/**
+ * `{{#let name=value}}…{{@name}}…{{/let}}` binds data variables for the block (Go templates'
+ * `$name := value`); positional arguments bind block params: `{{#let (json value) as |v|}}`.
+ */
+function letHelper(this: unknown, ...all: unknown[]): unknown {
+  const options = all.pop() as Handlebars.HelperOptions;
+  const data: Record<string, unknown> = Handlebars.createFrame(options.data ?? {});
+  for (const [key, value] of Object.entries(options.hash as Record<string, unknown>)) data[key] = value;
+  return options.fn(this, { data, blockParams: all });
+}
+
+function locate(err: unknown, template: string, loc: hbs.AST.SourceLocation | undefined): PerchError {
+  const base = err instanceof PerchError ? err : new PerchError(err instanceof Error ? err.message : String(err), {}, { cause: err });
+  if (loc === undefined) return base.withContext({ template });
+  return base.withContext({ template, line: loc.start.line, column: loc.start.column + 1 });
+}
+
+/** Handlebars reports positions as "… - 3:7" or via lineNumber/column; turn them into context. */
+function templateError(err: unknown, template: string): PerchError {
+  if (err instanceof PerchError) return err.withContext({ template });
+  const e = err as Error & { lineNumber?: number; column?: number };
+  let message = e instanceof Error ? e.message : String(err);
+  let line = e.lineNumber;
+  let column = e.column === undefined ? undefined : e.column + 1;
+  const suffix = /\s+-\s+(\d+):(\d+)$/.exec(message);
+  if (suffix) {
+    line ??= Number(suffix[1]);
+    column ??= Number(suffix[2]) + 1;
+    message = message.slice(0, suffix.index);
+  }
+  const parse = /^Parse error on line (\d+):/.exec(message);
+  if (parse) {
+    line ??= Number(parse[1]);
+    message = `syntax error: ${message.replace(/^Parse error on line \d+:\s*/, "").replace(/\n/g, " ").replace(/\s+/g, " ")}`;
+  }
+  message = message.replace(/^You specified knownHelpersOnly, but used the unknown helper (\S+)$/, "unknown helper $1");
+  return new PerchError(message, { template, line, column }, { cause: err });
+}

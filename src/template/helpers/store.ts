@@ -1,0 +1,114 @@
+/**
+ * The store helpers, with confd's (memkv's) semantics exactly: these are what template authors
+ * know. Keys are relative to the resource's prefix. Every value handed out is recorded in the
+ * scope's provenance so a formatter that rejects it can name its key.
+ */
+import { PerchError } from "../../errors.js";
+import type { HelperTable, RenderScope } from "../helper-spec.js";
+
+/** A key/value pair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
+export interface KVPair {
+  key: string;
+  value: string;
+  Key: string;
+  Value: string;
+}
+
+function pair(key: string, value: string, scope: RenderScope): KVPair {
+  scope.provenance.set(value, key);
+  return { key, value, Key: key, Value: value };
+}
+
+function keyArg(args: unknown[], helper: string): string {
+  const key = args[0];
+  if (typeof key !== "string") {
+    throw new PerchError(`${helper} needs a key string, got ${describe(key)}`);
+  }
+  return key;
+}
+
+export function describe(v: unknown): string {
+  if (v === undefined) return "nothing (a missing value)";
+  if (v === null) return "null";
+  if (typeof v === "string") return JSON.stringify(v);
+  if (Array.isArray(v)) return "a list";
+  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
+}
+
+function missing(key: string): PerchError {
+  return new PerchError(`key does not exist: ${key}`, { key });
+}
+
+export const storeHelpers: HelperTable = {
+  getv: {
+    arity: [1, 2],
+    doc: "getv KEY [DEFAULT]: the value of KEY; missing with no default is an error",
+    fn(args, scope) {
+      const key = keyArg(args, "getv");
+      const value = scope.view.get(key);
+      if (value !== undefined) {
+        scope.provenance.set(value, key);
+        return value;
+      }
+      if (args.length > 1) return String(args[1]);
+      throw missing(key);
+    },
+  },
+  get: {
+    arity: [1, 1],
+    doc: "get KEY: {key, value} of KEY; missing is an error",
+    fn(args, scope) {
+      const key = keyArg(args, "get");
+      const value = scope.view.get(key);
+      if (value === undefined) throw missing(key);
+      return pair(key, value, scope);
+    },
+  },
+  exists: {
+    arity: [1, 1],
+    doc: "exists KEY: true only when KEY itself has a value (a directory is not a key)",
+    fn(args, scope) {
+      return scope.view.has(keyArg(args, "exists"));
+    },
+  },
+  gets: {
+    arity: [1, 1],
+    doc: "gets PATTERN: {key, value} of every key matching the glob (* stops at /), sorted by key",
+    fn(args, scope) {
+      return scope.view.glob(keyArg(args, "gets")).map((kv) => pair(kv.key, kv.value, scope));
+    },
+  },
+  getvs: {
+    arity: [1, 1],
+    doc: "getvs PATTERN: the values of every key matching the glob, sorted by value",
+    fn(args, scope) {
+      const kvs = scope.view.glob(keyArg(args, "getvs"));
+      for (const kv of kvs) scope.provenance.set(kv.value, kv.key);
+      return kvs.map((kv) => kv.value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    },
+  },
+  ls: {
+    arity: [1, 1],
+    doc: "ls PATH: sorted unique names of the immediate children of PATH",
+    fn(args, scope) {
+      return scope.view.list(keyArg(args, "ls"));
+    },
+  },
+  lsdir: {
+    arity: [1, 1],
+    doc: "lsdir PATH: like ls, only the children that have children",
+    fn(args, scope) {
+      return scope.view.listDirs(keyArg(args, "lsdir"));
+    },
+  },
+  getenv: {
+    arity: [1, 2],
+    doc: "getenv NAME [DEFAULT]: an environment variable; DEFAULT when it is unset or empty",
+    fn(args, scope) {
+      const name = keyArg(args, "getenv");
+      const value = scope.env[name];
+      if ((value === undefined || value === "") && args.length > 1) return String(args[1]);
+      return value ?? "";
+    },
+  },
+};
