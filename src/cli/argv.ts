@@ -5,6 +5,7 @@ import { SETTINGS, splitList, type RawSettings, type SettingName } from "./setti
 
 export const COMMANDS = {
   render: "render every resource once",
+  watch: "render, then keep rendering as the store changes (the daemon)",
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -8,6 +8,7 @@ import { resolveNodeName } from "../resource/node-name.js";
 import { parseArgv, usage } from "./argv.js";
 import { EXIT, renderCommand } from "./render-command.js";
 import { resolveConfig } from "./settings.js";
+import { watchCommand } from "./watch-command.js";
 
 const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
 
@@ -44,15 +45,17 @@ export async function main(argv: readonly string[]): Promise<number> {
   const logger = await createLogger(config.logLevel, DAEMONS.has(command) ? 1 : 2);
   const nodeName = resolveNodeName(config.nodeName, process.env);
   const env = { ...process.env, NODENAME: nodeName };
-  let resources;
+  const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
   try {
-    resources = await loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
-  } catch (err) {
-    const errors = err instanceof PerchErrors ? err.errors.map((e) => e.toString()) : [errorMessage(err)];
-    for (const e of errors) process.stderr.write(`perch ${command}: ${e}\n`);
-    return EXIT.usage;
-  }
-  try {
+    if (command === "watch") return await watchCommand(config, load, env, logger);
+    let resources;
+    try {
+      resources = await load();
+    } catch (err) {
+      const errors = err instanceof PerchErrors ? err.errors.map((e) => e.toString()) : [errorMessage(err)];
+      for (const e of errors) process.stderr.write(`perch ${command}: ${e}\n`);
+      return EXIT.usage;
+    }
     return await renderCommand(config, resources, env, logger);
   } catch (err) {
     logger.error({ err: errorMessage(err) }, "failed");

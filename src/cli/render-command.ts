@@ -30,6 +30,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     reloadTimeoutMs: config.reloadTimeoutMs,
     keepStageFile: config.keepStageFile,
     syncOnly: config.syncOnly,
+    createDirs: config.root !== undefined,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
   if (!report.ok) return EXIT.failed;

@@ -3,6 +3,8 @@
  * (unchecked resources first, so a checked file's includes are in place when it is checked), then
  * run each distinct reload command once. One failing resource does not stop the others.
  */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Mirror } from "../mirror/mirror.js";
@@ -27,6 +29,8 @@ export interface PassOptions {
   keepStageFile?: boolean;
   /** Skip reload commands (confd's -sync-only). */
   syncOnly?: boolean;
+  /** Create missing destination directories (under --root, where the tree starts empty). */
+  createDirs?: boolean;
 }
 
 export type Outcome = "written" | "unchanged" | "would-write" | "render-failed" | "check-failed" | "failed";
@@ -47,6 +51,7 @@ export interface ReloadReport {
   command: string;
   /** The resources whose change asked for this reload. */
   resources: string[];
+  timeoutMs: number;
   result: CommandResult;
 }
 
@@ -97,6 +102,7 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
   const renderMs = performance.now() - renderStart;
   log.debug({ event: "render", outcome: "ok", durationMs: round(renderMs), bytes: content.length }, "rendered");
 
+  if (opts.createDirs && !opts.noop) await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
   const result: WriteResult = await writeFile(content, resource.dest, {
     mode: resource.mode,
     uid: resource.uid,
@@ -134,7 +140,7 @@ async function runReloads(written: readonly LoadedResource[], opts: PassOptions)
     const fields = { event: "reload", command, resources, outcome: result.ok ? "ok" : "failed", durationMs: round(result.durationMs), exitCode: result.exitCode, output: result.output };
     if (result.ok) opts.logger.info(fields, "reloaded");
     else opts.logger.error({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");
-    reports.push({ command, resources, result });
+    reports.push({ command, resources, timeoutMs, result });
   }
   return reports;
 }

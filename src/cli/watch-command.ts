@@ -1,0 +1,100 @@
+/**
+ * `perch watch`: the daemon, its signals (SIGHUP reloads conf.d and templates; SIGTERM/SIGINT
+ * finish the pass in flight and exit 0), the status server, and — with the file backend — the
+ * authoring loop: edits to conf.d/ or templates/ reload the set at once.
+ */
+import path from "node:path";
+import type { Server } from "node:http";
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import { Daemon } from "../watch/daemon.js";
+import { Metrics } from "../watch/metrics.js";
+import { startStatusServer } from "../watch/status-server.js";
+import { EXIT } from "./render-command.js";
+import { openStore } from "./open-store.js";
+import type { Config } from "./settings.js";
+
+/** Editors save in bursts (write, rename, chmod): one reload per burst. */
+const CONFIG_EDIT_DEBOUNCE_MS = 50;
+
+export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+  const metrics = new Metrics();
+  const store = await openStore(config);
+  const daemon = new Daemon({
+    load,
+    store,
+    wait: config.wait,
+    intervalMs: config.intervalMs,
+    logger,
+    metrics,
+    pass: {
+      noop: config.noop,
+      diff: config.diff,
+      env,
+      checkTimeoutMs: config.checkTimeoutMs,
+      reloadTimeoutMs: config.reloadTimeoutMs,
+      keepStageFile: config.keepStageFile,
+      syncOnly: config.syncOnly,
+      createDirs: config.root !== undefined,
+    },
+  });
+
+  let server: Server | undefined;
+  if (config.listen) {
+    server = await startStatusServer(config.listen.host, config.listen.port, metrics, daemon);
+    logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
+  }
+
+  let hupChain = Promise.resolve();
+  const reload = (why: string) => {
+    logger.info({ event: "config-reload", trigger: why }, "reloading conf.d and templates");
+    hupChain = hupChain.then(() => daemon.reloadConfig().then(() => undefined));
+  };
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ event: "signal", signal }, "stopping after the pass in flight");
+      void daemon.stop().then(resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+  process.on("SIGHUP", () => reload("SIGHUP"));
+
+  let closeConfigWatch: (() => Promise<void>) | undefined;
+  if (config.backend === "file") closeConfigWatch = await watchConfdir(config.confdir, () => reload("edit"));
+
+  logger.info({ event: "start", store: store.kind, confdir: config.confdir }, "perch watch starting");
+  try {
+    await daemon.start();
+  } catch (err) {
+    logger.error({ err: errorMessage(err) }, "could not start");
+    await daemon.stop();
+    await closeConfigWatch?.();
+    server?.close();
+    return EXIT.usage;
+  }
+  await stopped;
+  await hupChain;
+  await closeConfigWatch?.();
+  await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  return EXIT.ok;
+}
+
+async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {
+  const { watch } = await import("chokidar");
+  const watcher = watch([path.join(confdir, "conf.d"), path.join(confdir, "templates")], {
+    ignoreInitial: true,
+    awaitWriteFinish: { stabilityThreshold: 20, pollInterval: 10 },
+  });
+  let timer: NodeJS.Timeout | undefined;
+  watcher.on("all", () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(onEdit, CONFIG_EDIT_DEBOUNCE_MS);
+  });
+  await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+  return async () => {
+    if (timer) clearTimeout(timer);
+    await watcher.close();
+  };
+}

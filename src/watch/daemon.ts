@@ -1,0 +1,241 @@
+/**
+ * `perch watch`: one initial listing into the mirror, a full pass, then the change stream applied
+ * to the mirror in place. Only resources whose keys changed are rendered again, after their wait
+ * window; passes never overlap. A compacted revision, a periodic resync or a config reload lists
+ * again and applies only the differences. Nothing is rendered from partial data: the mirror only
+ * changes by whole listings or by events in revision order.
+ */
+import { errorMessage, PerchErrors } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import { Mirror } from "../mirror/mirror.js";
+import { runPass, type PassOptions, type PassReport } from "../render/pass.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
+import type { WaitWindow } from "../util/duration.js";
+import { Coalescer } from "./coalescer.js";
+import type { Metrics } from "./metrics.js";
+import { ReloadRetrier } from "./reload-retry.js";
+
+export interface DaemonOptions {
+  load: () => Promise<LoadedResource[]>;
+  store: Store;
+  wait: WaitWindow;
+  intervalMs?: number;
+  pass: Omit<PassOptions, "logger">;
+  logger: Logger;
+  metrics: Metrics;
+}
+
+const BACKOFF_START_MS = 100;
+const BACKOFF_CAP_MS = 5_000;
+
+export class Daemon {
+  private resources: LoadedResource[] = [];
+  private mirror = new Mirror([]);
+  private stream: ChangeStream | undefined;
+  /** Bumped whenever the stream is replaced: signals from an older stream are ignored. */
+  private generation = 0;
+  private connected = false;
+  private firstPassDone = false;
+  private stopping = false;
+  private passChain: Promise<unknown> = Promise.resolve();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private readonly coalescer: Coalescer;
+  private readonly retrier: ReloadRetrier;
+  private readonly log: Logger;
+  private wakeStop: (() => void) | undefined;
+
+  constructor(private readonly opts: DaemonOptions) {
+    this.log = opts.logger;
+    this.coalescer = new Coalescer((names) => this.enqueuePass(names));
+    this.retrier = new ReloadRetrier(opts.logger, opts.metrics);
+  }
+
+  /** ready = the first full pass is done and the store's stream is connected. */
+  ready(): { ready: boolean; why: string } {
+    if (!this.firstPassDone) return { ready: false, why: "initial sync not done" };
+    if (!this.connected) return { ready: false, why: "store disconnected" };
+    return { ready: true, why: "ready" };
+  }
+
+  get revision(): number {
+    return this.mirror.revision;
+  }
+
+  /** Load the set, sync, and start streaming. A set that fails to load throws PerchErrors. */
+  async start(): Promise<void> {
+    this.resources = await this.opts.load();
+    this.mirror = new Mirror(this.resources.map((r) => r.selection));
+    await this.syncAndStream("initial");
+    if (this.opts.intervalMs) this.scheduleResync();
+  }
+
+  /** SIGHUP: re-read conf.d and templates; a set that fails to load is refused and the old one kept. */
+  async reloadConfig(): Promise<boolean> {
+    let next: LoadedResource[];
+    try {
+      next = await this.opts.load();
+    } catch (err) {
+      const errors = err instanceof PerchErrors ? err.errors.map((e) => e.toString()) : [errorMessage(err)];
+      this.log.error({ event: "config-reload", outcome: "refused", errors }, "new configuration refused; the running set is kept");
+      this.opts.metrics.configReloads.inc({ outcome: "refused" });
+      return false;
+    }
+    await this.serialized(async () => {
+      this.resources = next;
+      this.mirror = new Mirror(next.map((r) => r.selection));
+      this.coalescer.drain();
+      this.log.info({ event: "config-reload", outcome: "applied", resources: next.map((r) => r.name) }, "configuration reloaded");
+      this.opts.metrics.configReloads.inc({ outcome: "applied" });
+      await this.syncAndStream("config-reload", true);
+    });
+    return true;
+  }
+
+  /** SIGTERM/SIGINT: stop the stream, finish the pass in flight, close the store. */
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    this.wakeStop?.();
+    this.coalescer.stop();
+    this.retrier.stop();
+    if (this.resyncTimer) clearTimeout(this.resyncTimer);
+    this.generation++;
+    await this.stream?.close().catch(() => undefined);
+    await this.passChain.catch(() => undefined);
+    await this.opts.store.close().catch(() => undefined);
+    this.log.info({ event: "stop" }, "stopped");
+  }
+
+  /**
+   * List (retrying with backoff until it works or the daemon stops), apply the differences to
+   * the mirror, render what changed — everything on the initial sync — and stream from there.
+   */
+  private async syncAndStream(reason: string, inPass = false): Promise<void> {
+    const generation = ++this.generation;
+    await this.stream?.close().catch(() => undefined);
+    this.stream = undefined;
+    const prefixes = this.mirror.watchPrefixes();
+    const snapshot = await this.retry(`list (${reason})`, () => this.opts.store.list(prefixes));
+    if (snapshot === undefined || generation !== this.generation) return;
+    const dirty = this.mirror.replace(snapshot.kvs, snapshot.revision);
+    if (reason !== "initial") this.opts.metrics.resyncs.inc({ reason });
+    this.noteMirror();
+    this.log.info({ event: "sync", reason, keys: this.mirror.size, revision: snapshot.revision, changedResources: [...dirty] }, "listed");
+    const all = reason === "initial" || reason === "config-reload";
+    const names = all ? this.resources.map((r) => r.name) : [...dirty];
+    if (names.length > 0) {
+      if (inPass) await this.pass(names);
+      else await this.serialized(() => this.pass(names));
+    }
+    if (reason === "initial") this.firstPassDone = true;
+    if (generation !== this.generation || this.stopping) return;
+    this.stream = await this.opts.store.watch(prefixes, snapshot.revision, (signal) => this.onSignal(generation, signal));
+  }
+
+  private onSignal(generation: number, signal: StreamSignal): void {
+    if (generation !== this.generation || this.stopping) return;
+    switch (signal.type) {
+      case "changes": {
+        // A listing may already have covered these revisions (resync racing the stream).
+        const fresh = signal.events.filter((e) => e.revision > this.mirror.revision);
+        this.opts.metrics.storeEvents.inc(signal.events.length);
+        const dirty = this.mirror.apply(fresh, signal.revision);
+        this.noteMirror();
+        this.log.debug({ event: "changes", count: signal.events.length, revision: signal.revision, dirty: [...dirty] }, "store changed");
+        for (const name of dirty) this.coalescer.mark(name, this.waitFor(name));
+        break;
+      }
+      case "compacted":
+        this.log.warn({ event: "compacted", compactRevision: signal.compactRevision, revision: this.mirror.revision }, "resume revision was compacted; listing again");
+        void this.serialized(() => this.syncAndStream("compacted", true)).catch((err) => this.log.error({ err: errorMessage(err) }, "resync failed"));
+        break;
+      case "connected":
+        if (!this.connected) this.log.info({ event: "store", state: "connected", store: this.opts.store.kind }, "store connected");
+        this.connected = true;
+        this.opts.metrics.storeConnected.set(1);
+        break;
+      case "disconnected":
+        if (this.connected) this.log.warn({ event: "store", state: "disconnected", err: errorMessage(signal.error) }, "store disconnected; the last good files stay");
+        else this.log.debug({ event: "store", state: "disconnected", err: errorMessage(signal.error) }, "still disconnected");
+        this.connected = false;
+        this.opts.metrics.storeConnected.set(0);
+        break;
+    }
+  }
+
+  private waitFor(name: string): WaitWindow {
+    return this.resources.find((r) => r.name === name)?.wait ?? this.opts.wait;
+  }
+
+  private enqueuePass(names: string[]): void {
+    void this.serialized(() => this.pass(names));
+  }
+
+  /** Passes and resyncs run one at a time, in order; the coalescer holds changes meanwhile. */
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.passChain.then(async () => {
+      this.coalescer.pause();
+      try {
+        return await work();
+      } finally {
+        this.coalescer.resume();
+      }
+    });
+    this.passChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pass(names: readonly string[]): Promise<PassReport | undefined> {
+    if (this.stopping && this.firstPassDone) return undefined;
+    const wanted = new Set(names);
+    const resources = this.resources.filter((r) => wanted.has(r.name));
+    if (resources.length === 0) return undefined;
+    const report = await runPass(resources, this.mirror, { ...this.opts.pass, logger: this.log });
+    this.opts.metrics.observePass(report);
+    for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");
+    this.retrier.afterPass(report.reloads);
+    return report;
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = setTimeout(() => {
+      void this.serialized(() => this.syncAndStream("interval", true))
+        .catch((err) => this.log.error({ err: errorMessage(err) }, "periodic resync failed"))
+        .finally(() => {
+          if (!this.stopping) this.scheduleResync();
+        });
+    }, this.opts.intervalMs);
+  }
+
+  private noteMirror(): void {
+    this.opts.metrics.appliedRevision.set(this.mirror.revision);
+    this.opts.metrics.mirrorKeys.set(this.mirror.size);
+  }
+
+  /** Retry with exponential backoff until it works; undefined when the daemon stops first. */
+  private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T | undefined> {
+    let delay = BACKOFF_START_MS;
+    for (;;) {
+      if (this.stopping) return undefined;
+      try {
+        const result = await attempt();
+        this.connected = true;
+        this.opts.metrics.storeConnected.set(1);
+        return result;
+      } catch (err) {
+        this.connected = false;
+        this.opts.metrics.storeConnected.set(0);
+        this.log.warn({ event: "store", state: "unavailable", what, err: errorMessage(err), retryInMs: delay }, `${what} failed; retrying`);
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, delay);
+          this.wakeStop = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        delay = Math.min(delay * 2, BACKOFF_CAP_MS);
+      }
+    }
+  }
+}

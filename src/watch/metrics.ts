@@ -1,0 +1,48 @@
+/** Prometheus metrics of the daemon (prom-client), in a registry of its own. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { PassReport } from "../render/pass.js";
+
+const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly passes = new Counter({ name: "perch_passes_total", help: "Render passes, by outcome", labelNames: ["outcome"], registers: [this.registry] });
+  private readonly renders = new Counter({ name: "perch_renders_total", help: "Resource renders, by resource and outcome", labelNames: ["resource", "outcome"], registers: [this.registry] });
+  private readonly writes = new Counter({ name: "perch_writes_total", help: "Destination files written", labelNames: ["resource"], registers: [this.registry] });
+  private readonly renderSeconds = new Histogram({ name: "perch_render_duration_seconds", help: "Time to render a resource in memory", labelNames: ["resource"], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  private readonly checks = new Counter({ name: "perch_checks_total", help: "check_cmd runs, by resource and outcome", labelNames: ["resource", "outcome"], registers: [this.registry] });
+  private readonly checkSeconds = new Histogram({ name: "perch_check_duration_seconds", help: "check_cmd duration", labelNames: ["resource"], buckets: DURATION_BUCKETS, registers: [this.registry] });
+  private readonly reloads = new Counter({ name: "perch_reloads_total", help: "reload_cmd runs, by outcome", labelNames: ["outcome"], registers: [this.registry] });
+  private readonly reloadSeconds = new Histogram({ name: "perch_reload_duration_seconds", help: "reload_cmd duration", buckets: DURATION_BUCKETS, registers: [this.registry] });
+  readonly storeConnected = new Gauge({ name: "perch_store_connected", help: "1 while the store's change stream is connected", registers: [this.registry] });
+  readonly appliedRevision = new Gauge({ name: "perch_applied_revision", help: "Store revision the mirror has applied", registers: [this.registry] });
+  readonly mirrorKeys = new Gauge({ name: "perch_mirror_keys", help: "Keys held in the mirror", registers: [this.registry] });
+  readonly storeEvents = new Counter({ name: "perch_store_events_total", help: "Change events received from the store", registers: [this.registry] });
+  readonly resyncs = new Counter({ name: "perch_resyncs_total", help: "Full listings after the initial sync, by reason", labelNames: ["reason"], registers: [this.registry] });
+  readonly lastSuccess = new Gauge({ name: "perch_last_success_timestamp_seconds", help: "Unix time of the last pass in which everything succeeded", registers: [this.registry] });
+  readonly configReloads = new Counter({ name: "perch_config_reloads_total", help: "SIGHUP/edit reloads of conf.d and templates, by outcome", labelNames: ["outcome"], registers: [this.registry] });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "perch_process_" });
+  }
+
+  observePass(report: PassReport): void {
+    this.passes.inc({ outcome: report.ok ? "ok" : "failed" });
+    for (const r of report.resources) {
+      this.renders.inc({ resource: r.resource, outcome: r.outcome });
+      if (r.outcome !== "render-failed") this.renderSeconds.observe({ resource: r.resource }, r.renderMs / 1000);
+      if (r.outcome === "written") this.writes.inc({ resource: r.resource });
+      if (r.check) {
+        this.checks.inc({ resource: r.resource, outcome: r.check.ok ? "ok" : "failed" });
+        this.checkSeconds.observe({ resource: r.resource }, r.check.durationMs / 1000);
+      }
+    }
+    for (const reload of report.reloads) this.observeReload(reload.result.ok, reload.result.durationMs);
+    if (report.ok) this.lastSuccess.set(Date.now() / 1000);
+  }
+
+  observeReload(ok: boolean, durationMs: number): void {
+    this.reloads.inc({ outcome: ok ? "ok" : "failed" });
+    this.reloadSeconds.observe(durationMs / 1000);
+  }
+}
