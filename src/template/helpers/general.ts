@@ -1,0 +1,375 @@
+/**
+ * The general template helpers. Where confd's Go template function map (or Go's template
+ * builtins) has the function, the semantics are Go's, because that is what template authors know;
+ * where Go would print an error marker into the output (`%!d(string=x)`), these throw instead, so a
+ * bad value fails the render rather than landing in the BIRD config.
+ */
+import { createHash } from "node:crypto";
+import { PerchError, errorMessage } from "../../errors.js";
+import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
+import { valueError } from "./formatters.js";
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Go template truth: false, 0, "", nil, and empty collections are false. */
+function truthy(value: unknown): boolean {
+  if (value === undefined || value === null || value === false || value === 0 || value === "") return false;
+  if (Array.isArray(value)) return value.length > 0;
+  if (isObject(value)) return Object.keys(value).length > 0;
+  return true;
+}
+
+/** Scalars read as text; anything else is a template mistake worth failing on. */
+function text(helper: string, value: unknown, scope: RenderScope): string {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean") return String(value);
+  throw valueError(`${helper}: expected a string, got`, value, scope);
+}
+
+const INTEGER = /^[+-]?[0-9]+$/;
+
+/** confd's arithmetic is on Go ints; store values are strings, so decimal strings count too. */
+function integer(helper: string, value: unknown, scope: RenderScope): number {
+  const n = typeof value === "string" && INTEGER.test(value) ? Number(value) : value;
+  if (typeof n !== "number" || !Number.isSafeInteger(n)) {
+    throw valueError(`${helper}: expected an integer, got`, value, scope);
+  }
+  return n;
+}
+
+function arithmetic(
+  name: string,
+  doc: string,
+  op: (a: number, b: number) => number,
+  divides = false,
+): HelperSpec {
+  return {
+    arity: [2, 2],
+    doc,
+    fn: ([a, b], scope) => {
+      const x = integer(name, a, scope);
+      const y = integer(name, b, scope);
+      if (divides && y === 0) throw new PerchError(`${name}: division by zero`);
+      // `+ 0` turns -0 into 0: Go ints have no negative zero, and it would print as "0" anyway.
+      const result = op(x, y) + 0;
+      if (!Number.isSafeInteger(result)) throw new PerchError(`${name}: result out of range: ${result}`);
+      return result;
+    },
+  };
+}
+
+function comparable(helper: string, value: unknown, scope: RenderScope): string | number {
+  if (typeof value === "string" || typeof value === "number") return value;
+  if (typeof value === "boolean") return String(value);
+  throw valueError(`${helper}: cannot compare`, value, scope);
+}
+
+/** Numbers numerically when both are numbers, otherwise as strings in (UTF-8) byte order, like Go. */
+function compare(helper: string, a: unknown, b: unknown, scope: RenderScope): number {
+  const x = comparable(helper, a, scope);
+  const y = comparable(helper, b, scope);
+  if (typeof x === "number" && typeof y === "number") return x < y ? -1 : x > y ? 1 : 0;
+  return Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
+}
+
+function isNil(value: unknown): value is null | undefined {
+  return value === null || value === undefined;
+}
+
+/** nil equals only nil, so a missing value never compares equal to "" or 0. */
+function equal(helper: string, a: unknown, b: unknown, scope: RenderScope): boolean {
+  if (isNil(a) || isNil(b)) return isNil(a) && isNil(b);
+  return compare(helper, a, b, scope) === 0;
+}
+
+function ordering(name: string, doc: string, holds: (order: number) => boolean): HelperSpec {
+  return { arity: [2, 2], doc, fn: ([a, b], scope) => holds(compare(name, a, b, scope)) };
+}
+
+/** Go's `and`/`or`: the first argument whose truth is `stopAt`, else the last argument. */
+function decide(args: unknown[], stopAt: boolean): unknown {
+  for (const arg of args) if (truthy(arg) === stopAt) return arg;
+  return args[args.length - 1];
+}
+
+function stringPair(name: string, doc: string, op: (s: string, t: string) => unknown): HelperSpec {
+  return { arity: [2, 2], doc, fn: ([s, t], scope) => op(text(name, s, scope), text(name, t, scope)) };
+}
+
+function stringMap(name: string, doc: string, map: (s: string) => string): HelperSpec {
+  return { arity: [1, 1], doc, fn: ([s], scope) => map(text(name, s, scope)) };
+}
+
+/** Go path.Clean: collapse slashes, drop ".", resolve ".." lexically; "" becomes ".". */
+function goClean(path: string): string {
+  const rooted = path.startsWith("/");
+  const out: string[] = [];
+  for (const segment of path.split("/")) {
+    if (segment === "" || segment === ".") continue;
+    if (segment !== "..") out.push(segment);
+    else if (out.length > 0 && out[out.length - 1] !== "..") out.pop();
+    else if (!rooted) out.push("..");
+  }
+  const joined = out.join("/");
+  return rooted ? `/${joined}` : joined || ".";
+}
+
+function goBase(path: string): string {
+  if (path === "") return ".";
+  const trimmed = path.replace(/\/+$/, "");
+  return trimmed === "" ? "/" : trimmed.slice(trimmed.lastIndexOf("/") + 1);
+}
+
+function goDir(path: string): string {
+  return goClean(path.slice(0, path.lastIndexOf("/") + 1));
+}
+
+/** Go strings.Split: an empty separator splits into characters (code points). */
+function goSplit(s: string, sep: string): string[] {
+  return sep === "" ? Array.from(s) : s.split(sep);
+}
+
+/**
+ * Go strings.Replace: the first `n` non-overlapping matches (all when n < 0). An empty `old`
+ * matches at the start and after every character.
+ */
+function goReplace(s: string, old: string, replacement: string, n: number): string {
+  const parts = old === "" ? ["", ...Array.from(s), ""] : s.split(old);
+  const count = n < 0 ? parts.length - 1 : Math.min(n, parts.length - 1);
+  return [parts.slice(0, count + 1).join(replacement), ...parts.slice(count + 1)].join(old);
+}
+
+/** unicode.IsSpace, which unlike JS's trim excludes U+FEFF and includes U+0085. */
+const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
+const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g");
+
+const GO_ESCAPES: Readonly<Record<string, string>> = {
+  "\x07": "\\a",
+  "\b": "\\b",
+  "\f": "\\f",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\v": "\\v",
+  '"': '\\"',
+  "\\": "\\\\",
+};
+
+function goEscape(ch: string): string {
+  const escape = GO_ESCAPES[ch];
+  if (escape !== undefined) return escape;
+  // strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
+  if (ch === " " || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) return ch;
+  const code = ch.codePointAt(0) ?? 0;
+  if (code < 0x80) return `\\x${code.toString(16).padStart(2, "0")}`;
+  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
+  return `\\U${code.toString(16).padStart(8, "0")}`;
+}
+
+/** Go strconv.Quote, which is what %q prints. */
+function goQuote(s: string): string {
+  return `"${Array.from(s, goEscape).join("")}"`;
+}
+
+const VERBS: Readonly<Record<string, (value: unknown, scope: RenderScope) => string>> = {
+  s: (value, scope) => text("printf", value, scope),
+  v: (value, scope) => text("printf", value, scope),
+  d: (value, scope) => String(integer("printf", value, scope)),
+  q: (value, scope) => goQuote(text("printf", value, scope)),
+  // Like Go: a string prints its UTF-8 bytes in hex, an integer its value.
+  x: (value, scope) => {
+    if (typeof value === "string") return Buffer.from(value).toString("hex");
+    return integer("printf", value, scope).toString(16);
+  },
+};
+
+function printf(format: string, args: unknown[], scope: RenderScope): string {
+  let used = 0;
+  const out = format.replace(/%(.?)/gsu, (_match, verb: string) => {
+    if (verb === "%") return "%";
+    const render = VERBS[verb];
+    if (render === undefined) {
+      throw new PerchError(`printf: unsupported verb "%${verb}" (supported: %s %d %v %q %x %%)`);
+    }
+    if (used >= args.length) throw new PerchError(`printf: missing argument for %${verb}`);
+    return render(args[used++], scope);
+  });
+  if (used < args.length) {
+    throw new PerchError(`printf: too many arguments (the format uses ${used}, got ${args.length})`);
+  }
+  return out;
+}
+
+/**
+ * Record where every string inside a parsed document came from, so a formatter rejecting a field
+ * can name the key. Iterative: a hostile value could nest deeper than the call stack.
+ */
+function recordLeaves(document: unknown, key: string, provenance: Map<string, string>): void {
+  const pending: unknown[] = [document];
+  while (pending.length > 0) {
+    const value = pending.pop();
+    if (typeof value === "string") provenance.set(value, key);
+    else if (Array.isArray(value) || isObject(value)) {
+      // One push per child: spreading a huge array into push() would overflow the stack too.
+      for (const child of Object.values(value)) pending.push(child);
+    }
+  }
+}
+
+function parseJson(helper: string, value: unknown, scope: RenderScope): unknown {
+  const source = text(helper, value, scope);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(source);
+  } catch (err) {
+    throw valueError(`${helper}: invalid JSON`, value, scope, errorMessage(err));
+  }
+  const key = typeof value === "string" ? scope.provenance.get(value) : undefined;
+  if (key !== undefined) recordLeaves(parsed, key, scope.provenance);
+  return parsed;
+}
+
+function index(collection: unknown, key: unknown, scope: RenderScope): unknown {
+  if (Array.isArray(collection)) return collection[integer("index", key, scope)];
+  // Own properties only: a key from the store must not reach `constructor` or `__proto__`.
+  if (isObject(collection)) {
+    const name = text("index", key, scope);
+    return Object.hasOwn(collection, name) ? collection[name] : undefined;
+  }
+  throw valueError("index: cannot index", collection, scope);
+}
+
+export const generalHelpers: HelperTable = {
+  json: {
+    arity: [1, 1],
+    doc: "json s: the parsed JSON value of s; its strings remember s's key for error messages",
+    fn: ([s], scope) => parseJson("json", s, scope),
+  },
+  jsonArray: {
+    arity: [1, 1],
+    doc: "jsonArray s: the parsed JSON array in s; anything else is an error",
+    fn: ([s], scope) => {
+      const parsed = parseJson("jsonArray", s, scope);
+      if (!Array.isArray(parsed)) throw valueError("jsonArray: expected a JSON array, got", s, scope);
+      return parsed;
+    },
+  },
+  split: stringPair(
+    "split",
+    'split s sep: the parts of s between seps (Go strings.Split: "" gives [""])',
+    goSplit,
+  ),
+  join: {
+    arity: [2, 2],
+    doc: "join list sep: the list's items joined with sep",
+    fn: ([list, sep], scope) => {
+      if (!Array.isArray(list)) throw valueError("join: expected a list, got", list, scope);
+      return list.map((item: unknown) => text("join", item, scope)).join(text("join", sep, scope));
+    },
+  },
+  base: stringMap("base", 'base path: the last element of path (Go path.Base; base "" is ".")', goBase),
+  dir: stringMap(
+    "dir",
+    'dir path: all but the last element of path, cleaned (Go path.Dir: "/a/b" gives "/a")',
+    goDir,
+  ),
+  eq: {
+    arity: [2, Infinity],
+    doc: "eq a b...: whether a equals b (or any later argument, like Go's eq)",
+    fn: ([a, ...rest], scope) => rest.some((b) => equal("eq", a, b, scope)),
+  },
+  ne: {
+    arity: [2, 2],
+    doc: "ne a b: whether a differs from b",
+    fn: ([a, b], scope) => !equal("ne", a, b, scope),
+  },
+  lt: ordering("lt", "lt a b: a < b (numerically if both are numbers, else as strings)", (o) => o < 0),
+  le: ordering("le", "le a b: a <= b (numerically if both are numbers, else as strings)", (o) => o <= 0),
+  gt: ordering("gt", "gt a b: a > b (numerically if both are numbers, else as strings)", (o) => o > 0),
+  ge: ordering("ge", "ge a b: a >= b (numerically if both are numbers, else as strings)", (o) => o >= 0),
+  and: {
+    arity: [2, Infinity],
+    doc: "and a b...: the first falsy argument, else the last (Go's and)",
+    fn: (args) => decide(args, false),
+  },
+  or: {
+    arity: [2, Infinity],
+    doc: "or a b...: the first truthy argument, else the last (Go's or)",
+    fn: (args) => decide(args, true),
+  },
+  not: {
+    arity: [1, 1],
+    doc: "not a: whether a is falsy (Go truth: empty lists and maps are false)",
+    fn: ([a]) => !truthy(a),
+  },
+  len: {
+    arity: [1, 1],
+    doc: "len x: a string's length in UTF-8 bytes (like Go), a list's items, a map's keys",
+    fn: ([x], scope) => {
+      if (typeof x === "string") return Buffer.byteLength(x);
+      if (Array.isArray(x)) return x.length;
+      if (isObject(x)) return Object.keys(x).length;
+      throw valueError("len: no length for", x, scope);
+    },
+  },
+  index: {
+    arity: [2, Infinity],
+    doc: "index coll key...: coll[key][key2]...; a missing item is undefined, indexing nothing an error",
+    fn: ([collection, ...keys], scope) => keys.reduce((value, key) => index(value, key, scope), collection),
+  },
+  add: arithmetic("add", "add a b: a + b (integers)", (a, b) => a + b),
+  sub: arithmetic("sub", "sub a b: a - b (integers)", (a, b) => a - b),
+  mul: arithmetic("mul", "mul a b: a * b (integers)", (a, b) => a * b),
+  div: arithmetic("div", "div a b: a / b rounded toward zero, like Go", (a, b) => Math.trunc(a / b), true),
+  mod: arithmetic("mod", "mod a b: a % b with the sign of a, like Go", (a, b) => a % b, true),
+  toUpper: stringMap("toUpper", "toUpper s: s in upper case", (s) => s.toUpperCase()),
+  toLower: stringMap("toLower", "toLower s: s in lower case", (s) => s.toLowerCase()),
+  trim: stringMap("trim", "trim s: s without leading and trailing white space (Go strings.TrimSpace)", (s) =>
+    s.replace(GO_TRIM, ""),
+  ),
+  contains: stringPair("contains", "contains s sub: whether sub occurs in s", (s, t) => s.includes(t)),
+  hasPrefix: stringPair("hasPrefix", "hasPrefix s p: whether s starts with p", (s, t) => s.startsWith(t)),
+  hasSuffix: stringPair("hasSuffix", "hasSuffix s p: whether s ends with p", (s, t) => s.endsWith(t)),
+  trimPrefix: stringPair("trimPrefix", "trimPrefix s p: s without a leading p", (s, p) =>
+    s.startsWith(p) ? s.slice(p.length) : s,
+  ),
+  trimSuffix: stringPair("trimSuffix", "trimSuffix s p: s without a trailing p", (s, p) =>
+    s.endsWith(p) ? s.slice(0, s.length - p.length) : s,
+  ),
+  replace: {
+    arity: [3, 4],
+    doc: "replace s old new [n]: s with the first n (default all) old replaced by new (Go strings.Replace)",
+    fn: ([s, old, replacement, n = -1], scope) =>
+      goReplace(
+        text("replace", s, scope),
+        text("replace", old, scope),
+        text("replace", replacement, scope),
+        integer("replace", n, scope),
+      ),
+  },
+  printf: {
+    arity: [1, Infinity],
+    doc: "printf format args...: Go's fmt.Sprintf for %s %d %v %q %x and %%",
+    fn: ([format, ...args], scope) => printf(text("printf", format, scope), args, scope),
+  },
+  concat: {
+    arity: [2, Infinity],
+    doc: "concat a b...: the arguments joined as strings",
+    fn: (args, scope) => args.map((arg) => text("concat", arg, scope)).join(""),
+  },
+  default: {
+    arity: [2, 2],
+    doc: "default value fallback: value, or fallback when value is falsy (Go truth)",
+    fn: ([value, fallback]) => (truthy(value) ? value : fallback),
+  },
+  hashToIPv4: {
+    arity: [1, 1],
+    doc: "hashToIPv4 s: the first four bytes of SHA-256(s) as a dotted quad (Calico's router id hash)",
+    fn: ([s], scope) => {
+      const digest = createHash("sha256").update(text("hashToIPv4", s, scope)).digest();
+      return digest.subarray(0, 4).join(".");
+    },
+  },
+};

@@ -1,0 +1,44 @@
+// Throwaway confdirs for tests: conf.d resources, templates and a keys file in a temp directory,
+// and a way to run the built `perch` binary against them.
+import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa, type ResultPromise } from "execa";
+
+export const REPO = path.resolve(import.meta.dirname, "../..");
+export const PERCH = path.join(REPO, "dist/cli/main.js");
+
+export interface TestConfdir {
+  dir: string;
+  out: string;
+  keysFile: string;
+  writeResource(name: string, toml: string): Promise<void>;
+  writeTemplate(name: string, source: string): Promise<void>;
+  writeKeys(keys: Record<string, string>): Promise<void>;
+  cleanup(): Promise<void>;
+}
+
+export async function makeConfdir(): Promise<TestConfdir> {
+  const dir = await mkdtemp(path.join(tmpdir(), "perch-test-"));
+  const out = path.join(dir, "out");
+  await Promise.all([mkdir(path.join(dir, "conf.d")), mkdir(path.join(dir, "templates")), mkdir(out)]);
+  const keysFile = path.join(dir, "keys.json");
+  return {
+    dir,
+    out,
+    keysFile,
+    writeResource: (name, toml) => writeFile(path.join(dir, "conf.d", `${name}.toml`), toml),
+    writeTemplate: (name, source) => writeFile(path.join(dir, "templates", name), source),
+    writeKeys: (keys) => writeFile(keysFile, `${JSON.stringify(keys, null, 2)}\n`),
+    cleanup: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/** A resource file body; `extra` is appended inside [template]. */
+export function resourceToml(src: string, dest: string, keys: string[], extra = ""): string {
+  return `[template]\nsrc = ${JSON.stringify(src)}\ndest = ${JSON.stringify(dest)}\nkeys = ${JSON.stringify(keys)}\n${extra}\n`;
+}
+
+export function runPerch(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ResultPromise<{ reject: false; all: true; env: NodeJS.ProcessEnv; cwd: string }> {
+  return execa("node", [PERCH, ...args], { reject: false, all: true, env: { NODENAME: "", ...opts.env }, cwd: opts.cwd ?? REPO });
+}
