@@ -92,6 +92,7 @@ describe("json and jsonArray", () => {
     expect(call("json", "64512")).toBe(64512);
     expect(call("json", "null")).toBeNull();
     expect(call("jsonArray", '["a",{"b":2}]')).toEqual(["a", { b: 2 }]);
+    expect(call("jsonArray", "null")).toEqual([]);
   });
 
   it("records every string leaf under the key the document came from", () => {

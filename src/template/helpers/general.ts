@@ -249,9 +249,11 @@ export const generalHelpers: HelperTable = {
   },
   jsonArray: {
     arity: [1, 1],
-    doc: "jsonArray s: the parsed JSON array in s; anything else is an error",
+    doc: "jsonArray s: the parsed JSON array in s (JSON null is an empty list, as in confd); anything else is an error",
     fn: ([s], scope) => {
       const parsed = parseJson("jsonArray", s, scope);
+      // Go's json.Unmarshal of null into a slice leaves it empty; Calico writes "null" for an empty family.
+      if (parsed === null) return [];
       if (!Array.isArray(parsed)) throw valueError("jsonArray: expected a JSON array, got", s, scope);
       return parsed;
     },

@@ -1,0 +1,280 @@
+import { randomBytes } from "node:crypto";
+import { constants, type Stats } from "node:fs";
+import { copyFile, lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { runCommand, type CommandResult } from "./run-command.js";
+
+export interface WritePolicy {
+  /** Unset: keep the existing file's mode, or 0o644 for a new file. */
+  mode?: number;
+  /** Unset: keep the existing file's owner, or the current user for a new file. */
+  uid?: number;
+  gid?: number;
+  /** Raw confd-style command; `{{.src}}` and `{{src}}` are replaced by the stage file's path. */
+  checkCmd?: string;
+  checkTimeoutMs: number;
+  /** Compare only: report what would change, touch nothing. */
+  noop: boolean;
+  /** Leave a copy of the stage file beside the destination (confd's `-keep-stage-file`), for debugging. */
+  keepStageFile?: boolean;
+}
+
+export interface WriteResult {
+  action: "unchanged" | "written" | "would-write" | "check-failed" | "failed";
+  /** Content, mode or owner differ from the destination (false when the failure came first). */
+  changed: boolean;
+  /** The old content as UTF-8, for diffs; null when the destination did not exist. */
+  previous: string | null;
+  check?: CommandResult;
+  error?: string;
+  /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
+  inPlace?: boolean;
+  durationMs: number;
+}
+
+const STAGE_MARK = ".perch-stage-";
+
+interface Ownership {
+  mode: number;
+  /** Undefined: whatever a new file gets (the current user; the directory's group if setgid). */
+  uid: number | undefined;
+  gid: number | undefined;
+}
+
+interface Current {
+  /** What reading the destination returns: the old side of a diff. */
+  content: Buffer | null;
+  /** The regular file at the destination; null when there is none (missing, or a symlink). */
+  file: { mode: number; uid: number; gid: number } | null;
+}
+
+/** The step that failed, so that an error says more than the errno. */
+class StepError extends Error {
+  constructor(
+    readonly step: string,
+    readonly original: unknown,
+  ) {
+    super(step);
+  }
+}
+
+async function step<T>(name: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (err) {
+    throw err instanceof StepError ? err : new StepError(name, err);
+  }
+}
+
+function errnoCode(err: unknown): string | undefined {
+  return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : undefined;
+}
+
+/** "EACCES: permission denied" — Node's message without its trailing ", open '<path>'". */
+function describeErrno(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  const code = errnoCode(err);
+  if (code === undefined) return message;
+  const description = message.startsWith(`${code}: `) ? message.slice(code.length + 2).replace(/, \w+ '.*$/s, "") : message;
+  return `${code}: ${description}`;
+}
+
+function fileKind(st: Stats): string {
+  if (st.isDirectory()) return "a directory";
+  if (st.isFIFO()) return "a FIFO";
+  if (st.isSocket()) return "a socket";
+  return "a device";
+}
+
+/**
+ * A symlink at the destination is not followed: the new regular file replaces the link itself
+ * (rename does not follow links). Writing through it would change a file perch was not asked to
+ * manage, possibly outside the destination's directory and filesystem, and the atomic rename would
+ * be impossible. Its target's content is still read, as what readers of the destination saw.
+ */
+async function inspect(dest: string): Promise<Current | string> {
+  let st: Stats;
+  try {
+    st = await lstat(dest);
+  } catch (err) {
+    if (errnoCode(err) !== "ENOENT") throw err;
+    return { content: null, file: null };
+  }
+  if (st.isSymbolicLink()) {
+    const target = await stat(dest).catch(() => null);
+    return { content: target?.isFile() ? await readFile(dest) : null, file: null };
+  }
+  if (!st.isFile()) return `it is ${fileKind(st)}, not a regular file`;
+  return { content: await readFile(dest), file: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+}
+
+/** Writes every byte, sets owner and mode, then fsyncs (so the fsync covers the metadata too). */
+async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership): Promise<void> {
+  try {
+    await step("writing", () => handle.writeFile(bytes));
+    const st = await step("reading its owner", () => handle.stat());
+    const uid = want.uid ?? st.uid;
+    const gid = want.gid ?? st.gid;
+    // Only when it differs: an unprivileged perch may not chown, even to its own ids. chown comes
+    // before chmod because it clears setuid/setgid bits.
+    if (uid !== st.uid || gid !== st.gid) await step(`setting owner ${uid}:${gid}`, () => handle.chown(uid, gid));
+    await step(`setting mode ${want.mode.toString(8).padStart(4, "0")}`, () => handle.chmod(want.mode));
+    await step("fsync", () => handle.sync());
+  } finally {
+    await handle.close();
+  }
+}
+
+function stagePrefix(base: string): string {
+  return `.${base}${STAGE_MARK}`;
+}
+
+function newStagePath(dir: string, base: string): string {
+  return path.join(dir, `${stagePrefix(base)}${process.pid}-${randomBytes(6).toString("hex")}`);
+}
+
+/** Stage files a crashed run left for this destination (only ours: `<pid>-<hex>` after the mark). */
+async function removeStaleStages(dir: string, base: string): Promise<void> {
+  const prefix = stagePrefix(base);
+  // Best effort: a directory we cannot list or clean is reported by the stage file's creation.
+  const names = await readdir(dir).catch(() => []);
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(prefix) && /^\d+-[0-9a-f]+$/.test(name.slice(prefix.length)))
+      .map((name) => rm(path.join(dir, name), { force: true }).catch(() => undefined)),
+  );
+}
+
+function substituteSrc(command: string, stage: string): string {
+  // Inserted as is, like confd (a replacer function, so "$&" in a path is not a pattern).
+  return command.replaceAll("{{.src}}", () => stage).replaceAll("{{src}}", () => stage);
+}
+
+async function syncDirectory(dir: string): Promise<void> {
+  // Best effort: the rename has happened, so the file is installed; failing now would skip the
+  // reload of a file that did change. Some filesystems refuse fsync on a directory (EINVAL).
+  try {
+    const handle = await open(dir, constants.O_RDONLY);
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // see above
+  }
+}
+
+/**
+ * Installs the stage file over `dest`. Returns true when the rename was refused because `dest` is a
+ * mount point (EBUSY: a file bind-mounted into a container) or on another filesystem (EXDEV), and
+ * the bytes were written into the existing file instead — not atomic, but the only way to update
+ * it; the stage file is then still there.
+ */
+async function commit(stage: string, dest: string, bytes: Uint8Array, want: Ownership): Promise<boolean> {
+  try {
+    await rename(stage, dest);
+  } catch (err) {
+    const code = errnoCode(err);
+    if (code !== "EBUSY" && code !== "EXDEV") throw new StepError("renaming the stage file over it", err);
+    // O_NOFOLLOW: never write through a symlink (see inspect).
+    const flags = constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW;
+    const handle = await step(`opening it for an in-place write after ${code}`, () => open(dest, flags));
+    await fill(handle, bytes, want);
+    return true;
+  }
+  await syncDirectory(path.dirname(dest));
+  return false;
+}
+
+/**
+ * Installs `content` at `dest` following DESIGN.md "Writing files": compare, stage in dest's
+ * directory, check, rename. Never throws for I/O problems: they are a `failed` result whose error
+ * names the destination and the errno.
+ */
+export async function writeFile(content: string | Uint8Array, dest: string, policy: WritePolicy): Promise<WriteResult> {
+  const started = performance.now();
+  const finish = (result: Omit<WriteResult, "durationMs">): WriteResult => ({
+    ...result,
+    durationMs: performance.now() - started,
+  });
+  const fail = (changed: boolean, previous: string | null, reason: string): WriteResult =>
+    finish({ action: "failed", changed, previous, error: `cannot write ${dest}: ${reason}` });
+
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  const dir = path.dirname(dest);
+  const base = path.basename(dest);
+
+  let current: Current;
+  try {
+    const inspected = await inspect(dest);
+    if (typeof inspected === "string") return fail(false, null, inspected);
+    current = inspected;
+    if (current.content === null && current.file === null) {
+      const dirStat = await stat(dir).catch((err: unknown) => (errnoCode(err) === "ENOENT" ? null : Promise.reject(err)));
+      if (dirStat === null) return fail(true, null, `directory ${dir} does not exist`);
+      if (!dirStat.isDirectory()) return fail(true, null, `${dir} is not a directory`);
+    }
+  } catch (err) {
+    return fail(false, null, `${describeErrno(err)} (reading it)`);
+  }
+
+  const previous = current.content === null ? null : current.content.toString("utf8");
+  const want: Ownership = {
+    mode: policy.mode ?? current.file?.mode ?? 0o644,
+    uid: policy.uid ?? current.file?.uid,
+    gid: policy.gid ?? current.file?.gid,
+  };
+  const { file } = current;
+  if (
+    file !== null &&
+    current.content !== null &&
+    Buffer.compare(current.content, bytes) === 0 &&
+    file.mode === want.mode &&
+    file.uid === want.uid &&
+    file.gid === want.gid
+  ) {
+    return finish({ action: "unchanged", changed: false, previous });
+  }
+  if (policy.noop) return finish({ action: "would-write", changed: true, previous });
+
+  await removeStaleStages(dir, base);
+  const stage = newStagePath(dir, base);
+  let stageExists = false;
+  try {
+    // O_EXCL: never reuse a file someone else created; 0600 until the final mode is set.
+    const handle = await step("creating the stage file", () => open(stage, "wx", 0o600));
+    stageExists = true;
+    await fill(handle, bytes, want);
+    // A copy, so the stage file itself still follows one path (renamed, or removed on failure)
+    // while the kept one survives both a failed check and a write, until the next write's cleanup.
+    if (policy.keepStageFile) {
+      await step("keeping a copy of the stage file", () => copyFile(stage, newStagePath(dir, base), constants.COPYFILE_EXCL));
+    }
+
+    let check: CommandResult | undefined;
+    if (policy.checkCmd !== undefined) {
+      // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there.
+      check = await runCommand(substituteSrc(policy.checkCmd, stage), { cwd: dir, timeoutMs: policy.checkTimeoutMs });
+      if (!check.ok) {
+        return finish({
+          action: "check-failed",
+          changed: true,
+          previous,
+          check,
+          error: `check_cmd failed for ${dest}: ${check.error ?? "unknown error"}`,
+        });
+      }
+    }
+
+    const inPlace = await commit(stage, dest, bytes, want);
+    stageExists = inPlace;
+    return finish({ action: "written", changed: true, previous, ...(check && { check }), ...(inPlace && { inPlace }) });
+  } catch (err) {
+    const reason = err instanceof StepError ? `${describeErrno(err.original)} (${err.step})` : describeErrno(err);
+    return fail(true, previous, reason);
+  } finally {
+    if (stageExists) await rm(stage, { force: true }).catch(() => undefined);
+  }
+}

@@ -1,0 +1,116 @@
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { runCommand } from "../../src/write/run-command.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "perch-run-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * Whether `pid` is still running. A killed orphan is reparented to PID 1, and when PID 1 does not
+ * reap (as in minimal containers) it lingers as a zombie, which signal 0 still reaches: a zombie
+ * runs nothing, so it counts as gone.
+ */
+async function isRunning(pid: number): Promise<boolean> {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const stat = await readFile(`/proc/${pid}/stat`, "utf8").catch(() => "");
+  // Format: "pid (comm) state ...": comm may hold spaces, so read after its closing parenthesis.
+  return stat !== "" && stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+}
+
+describe("runCommand", () => {
+  it("reports success with the output", async () => {
+    const r = await runCommand("echo hello; echo world", { timeoutMs: 5_000 });
+    expect(r).toMatchObject({ ok: true, exitCode: 0, signal: null, timedOut: false, output: "hello\nworld\n" });
+    expect(r.error).toBeUndefined();
+    expect(r.durationMs).toBeGreaterThan(0);
+  });
+
+  it("reports a non-zero exit with stdout and stderr in the order written", async () => {
+    const r = await runCommand("echo one; echo two >&2; echo three; exit 3", { timeoutMs: 5_000 });
+    expect(r).toMatchObject({
+      ok: false,
+      exitCode: 3,
+      signal: null,
+      timedOut: false,
+      output: "one\ntwo\nthree\n",
+      error: "exit status 3",
+    });
+  });
+
+  it("runs in cwd with the given environment", async () => {
+    const r = await runCommand('pwd; echo "$PERCH_TEST_VALUE"', {
+      cwd: dir,
+      timeoutMs: 5_000,
+      env: { PATH: process.env.PATH, PERCH_TEST_VALUE: "from-env" },
+    });
+    expect(r.output).toBe(`${dir}\nfrom-env\n`);
+  });
+
+  it("on timeout kills the whole process group, grandchildren included", async () => {
+    const pidFile = path.join(dir, "grandchild.pid");
+    // The inner shell records its pid and becomes `sleep` (exec), a grandchild of the runner that
+    // also holds the output pipe open.
+    const command = `sh -c 'echo $$ > ${pidFile}; exec sleep 100' & sleep 100`;
+    const r = await runCommand(command, { timeoutMs: 500 });
+    expect(r).toMatchObject({ ok: false, timedOut: true, error: "timed out after 500 ms" });
+    expect(r.durationMs).toBeGreaterThanOrEqual(500);
+    expect(r.durationMs).toBeLessThan(5_000);
+    const grandchild = Number(await readFile(pidFile, "utf8"));
+    expect(grandchild).toBeGreaterThan(0);
+    expect(await isRunning(grandchild)).toBe(false);
+  });
+
+  it("escalates to SIGKILL for a process that ignores SIGTERM", async () => {
+    const pidFile = path.join(dir, "stubborn.pid");
+    const r = await runCommand(`trap '' TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done`, { timeoutMs: 300 });
+    expect(r).toMatchObject({ ok: false, timedOut: true, signal: "SIGKILL" });
+    // SIGTERM at 300 ms, SIGKILL 2 s later.
+    expect(r.durationMs).toBeGreaterThanOrEqual(2_300);
+    expect(await isRunning(Number(await readFile(pidFile, "utf8")))).toBe(false);
+  });
+
+  it("keeps only the last outputLimit bytes of a huge output, in bounded memory", async () => {
+    const total = 20_000_000;
+    const r = await runCommand(`head -c ${total} /dev/zero | tr '\\0' x; printf END`, { timeoutMs: 30_000 });
+    expect(r.ok).toBe(true);
+    const limit = 64 * 1024;
+    const marker = `[... ${total + 3 - limit} bytes omitted]\n`;
+    expect(r.output.startsWith(marker)).toBe(true);
+    expect(r.output.length).toBe(marker.length + limit);
+    expect(r.output.endsWith(`${"x".repeat(limit - 3)}END`)).toBe(true);
+  });
+
+  it("truncates at a custom limit without splitting a UTF-8 character", async () => {
+    expect((await runCommand("printf abcdef", { timeoutMs: 5_000, outputLimit: 3 })).output).toBe(
+      "[... 3 bytes omitted]\ndef",
+    );
+    // "é" is two bytes: a 3-byte tail of "aébc" starts inside it, so its second byte is dropped too.
+    expect((await runCommand("printf 'a\\303\\251bc'", { timeoutMs: 5_000, outputLimit: 3 })).output).toBe(
+      "[... 3 bytes omitted]\nbc",
+    );
+  });
+
+  it("reports a missing binary with the shell's message", async () => {
+    const r = await runCommand("perch-no-such-binary --version", { timeoutMs: 5_000 });
+    expect(r).toMatchObject({ ok: false, exitCode: 127, timedOut: false, error: "command not found (exit status 127)" });
+    expect(r.output).toMatch(/perch-no-such-binary: (command )?not found\n$/);
+  });
+
+  it("reports a command that cannot start without throwing", async () => {
+    const missing = path.join(dir, "missing");
+    const r = await runCommand("true", { cwd: missing, timeoutMs: 5_000 });
+    expect(r).toMatchObject({ ok: false, exitCode: null, signal: null, timedOut: false, output: "" });
+    expect(r.error).toContain(`cannot run command: The "cwd" option is invalid: ${missing}.`);
+  });
+});

@@ -1,0 +1,295 @@
+import { execFile } from "node:child_process";
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
+
+const run = promisify(execFile);
+const NOBODY = 65534;
+const isRoot = process.getuid?.() === 0;
+
+let dir: string;
+let dest: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "perch-write-"));
+  dest = path.join(dir, "bird.cfg");
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function policy(overrides: Partial<WritePolicy> = {}): WritePolicy {
+  return { checkTimeoutMs: 5_000, noop: false, ...overrides };
+}
+
+async function stageFiles(where = dir): Promise<string[]> {
+  return (await readdir(where)).filter((name) => name.includes(".perch-stage-")).sort();
+}
+
+async function modeOf(file: string): Promise<number> {
+  return (await stat(file)).mode & 0o7777;
+}
+
+/** An existing destination whose mtime is far in the past, so any rewrite would show. */
+async function existing(content: string, mode = 0o644): Promise<{ mtimeMs: number; ino: number }> {
+  await fsWriteFile(dest, content);
+  await chmod(dest, mode);
+  await utimes(dest, new Date("2001-02-03T04:05:06Z"), new Date("2001-02-03T04:05:06Z"));
+  const st = await stat(dest);
+  return { mtimeMs: st.mtimeMs, ino: st.ino };
+}
+
+async function untouched(before: { mtimeMs: number; ino: number }): Promise<void> {
+  const st = await stat(dest);
+  expect({ mtimeMs: st.mtimeMs, ino: st.ino }).toEqual(before);
+}
+
+/**
+ * Runs `fn` as the unprivileged user `nobody`. Root bypasses permission checks, so a read-only
+ * directory only refuses writes to someone else. Only the effective ids change (seteuid), so they
+ * can be restored; glibc applies them to every thread, including libuv's fs pool. The vitest
+ * "forks" pool runs each file in its own process, so nothing else runs as nobody meanwhile.
+ */
+async function asNobody<T>(fn: () => Promise<T>): Promise<T> {
+  if (!isRoot) return fn();
+  if (process.seteuid === undefined || process.setegid === undefined) throw new Error("seteuid is POSIX-only");
+  process.setegid(NOBODY);
+  process.seteuid(NOBODY);
+  try {
+    return await fn();
+  } finally {
+    process.seteuid(0);
+    process.setegid(0);
+  }
+}
+
+/** A directory `nobody` owns (when we are root), inside the per-test dir it can traverse. */
+async function nobodysDirectory(mode: number): Promise<string> {
+  const sub = path.join(dir, "sub");
+  await mkdir(sub);
+  if (isRoot) {
+    await chmod(dir, 0o755);
+    await chown(sub, NOBODY, NOBODY);
+  }
+  await chmod(sub, mode);
+  return sub;
+}
+
+describe("writeFile", () => {
+  it("writes a new file with mode 0644 and the current user by default", async () => {
+    const r = await writeFile("router id 10.0.0.1;\n", dest, policy());
+    expect(r).toMatchObject({ action: "written", changed: true, previous: null });
+    expect(r.error).toBeUndefined();
+    expect(r.inPlace).toBeUndefined();
+    expect(await readFile(dest, "utf8")).toBe("router id 10.0.0.1;\n");
+    const st = await stat(dest);
+    expect(st.mode & 0o7777).toBe(0o644);
+    expect(st.uid).toBe(process.getuid?.());
+    expect(await stageFiles()).toEqual([]);
+  });
+
+  it("accepts bytes", async () => {
+    const bytes = new Uint8Array([0, 1, 2, 255]);
+    expect((await writeFile(bytes, dest, policy())).action).toBe("written");
+    expect(new Uint8Array(await readFile(dest))).toEqual(bytes);
+  });
+
+  it("applies the policy's mode, and otherwise keeps the existing file's", async () => {
+    await writeFile("a\n", dest, policy({ mode: 0o640 }));
+    expect(await modeOf(dest)).toBe(0o640);
+    await chmod(dest, 0o600);
+    expect(await writeFile("b\n", dest, policy())).toMatchObject({ action: "written", previous: "a\n" });
+    expect(await modeOf(dest)).toBe(0o600);
+  });
+
+  it("leaves an identical file alone: unchanged, same inode and mtime", async () => {
+    const before = await existing("same\n", 0o640);
+    const r = await writeFile("same\n", dest, policy({ mode: 0o640 }));
+    expect(r).toMatchObject({ action: "unchanged", changed: false, previous: "same\n" });
+    await untouched(before);
+  });
+
+  it("rewrites a file whose mode alone differs", async () => {
+    await existing("same\n", 0o644);
+    const r = await writeFile("same\n", dest, policy({ mode: 0o600 }));
+    expect(r).toMatchObject({ action: "written", changed: true, previous: "same\n" });
+    expect(await modeOf(dest)).toBe(0o600);
+  });
+
+  it.runIf(isRoot)("rewrites a file whose owner alone differs", async () => {
+    await existing("same\n");
+    const r = await writeFile("same\n", dest, policy({ uid: NOBODY, gid: NOBODY }));
+    expect(r.action).toBe("written");
+    expect(await stat(dest)).toMatchObject({ uid: NOBODY, gid: NOBODY });
+    expect((await writeFile("same\n", dest, policy({ uid: NOBODY, gid: NOBODY }))).action).toBe("unchanged");
+  });
+
+  it("noop reports would-write and touches nothing", async () => {
+    const before = await existing("old\n");
+    const r = await writeFile("new\n", dest, policy({ noop: true, mode: 0o600 }));
+    expect(r).toMatchObject({ action: "would-write", changed: true, previous: "old\n" });
+    await untouched(before);
+    expect(await readFile(dest, "utf8")).toBe("old\n");
+    expect(await modeOf(dest)).toBe(0o644);
+    expect(await stageFiles()).toEqual([]);
+
+    const other = path.join(dir, "other.cfg");
+    expect(await writeFile("new\n", other, policy({ noop: true }))).toMatchObject({ action: "would-write", previous: null });
+    await expect(stat(other)).rejects.toThrow("ENOENT");
+  });
+
+  it("installs the file when check_cmd accepts it", async () => {
+    const r1 = await writeFile("protocol device {}\n", dest, policy({ checkCmd: "test -s {{.src}}" }));
+    expect(r1).toMatchObject({ action: "written", check: { ok: true, exitCode: 0 } });
+    const r2 = await writeFile("protocol kernel {}\n", dest, policy({ checkCmd: "grep -q kernel {{src}}" }));
+    expect(r2).toMatchObject({ action: "written", previous: "protocol device {}\n", check: { ok: true } });
+    expect(await readFile(dest, "utf8")).toBe("protocol kernel {}\n");
+  });
+
+  it("keeps the old file byte-identical when check_cmd rejects the new one", async () => {
+    const before = await existing("good config\n");
+    const checkCmd = 'grep -q good {{.src}} || { echo "syntax error in {{.src}}"; exit 1; }';
+    const r = await writeFile("bad config\n", dest, policy({ checkCmd }));
+    expect(r).toMatchObject({
+      action: "check-failed",
+      changed: true,
+      previous: "good config\n",
+      error: `check_cmd failed for ${dest}: exit status 1`,
+      check: { ok: false, exitCode: 1 },
+    });
+    expect(r.check?.output).toMatch(new RegExp(`^syntax error in ${dir}/\\.bird\\.cfg\\.perch-stage-${process.pid}-[0-9a-f]+\\n$`));
+    expect(await readFile(dest, "utf8")).toBe("good config\n");
+    await untouched(before);
+    expect(await stageFiles()).toEqual([]);
+  });
+
+  it("fails the check when check_cmd times out", async () => {
+    const r = await writeFile("x\n", dest, policy({ checkCmd: "sleep 10", checkTimeoutMs: 200 }));
+    expect(r).toMatchObject({ action: "check-failed", error: `check_cmd failed for ${dest}: timed out after 200 ms` });
+    expect(r.check?.timedOut).toBe(true);
+    await expect(stat(dest)).rejects.toThrow("ENOENT");
+    expect(await stageFiles()).toEqual([]);
+  });
+
+  it("checks the complete stage file, with its final mode, beside the destination and from its directory", async () => {
+    const report = await mkdtemp(path.join(tmpdir(), "perch-report-"));
+    try {
+      const out = path.join(report, "seen");
+      const checkCmd = `{ dirname {{.src}}; pwd; stat -c %a {{.src}}; cat {{.src}}; } > ${out}`;
+      expect((await writeFile("include \"bird_ipam.cfg\";\n", dest, policy({ mode: 0o640, checkCmd }))).action).toBe("written");
+      expect(await readFile(out, "utf8")).toBe(`${dir}\n${dir}\n640\ninclude "bird_ipam.cfg";\n`);
+    } finally {
+      await rm(report, { recursive: true, force: true });
+    }
+  });
+
+  it("removes stale stage files of this destination, and only those", async () => {
+    const stale = [".bird.cfg.perch-stage-999999-abcdef", ".bird.cfg.perch-stage-1-0a"];
+    const foreign = [".bird.cfg.perch-stage-notours", ".bird6.cfg.perch-stage-1-ab"];
+    for (const name of [...stale, ...foreign]) await fsWriteFile(path.join(dir, name), "partial");
+    expect((await writeFile("x\n", dest, policy())).action).toBe("written");
+    expect(await stageFiles()).toEqual([...foreign].sort());
+  });
+
+  it("keeps a copy of the stage file when asked, after a write and after a failed check", async () => {
+    expect((await writeFile("first\n", dest, policy({ keepStageFile: true }))).action).toBe("written");
+    const [kept] = await stageFiles();
+    expect(await stageFiles()).toHaveLength(1);
+    expect(await readFile(path.join(dir, kept ?? ""), "utf8")).toBe("first\n");
+
+    const r = await writeFile("second\n", dest, policy({ keepStageFile: true, checkCmd: "false" }));
+    expect(r.action).toBe("check-failed");
+    const after = await stageFiles();
+    // The next write cleans the previous one's leftovers: only the rejected candidate remains.
+    expect(after).toHaveLength(1);
+    expect(after).not.toContain(kept);
+    expect(await readFile(path.join(dir, after[0] ?? ""), "utf8")).toBe("second\n");
+    expect(await readFile(dest, "utf8")).toBe("first\n");
+  });
+
+  it("replaces a symlink at the destination with a regular file, leaving its target alone", async () => {
+    const elsewhere = await mkdtemp(path.join(tmpdir(), "perch-target-"));
+    try {
+      const target = path.join(elsewhere, "real.cfg");
+      await fsWriteFile(target, "target content\n");
+      await symlink(target, dest);
+      const r = await writeFile("new content\n", dest, policy());
+      expect(r).toMatchObject({ action: "written", previous: "target content\n" });
+      expect((await lstat(dest)).isFile()).toBe(true);
+      expect(await readFile(dest, "utf8")).toBe("new content\n");
+      expect(await readFile(target, "utf8")).toBe("target content\n");
+    } finally {
+      await rm(elsewhere, { recursive: true, force: true });
+    }
+  });
+
+  it("replaces a dangling symlink too", async () => {
+    await symlink(path.join(dir, "nowhere"), dest);
+    expect(await writeFile("x\n", dest, policy())).toMatchObject({ action: "written", previous: null });
+    expect((await lstat(dest)).isFile()).toBe(true);
+    await expect(stat(path.join(dir, "nowhere"))).rejects.toThrow("ENOENT");
+  });
+
+  it("fails without creating anything when the directory is missing", async () => {
+    const missing = path.join(dir, "etc", "bird");
+    const target = path.join(missing, "bird.cfg");
+    const r = await writeFile("x\n", target, policy());
+    expect(r).toMatchObject({ action: "failed", previous: null, error: `cannot write ${target}: directory ${missing} does not exist` });
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it("fails when the destination is a directory", async () => {
+    await mkdir(dest);
+    expect(await writeFile("x\n", dest, policy())).toMatchObject({
+      action: "failed",
+      changed: false,
+      error: `cannot write ${dest}: it is a directory, not a regular file`,
+    });
+  });
+
+  it("fails with the errno when the directory is read-only", async () => {
+    const sub = await nobodysDirectory(0o555);
+    const target = path.join(sub, "bird.cfg");
+    const r = await asNobody(() => writeFile("x\n", target, policy()));
+    expect(r).toMatchObject({
+      action: "failed",
+      changed: true,
+      error: `cannot write ${target}: EACCES: permission denied (creating the stage file)`,
+    });
+    expect(await readdir(sub)).toEqual([]);
+  });
+
+  it("works unprivileged: creates and replaces its own files without chown", async () => {
+    const sub = await nobodysDirectory(0o755);
+    const target = path.join(sub, "bird.cfg");
+    const first = await asNobody(() => writeFile("one\n", target, policy()));
+    const second = await asNobody(() => writeFile("two\n", target, policy({ mode: 0o600 })));
+    expect([first.action, second.action]).toEqual(["written", "written"]);
+    expect(await stat(target)).toMatchObject({ uid: process.geteuid?.() === 0 ? NOBODY : process.geteuid?.() });
+    expect(await modeOf(target)).toBe(0o600);
+    expect(await stageFiles(sub)).toEqual([]);
+  });
+
+  it("writes in place when the destination is a bind-mounted file (EBUSY)", async (ctx) => {
+    const source = path.join(dir, "mounted-source");
+    await fsWriteFile(source, "old\n");
+    await fsWriteFile(dest, "");
+    try {
+      await run("mount", ["--bind", source, dest]);
+    } catch {
+      ctx.skip("bind mounts need CAP_SYS_ADMIN");
+    }
+    try {
+      const r = await writeFile("new\n", dest, policy({ mode: 0o600 }));
+      expect(r).toMatchObject({ action: "written", inPlace: true, previous: "old\n" });
+      expect(await readFile(dest, "utf8")).toBe("new\n");
+      expect(await readFile(source, "utf8")).toBe("new\n");
+      expect(await modeOf(source)).toBe(0o600);
+      expect(await stageFiles()).toEqual([]);
+    } finally {
+      await run("umount", [dest]);
+    }
+  });
+});
