@@ -8,6 +8,7 @@ import type { Server } from "node:http";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
+import type { Store } from "../store/types.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
 import { startStatusServer } from "../watch/status-server.js";
@@ -19,9 +20,52 @@ import type { Config } from "./settings.js";
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+  if (process.pid === 1) {
+    logger.warn({ event: "pid1" }, "running as PID 1: perch reaps its own commands, but cannot adopt orphans they leave; run it under tini (docker run --init) if commands fork daemons");
+  }
+  let stopRequested = false;
+  let daemon: Daemon | undefined;
+  let wakeOpen: (() => void) | undefined;
+  const stopped = new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info({ event: "signal", signal }, "stopping after the pass in flight");
+      stopRequested = true;
+      wakeOpen?.();
+      void (daemon ? daemon.stop() : Promise.resolve()).then(resolve);
+    };
+    process.once("SIGTERM", () => stop("SIGTERM"));
+    process.once("SIGINT", () => stop("SIGINT"));
+  });
+
   const metrics = new Metrics();
-  const store = await openStore(config);
-  const daemon = new Daemon({
+  let server: Server | undefined;
+  if (config.listen) {
+    const readiness = { ready: () => daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };
+    server = await startStatusServer(config.listen.host, config.listen.port, metrics, readiness);
+    logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
+  }
+  // The node container may start before etcd is reachable: keep trying, not ready meanwhile.
+  let store: Store | undefined;
+  for (let delay = 100; store === undefined && !stopRequested; delay = Math.min(delay * 2, 5_000)) {
+    try {
+      store = await openStore(config);
+    } catch (err) {
+      logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs: delay }, "cannot open the store; retrying");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        wakeOpen = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+    }
+  }
+  if (store === undefined) {
+    server?.close();
+    return EXIT.ok;
+  }
+
+  daemon = new Daemon({
     load,
     store,
     wait: config.wait,
@@ -39,46 +83,32 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
       createDirs: config.root !== undefined,
     },
   });
-
-  let server: Server | undefined;
-  if (config.listen) {
-    server = await startStatusServer(config.listen.host, config.listen.port, metrics, daemon);
-    logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
-  }
+  const running = daemon;
 
   let hupChain = Promise.resolve();
   const reload = (why: string) => {
     logger.info({ event: "config-reload", trigger: why }, "reloading conf.d and templates");
-    hupChain = hupChain.then(() => daemon.reloadConfig().then(() => undefined));
+    hupChain = hupChain.then(() => running.reloadConfig().then(() => undefined));
   };
-  const stopped = new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      logger.info({ event: "signal", signal }, "stopping after the pass in flight");
-      void daemon.stop().then(resolve);
-    };
-    process.once("SIGTERM", () => stop("SIGTERM"));
-    process.once("SIGINT", () => stop("SIGINT"));
-  });
   process.on("SIGHUP", () => reload("SIGHUP"));
 
   let closeConfigWatch: (() => Promise<void>) | undefined;
   if (config.backend === "file") closeConfigWatch = await watchConfdir(config.confdir, () => reload("edit"));
 
   logger.info({ event: "start", store: store.kind, confdir: config.confdir }, "perch watch starting");
+  let code: number = EXIT.ok;
   try {
-    await daemon.start();
+    await running.start();
+    await stopped;
   } catch (err) {
     logger.error({ err: errorMessage(err) }, "could not start");
-    await daemon.stop();
-    await closeConfigWatch?.();
-    server?.close();
-    return EXIT.usage;
+    await running.stop();
+    code = EXIT.usage;
   }
-  await stopped;
   await hupChain;
   await closeConfigWatch?.();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-  return EXIT.ok;
+  return code;
 }
 
 async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {
