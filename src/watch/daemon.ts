@@ -137,10 +137,10 @@ export class Daemon {
     if (generation !== this.generation || this.stopping) return;
     switch (signal.type) {
       case "changes": {
-        // A listing may already have covered these revisions (resync racing the stream).
-        const fresh = signal.events.filter((e) => e.revision > this.mirror.revision);
+        // No revision filter: etcd orders events within a prefix, not across prefixes, and a
+        // stream replaced after a listing is silenced by its generation instead.
         this.opts.metrics.storeEvents.inc(signal.events.length);
-        const dirty = this.mirror.apply(fresh, signal.revision);
+        const dirty = this.mirror.apply(signal.events, signal.revision);
         this.noteMirror();
         this.log.debug({ event: "changes", count: signal.events.length, revision: signal.revision, dirty: [...dirty] }, "store changed");
         for (const name of dirty) this.coalescer.mark(name, this.waitFor(name));
