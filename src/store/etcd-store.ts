@@ -47,28 +47,6 @@ export interface EtcdStoreOptions {
   pageSize?: number;
 }
 
-/** The standard etcd client variables; unset or empty ones are left out. */
-export function etcdOptionsFromEnv(env: NodeJS.ProcessEnv): Partial<EtcdStoreOptions> {
-  const out: Partial<EtcdStoreOptions> = {};
-  const endpoints = (env.ETCD_ENDPOINTS ?? "")
-    .split(",")
-    .map((e) => e.trim())
-    .filter((e) => e !== "");
-  if (endpoints.length > 0) out.endpoints = endpoints;
-  const strings = {
-    caFile: "ETCD_CA_CERT_FILE",
-    certFile: "ETCD_CERT_FILE",
-    keyFile: "ETCD_KEY_FILE",
-    username: "ETCD_USERNAME",
-    password: "ETCD_PASSWORD",
-  } as const;
-  for (const [option, variable] of Object.entries(strings) as [keyof typeof strings, string][]) {
-    const value = env[variable];
-    if (value !== undefined && value !== "") out[option] = value;
-  }
-  return out;
-}
-
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;

@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { KVClient, type Etcd3 } from "etcd3";
 import { PerchError } from "../../src/errors.js";
-import { createEtcdStore, etcdOptionsFromEnv, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
+import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
 import type { ChangeEvent, ChangeStream, Store, StreamSignal } from "../../src/store/types.js";
 import { generateTlsFiles, startEtcd, startEtcdCluster, type EtcdServer } from "../helpers/etcd-server.js";
 
@@ -450,29 +450,7 @@ describe("etcd store against a three-member cluster", () => {
   });
 });
 
-describe("etcdOptionsFromEnv", () => {
-  it("maps the standard variables and leaves out unset ones", () => {
-    expect(
-      etcdOptionsFromEnv({
-        ETCD_ENDPOINTS: "https://10.0.0.1:2379, https://10.0.0.2:2379,,",
-        ETCD_CA_CERT_FILE: "/etc/etcd/ca.pem",
-        ETCD_CERT_FILE: "/etc/etcd/cert.pem",
-        ETCD_KEY_FILE: "/etc/etcd/key.pem",
-        ETCD_USERNAME: "calico",
-        ETCD_PASSWORD: "secret",
-        ETCD_UNRELATED: "x",
-      }),
-    ).toEqual({
-      endpoints: ["https://10.0.0.1:2379", "https://10.0.0.2:2379"],
-      caFile: "/etc/etcd/ca.pem",
-      certFile: "/etc/etcd/cert.pem",
-      keyFile: "/etc/etcd/key.pem",
-      username: "calico",
-      password: "secret",
-    });
-    expect(etcdOptionsFromEnv({ ETCD_ENDPOINTS: "", ETCD_USERNAME: "" })).toEqual({});
-  });
-});
+
 
 async function closedPort(): Promise<number> {
   const server = await listenSilently();

@@ -1,0 +1,85 @@
+// Settings: flags over environment over perch.toml over defaults, validated once, every error reported.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PerchErrors } from "../../src/errors.js";
+import { resolveConfig } from "../../src/cli/settings.js";
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "perch-settings-"));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function errorsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof PerchErrors) return err.errors.map((e) => e.toString());
+    throw err;
+  }
+  throw new Error("expected errors");
+}
+
+describe("resolveConfig", () => {
+  it("has defaults", () => {
+    const c = resolveConfig("watch", {}, {});
+    expect(c).toMatchObject({ confdir: ".", backend: "etcd", endpoints: ["http://127.0.0.1:2379"], wait: { minMs: 50, maxMs: 500 }, logLevel: "info", noop: false });
+    expect(resolveConfig("render", {}, {}).logLevel).toBe("warn");
+  });
+
+  it("takes etcd's standard variables", () => {
+    const c = resolveConfig("render", {}, {
+      ETCD_ENDPOINTS: "https://a:2379, https://b:2379",
+      ETCD_CA_CERT_FILE: "/ca",
+      ETCD_CERT_FILE: "/cert",
+      ETCD_KEY_FILE: "/key",
+      ETCD_USERNAME: "u",
+      ETCD_PASSWORD: "p",
+    });
+    expect(c).toMatchObject({ endpoints: ["https://a:2379", "https://b:2379"], caFile: "/ca", certFile: "/cert", keyFile: "/key", username: "u", password: "p" });
+  });
+
+  it("orders flags over environment over perch.toml", async () => {
+    await writeFile(path.join(dir, "perch.toml"), 'node_name = "from-file"\nlog_level = "debug"\nwait = "1s:2s"\nendpoints = ["http://file:1"]\n');
+    const c = resolveConfig("watch", { confdir: dir, "node-name": "from-flag" }, { PERCH_NODE_NAME: "from-env", PERCH_LOG_LEVEL: "error" });
+    expect(c.nodeName).toBe("from-flag");
+    expect(c.logLevel).toBe("error");
+    expect(c.wait).toEqual({ minMs: 1000, maxMs: 2000 });
+    expect(c.endpoints).toEqual(["http://file:1"]);
+  });
+
+  it("finds perch.toml in a confdir given by PERCH_CONFDIR", async () => {
+    await writeFile(path.join(dir, "perch.toml"), 'backend = "file"\nkeys = "k.json"\n');
+    expect(resolveConfig("render", {}, { PERCH_CONFDIR: dir })).toMatchObject({ backend: "file", keys: "k.json" });
+  });
+
+  it("reports every problem at once", () => {
+    expect(
+      errorsOf(() => resolveConfig("watch", { backend: "consul", "log-level": "loud", wait: "fast", listen: "nowhere", "check-timeout": "0s", "cert-file": "/c" }, {})),
+    ).toEqual([
+      '--backend must be etcd or file, got "consul"',
+      '--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      '--wait: "fast" is not a duration (like "100ms" or "1s")',
+      '--listen must be HOST:PORT, got "nowhere"',
+      '--check-timeout must be a positive duration like "10s", got "0s"',
+      "--cert-file and --key-file go together",
+    ]);
+  });
+
+  it("rejects unknown and mistyped perch.toml settings with their line", async () => {
+    const file = path.join(dir, "perch.toml");
+    await writeFile(file, 'confdir = "."\nnode_nmae = "x"\nnoop = "yes"\n');
+    expect(errorsOf(() => resolveConfig("render", { confdir: dir, keys: "k" }, {}))).toEqual([
+      `${file}:2: unknown setting "node_nmae"`,
+      `${file}:3: setting "noop" must be true or false`,
+    ]);
+  });
+
+  it("needs --keys for the file backend", () => {
+    expect(errorsOf(() => resolveConfig("render", { backend: "file" }, {}))).toEqual(["--backend file needs --keys FILE"]);
+  });
+});
