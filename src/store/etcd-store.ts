@@ -47,6 +47,21 @@ export interface EtcdStoreOptions {
   pageSize?: number;
 }
 
+/**
+ * grpc-js passes an IP-address endpoint to TLS as the server name, and Node then warns (DEP0123)
+ * on every connection. The warning is noise to perch's users — the server certificate is still
+ * verified against the address — so only that one warning is dropped.
+ */
+function silenceIpServerNameWarning(): void {
+  const emit = process.emitWarning.bind(process) as (...args: unknown[]) => void;
+  process.emitWarning = ((...args: unknown[]) => {
+    const [, second, third] = args;
+    const code = typeof second === "object" && second !== null ? (second as { code?: string }).code : third;
+    if (code !== "DEP0123") emit(...args);
+  }) as typeof process.emitWarning;
+}
+silenceIpServerNameWarning();
+
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
