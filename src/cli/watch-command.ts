@@ -24,14 +24,15 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     logger.warn({ event: "pid1" }, "running as PID 1: perch reaps its own commands, but cannot adopt orphans they leave; run it under tini (docker run --init) if commands fork daemons");
   }
   let stopRequested = false;
-  let daemon: Daemon | undefined;
+  // Set once the store is open; the signal handlers and /readyz exist before that.
+  const started: { daemon?: Daemon } = {};
   let wakeOpen: (() => void) | undefined;
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ event: "signal", signal }, "stopping after the pass in flight");
       stopRequested = true;
       wakeOpen?.();
-      void (daemon ? daemon.stop() : Promise.resolve()).then(resolve);
+      void (started.daemon ? started.daemon.stop() : Promise.resolve()).then(resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
     process.once("SIGINT", () => stop("SIGINT"));
@@ -40,7 +41,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   const metrics = new Metrics();
   let server: Server | undefined;
   if (config.listen) {
-    const readiness = { ready: () => daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };
+    const readiness = { ready: () => started.daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };
     server = await startStatusServer(config.listen.host, config.listen.port, metrics, readiness);
     logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
   }
@@ -65,7 +66,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     return EXIT.ok;
   }
 
-  daemon = new Daemon({
+  const running = new Daemon({
     load,
     store,
     wait: config.wait,
@@ -83,7 +84,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
       createDirs: config.root !== undefined,
     },
   });
-  const running = daemon;
+  started.daemon = running;
 
   let hupChain = Promise.resolve();
   const reload = (why: string) => {
