@@ -72,6 +72,9 @@ export class FileStore implements Store {
     watcher.on("change", reread).on("add", reread);
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     onSignal({ type: "connected" });
+    // An edit between the listing and the watcher being ready raised no event: catch it up now,
+    // as an etcd watch resumes after the listed revision.
+    await reread();
     return { close: () => watcher.close() };
   }
 
