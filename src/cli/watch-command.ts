@@ -21,7 +21,7 @@ const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   if (process.pid === 1) {
-    logger.warn({ event: "pid1" }, "running as PID 1: perch reaps its own commands, but cannot adopt orphans they leave; run it under tini (docker run --init) if commands fork daemons");
+    logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
   let stopRequested = false;
   // Set once the store is open; the signal handlers and /readyz exist before that.

@@ -91,6 +91,16 @@ function describeFailure(r: Pick<CommandResult, "exitCode" | "signal" | "timedOu
 }
 
 /**
+ * The script the shell runs. The shell waits for the command's background jobs and, on the
+ * timeout's SIGTERM, lives on just long enough to reap its children: a job it left behind would
+ * otherwise be adopted by PID 1, and when perch itself is PID 1 (a container's entrypoint) no one
+ * would ever reap it. The command's own exit status is kept; a SIGTERM'd run exits 143.
+ */
+export function wrapCommand(command: string): string {
+  return ["exec 2>&1", "trap 'perch_term=1' TERM", command, "perch_status=$?", "wait", '[ -z "$perch_term" ] || exit 143', "exit $perch_status"].join("\n");
+}
+
+/**
  * Runs `command` through `/bin/sh -c`, as confd does, in a process group of its own so that a
  * timeout kills everything it started (SIGTERM, then SIGKILL after 2 s), not just the shell.
  * Never throws: a command that fails, hangs or cannot start is a result with `ok: false`.
@@ -100,7 +110,7 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
   const tail = new OutputTail(opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
   // One pipe for both streams, like confd's CombinedOutput: the output keeps the order in which the
   // command wrote it. (Two pipes read by us would interleave by arrival, which is not the same.)
-  const subprocess = execa("/bin/sh", ["-c", `exec 2>&1; ${command}`], {
+  const subprocess = execa("/bin/sh", ["-c", wrapCommand(command)], {
     cwd: opts.cwd,
     env: opts.env,
     extendEnv: opts.env === undefined,
