@@ -6,6 +6,8 @@ import { SETTINGS, splitList, type RawSettings, type SettingName } from "./setti
 export const COMMANDS = {
   render: "render every resource once",
   watch: "render, then keep rendering as the store changes (the daemon)",
+  check: "load every resource and template, list the keys each reads, report every problem",
+  snapshot: "write the keys under each --prefix to a JSON file the file backend reads",
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -5,9 +5,12 @@ import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
 import { resolveNodeName } from "../resource/node-name.js";
-import { parseArgv, usage } from "./argv.js";
+import { parseArgv, usage, type ParsedArgs } from "./argv.js";
+import { checkCommand } from "./check-command.js";
+import { confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
 import { EXIT, renderCommand } from "./render-command.js";
-import { resolveConfig } from "./settings.js";
+import { resolveConfig, type RawSettings } from "./settings.js";
+import { snapshotCommand } from "./snapshot-command.js";
 import { watchCommand } from "./watch-command.js";
 
 const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
@@ -17,12 +20,14 @@ function version(): string {
   return pkg.version;
 }
 
-export async function main(argv: readonly string[]): Promise<number> {
-  let parsed;
+/** `program` is how perch was invoked (argv[1]): as `confd`, it takes confd's command line. */
+export async function main(argv: readonly string[], program = ""): Promise<number> {
+  const confd = isConfdInvocation(argv, program);
+  let parsed: ParsedArgs & { below?: RawSettings };
   try {
-    parsed = parseArgv(argv);
+    parsed = confd ? translateConfd(argv, process.env) : parseArgv(argv);
   } catch (err) {
-    process.stderr.write(`perch: ${errorMessage(err)}\n\n${usage()}\n`);
+    process.stderr.write(`perch: ${errorMessage(err).replaceAll("\n", "\nperch: ")}\n\n${confd ? confdUsage() : usage()}\n`);
     return EXIT.usage;
   }
   const { command, flags } = parsed;
@@ -31,12 +36,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return EXIT.ok;
   }
   if (flags.help || command === undefined) {
-    (flags.help ? process.stdout : process.stderr).write(`${usage(command)}\n`);
+    (flags.help ? process.stdout : process.stderr).write(`${confd ? confdUsage() : usage(command)}\n`);
     return flags.help ? EXIT.ok : EXIT.usage;
   }
   let config;
   try {
-    config = resolveConfig(command, flags, process.env);
+    config = resolveConfig(command, flags, process.env, parsed.below);
   } catch (err) {
     process.stderr.write(`perch ${command}: ${errorMessage(err).replaceAll("\n", `\nperch ${command}: `)}\n`);
     return EXIT.usage;
@@ -47,6 +52,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   const env = { ...process.env, NODENAME: nodeName };
   const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
   try {
+    if (command === "check") return await checkCommand(config, nodeName);
+    if (command === "snapshot") return await snapshotCommand(config, logger);
     if (command === "watch") return await watchCommand(config, load, env, logger);
     let resources;
     try {
@@ -64,4 +71,4 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-process.exitCode = await main(process.argv.slice(2));
+process.exitCode = await main(process.argv.slice(2), process.argv[1]);

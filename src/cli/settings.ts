@@ -36,7 +36,7 @@ export const SETTINGS = {
   "key-file": { kind: "string", arg: "FILE", commands: STORE, env: "ETCD_KEY_FILE", help: "etcd TLS: client key" },
   username: { kind: "string", arg: "USER", commands: STORE, env: "ETCD_USERNAME", help: "etcd user" },
   password: { kind: "string", arg: "PASSWORD", commands: STORE, env: "ETCD_PASSWORD", help: "etcd password (prefer ETCD_PASSWORD: flags show in ps)" },
-  prefix: { kind: "list", arg: "PREFIX", commands: "*", env: "PERCH_PREFIX", help: "render/watch: prepended to every resource prefix; snapshot: a prefix to save (repeatable)" },
+  prefix: { kind: "list", arg: "PREFIX", commands: "*", env: "PERCH_PREFIX", help: "render/watch/check: prepended to every resource prefix; snapshot: a prefix to save (repeatable)" },
   "node-name": { kind: "string", arg: "NAME", commands: RENDERING, env: "PERCH_NODE_NAME", help: "node name for //NODENAME and getenv NODENAME (default: $NODENAME, /var/lib/calico/nodename, host name)" },
   root: { kind: "string", arg: "DIR", commands: ["render", "watch"], env: "PERCH_ROOT", help: "place every dest under DIR" },
   only: { kind: "list", arg: "NAME", commands: RENDERING, env: "PERCH_ONLY", help: "only these resources (conf.d base names; repeatable or comma-separated)" },
@@ -101,22 +101,31 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   return out;
 }
 
-/** Settings from `perch.toml` in the confdir (snake_case or kebab-case keys). Missing file: none. */
-export function settingsFromFile(file: string, errors: PerchError[]): RawSettings {
+/**
+ * A TOML settings file (perch.toml, confd.toml) as text and document. Unreadable: undefined, as if
+ * absent; a syntax error is reported with its line and column.
+ */
+export function readTomlSettings(file: string, errors: PerchError[]): { text: string; doc: Record<string, unknown> } | undefined {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch {
-    return {};
+    return undefined;
   }
-  let doc: Record<string, unknown>;
   try {
-    doc = toml.parse(text) as Record<string, unknown>;
+    return { text, doc: toml.parse(text) as Record<string, unknown> };
   } catch (err) {
     const start = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
     errors.push(new PerchError(`TOML syntax error: ${(err as Error).message}`, { file, line: start?.line, column: start?.column }));
-    return {};
+    return undefined;
   }
+}
+
+/** Settings from `perch.toml` in the confdir (snake_case or kebab-case keys). Missing file: none. */
+export function settingsFromFile(file: string, errors: PerchError[]): RawSettings {
+  const read = readTomlSettings(file, errors);
+  if (read === undefined) return {};
+  const { text, doc } = read;
   const out: RawSettings = {};
   for (const [rawKey, value] of Object.entries(doc)) {
     const name = rawKey.replaceAll("_", "-") as SettingName;
@@ -135,13 +144,16 @@ export function settingsFromFile(file: string, errors: PerchError[]): RawSetting
   return out;
 }
 
-/** Merge (flags over env over file) and validate into a Config; throws PerchErrors with every problem. */
-export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.ProcessEnv): Config {
+/**
+ * Merge (flags over env over `below` over perch.toml) and validate into a Config; throws PerchErrors
+ * with every problem. `below` is what a confd-style invocation took from confd.toml and confd's defaults.
+ */
+export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.ProcessEnv, below: RawSettings = {}): Config {
   const errors: PerchError[] = [];
   const fromEnv = settingsFromEnv(env);
-  const confdir = String(flags.confdir ?? fromEnv.confdir ?? ".");
+  const confdir = String(flags.confdir ?? fromEnv.confdir ?? below.confdir ?? ".");
   const fromFile = settingsFromFile(path.join(confdir, "perch.toml"), errors);
-  const raw: RawSettings = { ...fromFile, ...fromEnv, ...flags };
+  const raw: RawSettings = { ...fromFile, ...below, ...fromEnv, ...flags };
   const str = (n: SettingName) => raw[n] as string | undefined;
   const list = (n: SettingName) => raw[n] as string[] | undefined;
   const bool = (n: SettingName) => raw[n] === true;
@@ -223,7 +235,8 @@ export function splitList(value: string): string[] {
     .filter((s) => s !== "");
 }
 
-function lineOf(text: string, key: string): number | undefined {
+/** The line that sets `key` in a flat TOML file. */
+export function lineOf(text: string, key: string): number | undefined {
   const i = text.split("\n").findIndex((l) => new RegExp(`^\\s*"?${key.replace(/[-.]/g, "\\$&")}"?\\s*=`).test(l));
   return i < 0 ? undefined : i + 1;
 }

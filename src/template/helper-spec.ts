@@ -22,7 +22,7 @@ export interface RenderScope {
 export interface HelperSpec {
   /** Fewest and most positional arguments (Infinity for variadic). */
   arity: readonly [number, number];
-  /** One line for `perch check --help-helpers` and docs/templates.md. */
+  /** One line describing the helper (docs/templates.md has the examples). */
   doc: string;
   fn: (args: unknown[], scope: RenderScope) => unknown;
 }

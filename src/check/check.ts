@@ -1,0 +1,155 @@
+/**
+ * `perch check`'s analysis: load the confdir as a render would (every conf.d and template error),
+ * then look at each template's AST for what loading cannot see — every unknown helper, argument
+ * counts, partials — and at the keys each resource's template reads, flagging reads that fall
+ * outside the resource's `keys` (the view would never contain them). Everything is collected;
+ * nothing stops at the first problem.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import path from "node:path";
+import Handlebars from "handlebars";
+import { PerchError, PerchErrors, type ErrorContext } from "../errors.js";
+import { globToRegExp } from "../mirror/glob.js";
+import { compareBytes } from "../mirror/key-index.js";
+import { loadResourceSet, storePath } from "../resource/load-set.js";
+import { parseResource, type ResourceDefinition } from "../resource/parse-resource.js";
+import { helperUsageProblems } from "./helper-usage.js";
+import { literalText, mayReadInside, resourcePattern, showPattern, type KeyPattern } from "./key-pattern.js";
+import { templateReads, type KeyRead } from "./template-reads.js";
+
+export interface CheckOptions {
+  confdir: string;
+  /** Only for loading as a render would; the key analysis keeps the node name symbolic. */
+  nodeName: string;
+  globalPrefix?: string;
+  only?: readonly string[];
+}
+
+export interface KeyReadSummary {
+  /** The key as the template sees it (relative to the prefix); undefined when it is computed. */
+  key: string | undefined;
+  helpers: string[];
+  outside: boolean;
+}
+
+export interface ResourceKeys {
+  resource: string;
+  file: string;
+  template: string;
+  prefix: string;
+  keys: string[];
+  reads: KeyReadSummary[];
+}
+
+export interface CheckReport {
+  resources: ResourceKeys[];
+  problems: PerchError[];
+}
+
+export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
+  const problems: PerchError[] = [];
+  try {
+    await loadResourceSet({ confdir: opts.confdir, nodeName: opts.nodeName, globalPrefix: opts.globalPrefix, only: opts.only });
+  } catch (err) {
+    if (!(err instanceof PerchErrors)) throw err;
+    problems.push(...err.errors);
+  }
+  const resources: ResourceKeys[] = [];
+  const linted = new Set<string>();
+  for (const def of await definitions(opts.confdir, opts.only)) {
+    const template = path.resolve(opts.confdir, "templates", def.src);
+    const ast = await parseTemplate(template);
+    // Unreadable or invalid: loading has reported it.
+    if (ast === undefined) continue;
+    const where: ErrorContext = { file: template, template: def.src, resource: def.name };
+    if (!linted.has(template)) {
+      linted.add(template);
+      for (const p of helperUsageProblems(ast)) problems.push(new PerchError(p.message, { ...where, line: p.line, column: p.column }));
+    }
+    resources.push(resourceKeys(def, template, templateReads(ast), where, opts.globalPrefix ?? "", problems));
+  }
+  return { resources, problems: tidy(problems) };
+}
+
+/** The resources that parse; their errors are loading's to report. */
+async function definitions(confdir: string, only: readonly string[] | undefined): Promise<ResourceDefinition[]> {
+  const confd = path.join(confdir, "conf.d");
+  const names = await readdir(confd).catch((): string[] => []);
+  const defs: ResourceDefinition[] = [];
+  for (const fileName of names.filter((f) => f.endsWith(".toml")).sort()) {
+    const name = fileName.slice(0, -".toml".length);
+    if (only && !only.includes(name)) continue;
+    const file = path.join(confd, fileName);
+    const { resource } = parseResource(file, name, await readFile(file, "utf8"));
+    if (resource) defs.push(resource);
+  }
+  return defs;
+}
+
+async function parseTemplate(file: string): Promise<hbs.AST.Program | undefined> {
+  try {
+    return Handlebars.parse(await readFile(file, "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+function resourceKeys(def: ResourceDefinition, template: string, reads: KeyRead[], where: ErrorContext, globalPrefix: string, problems: PerchError[]): ResourceKeys {
+  const keys = def.keys.map(resourcePattern);
+  const summaries = new Map<string | undefined, KeyReadSummary>();
+  for (const read of reads) {
+    const key = read.pattern === undefined ? undefined : showPattern(read.pattern);
+    const at = { ...where, line: read.line, column: read.column, key };
+    const invalid = read.pattern === undefined ? undefined : invalidRead(read, read.pattern);
+    const outside = read.pattern !== undefined && invalid === undefined && !mayReadInside(read.pattern, read.kind, keys);
+    if (invalid !== undefined) problems.push(invalid.withContext(at));
+    if (outside) problems.push(new PerchError(`${read.helper} reads ${key}, outside the keys of resource ${def.name} (${def.keys.join(", ")})`, at));
+    const summary = summaries.get(key) ?? { key, helpers: [], outside: false };
+    if (!summary.helpers.includes(read.helper)) summary.helpers.push(read.helper);
+    summary.outside ||= outside;
+    summaries.set(key, summary);
+  }
+  return {
+    resource: def.name,
+    file: def.file,
+    template,
+    prefix: storePath(globalPrefix, showPattern(resourcePattern(def.prefix))),
+    keys: keys.map(showPattern),
+    reads: [...summaries.values()].sort((a, b) => (a.key === undefined ? 1 : b.key === undefined ? -1 : compareBytes(a.key, b.key))),
+  };
+}
+
+/** A key that can never match anything, whatever the store holds. */
+function invalidRead(read: KeyRead, pattern: KeyPattern): PerchError | undefined {
+  const text = literalText(pattern);
+  if (read.kind === "glob" && text !== undefined) {
+    try {
+      globToRegExp(text);
+    } catch (err) {
+      return err as PerchError;
+    }
+  }
+  const first = pattern[0];
+  if (first !== undefined && "text" in first && !first.text.startsWith("/")) {
+    return new PerchError(`${read.helper} ${JSON.stringify(showPattern(pattern))} never matches: the keys a template sees start with "/"`);
+  }
+  return undefined;
+}
+
+/**
+ * Loading and the AST walk can find the same unknown helper: report it once. Problems are grouped
+ * by file (in the order files first appear) and ordered by position within each.
+ */
+function tidy(problems: PerchError[]): PerchError[] {
+  const seen = new Set<string>();
+  const fileOrder = new Map<string | undefined, number>();
+  const kept = problems.filter((p) => {
+    const line = p.toString();
+    if (seen.has(line)) return false;
+    seen.add(line);
+    if (!fileOrder.has(p.context.file)) fileOrder.set(p.context.file, fileOrder.size);
+    return true;
+  });
+  const rank = (p: PerchError) => fileOrder.get(p.context.file) as number;
+  return kept.sort((a, b) => rank(a) - rank(b) || (a.context.line ?? 0) - (b.context.line ?? 0) || (a.context.column ?? 0) - (b.context.column ?? 0));
+}

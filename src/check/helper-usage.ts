@@ -1,0 +1,133 @@
+/**
+ * Every helper call in a template, checked without rendering: unknown helpers (all of them, where
+ * compiling stops at the first), wrong argument counts, value helpers written as blocks (their
+ * block would be ignored and the value printed), block helpers written inline, named arguments a
+ * helper ignores, and partials no `{{#*inline}}` defines. What counts as a helper call follows
+ * Handlebars' own rule for `knownHelpersOnly` templates.
+ */
+import { blockHelperNames, helperTable } from "../template/compile.js";
+import { inlinePartials } from "./template-reads.js";
+
+export interface UsageProblem {
+  message: string;
+  line: number;
+  column: number;
+}
+
+type Arity = readonly [number, number];
+
+/** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
+const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
+const INLINE_BUILTINS: Readonly<Record<string, Arity>> = { lookup: [2, 2], log: [1, Infinity] };
+
+const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...blockHelperNames]);
+
+type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
+
+export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
+  const problems: UsageProblem[] = [];
+  const partials = inlinePartials(ast);
+  const at = (node: hbs.AST.Node, message: string) => problems.push({ message, line: node.loc.start.line, column: node.loc.start.column + 1 });
+  const scopes: string[][] = [];
+
+  const program = (p: hbs.AST.Program | undefined): void => {
+    if (p === undefined) return;
+    scopes.push(p.blockParams ?? []);
+    for (const node of p.body) statement(node);
+    scopes.pop();
+  };
+  const expressions = (node: { params: hbs.AST.Expression[]; hash?: hbs.AST.Hash }): void => {
+    for (const e of node.params) expression(e);
+    for (const pair of node.hash?.pairs ?? []) expression(pair.value);
+  };
+  const expression = (e: hbs.AST.Expression): void => {
+    if (e.type !== "SubExpression") return;
+    call(e as hbs.AST.SubExpression);
+    expressions(e as hbs.AST.SubExpression);
+  };
+  const statement = (node: hbs.AST.Node): void => {
+    switch (node.type) {
+      case "MustacheStatement":
+      case "BlockStatement":
+        call(node as Call);
+        expressions(node as Call);
+        program((node as hbs.AST.BlockStatement).program);
+        program((node as hbs.AST.BlockStatement).inverse);
+        return;
+      case "DecoratorBlock":
+        program((node as hbs.AST.BlockStatement).program);
+        return;
+      case "PartialStatement":
+      case "PartialBlockStatement": {
+        const p = node as hbs.AST.PartialStatement | hbs.AST.PartialBlockStatement;
+        const name = partialName(p.name);
+        if (node.type === "PartialStatement" && name !== undefined && !partials.has(name)) {
+          at(node, `unknown partial ${name}: define it in this template with {{#*inline "${name}"}}…{{/inline}}`);
+        }
+        expressions(p);
+        if (node.type === "PartialBlockStatement") program((p as hbs.AST.PartialBlockStatement).program);
+        return;
+      }
+      default:
+        return;
+    }
+  };
+  const call = (node: Call): void => {
+    const name = helperName(node, scopes);
+    if (name === undefined) return;
+    if (!KNOWN.has(name)) return void at(node, `unknown helper ${name}`);
+    const isBlock = node.type === "BlockStatement";
+    const spec = helperTable[name];
+    let arity: Arity | undefined = spec?.arity ?? INLINE_BUILTINS[name];
+    if (name in BLOCK_BUILTINS) {
+      if (!isBlock) return void at(node, `${name} is a block helper: write {{#${name} …}}…{{/${name}}}`);
+      arity = BLOCK_BUILTINS[name];
+    }
+    if (spec !== undefined && isBlock) {
+      return void at(node, `${name} is not a block helper (its value would be printed and the block ignored): write {{#if (${name} …)}}`);
+    }
+    if (spec !== undefined && node.hash !== undefined) {
+      at(node, `${name} takes no named arguments, got ${node.hash.pairs.map((p) => `${p.key}=`).join(" ")}`);
+    }
+    const count = node.params.length;
+    const path = node.path as hbs.AST.PathExpression;
+    if (path.data && count === 0 && node.hash === undefined) {
+      // Handlebars resolves a bare {{@name}} to the helper of that name, not the variable.
+      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: name the variable differently`);
+    }
+    if (arity !== undefined && (count < arity[0] || count > arity[1])) {
+      at(node, `wrong number of arguments: ${name} takes ${describeArity(arity)}, got ${count}`);
+    }
+  };
+
+  program(ast);
+  return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/**
+ * The helper a node calls, as Handlebars decides with `knownHelpersOnly`: a subexpression, or a
+ * mustache/block with arguments, always calls (named by the path's first part); a bare simple name
+ * calls only when it is a known helper; a block param is never a helper.
+ */
+function helperName(node: Call, scopes: readonly string[][]): string | undefined {
+  if (node.path.type !== "PathExpression") return undefined;
+  const path = node.path as hbs.AST.PathExpression;
+  const head = path.parts[0];
+  const simple = path.parts.length === 1 && path.depth === 0 && !/^\.|this\b/.test(path.original);
+  if (simple && scopes.some((params) => params.includes(head as string))) return undefined;
+  const explicit = node.type === "SubExpression" || node.params.length > 0 || node.hash !== undefined;
+  if (explicit) return head;
+  return simple && KNOWN.has(head as string) ? head : undefined;
+}
+
+function partialName(name: hbs.AST.PathExpression | hbs.AST.SubExpression | hbs.AST.Expression): string | undefined {
+  if (name.type === "PathExpression") return (name as hbs.AST.PathExpression).original;
+  if (name.type === "StringLiteral") return (name as hbs.AST.StringLiteral).value;
+  return undefined;
+}
+
+function describeArity([min, max]: Arity): string {
+  if (max === Infinity) return `at least ${min}`;
+  if (min === max) return `${min}`;
+  return max === min + 1 ? `${min} or ${max}` : `${min} to ${max}`;
+}

@@ -1,0 +1,47 @@
+/**
+ * `perch check`: the keys each resource's template reads on stdout, every problem on stderr as
+ * `file:line:column: message` (the form editors and CI annotations read; paths relative to the
+ * working directory when inside it, as in the listing), exit 2 on any problem —
+ * the status `perch render` gives for a conf.d or template error.
+ */
+import { relative } from "node:path";
+import { runCheck, type CheckReport } from "../check/check.js";
+import { formatLocated } from "../errors.js";
+import type { Config } from "./settings.js";
+import { EXIT } from "./render-command.js";
+
+export async function checkCommand(config: Config, nodeName: string): Promise<number> {
+  const report = await runCheck({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], only: config.only });
+  process.stdout.write(formatCheckReport(report));
+  for (const p of report.problems) process.stderr.write(`${formatLocated(p.message, { ...p.context, file: p.context.file && shortPath(p.context.file) })}\n`);
+  const count = report.problems.length;
+  if (count === 0) return EXIT.ok;
+  process.stderr.write(`perch check: ${count} problem${count === 1 ? "" : "s"}\n`);
+  return EXIT.usage;
+}
+
+export function formatCheckReport(report: CheckReport): string {
+  const out: string[] = [];
+  for (const r of report.resources) {
+    out.push(`${r.resource}: ${shortPath(r.file)} → ${shortPath(r.template)}`);
+    out.push(`  prefix ${r.prefix || "(none)"}; keys ${r.keys.join(", ")}`);
+    const width = Math.max(0, ...r.reads.map((read) => (read.key ?? COMPUTED).length));
+    for (const read of r.reads) {
+      const mark = read.outside ? "  OUTSIDE KEYS" : "";
+      out.push(`  ${(read.key ?? COMPUTED).padEnd(width)}  ${read.helpers.join(" ")}${mark}`);
+    }
+    if (r.reads.length === 0) out.push("  (reads no keys)");
+    out.push("");
+  }
+  const n = report.problems.length;
+  out.push(`${report.resources.length} resource${report.resources.length === 1 ? "" : "s"} checked, ${n === 0 ? "no" : n} problem${n === 1 ? "" : "s"}`);
+  return `${out.join("\n")}\n`;
+}
+
+const COMPUTED = "(computed key)";
+
+/** Relative to the working directory when inside it: shorter, and what an editor resolves. */
+function shortPath(file: string): string {
+  const rel = relative(process.cwd(), file);
+  return rel.startsWith("..") || rel === "" ? file : rel;
+}

@@ -1,0 +1,43 @@
+/**
+ * `perch snapshot`: the keys under the given prefixes, at one revision, as the JSON object the file
+ * store reads — sorted in byte order, one key per line, so that a snapshot committed next to the
+ * rendered files reviews as a clean diff.
+ */
+import type { Logger } from "../log/logger.js";
+import type { KeyValue } from "../store/types.js";
+import { writeFile } from "../write/write-file.js";
+import { openStore } from "./open-store.js";
+import { EXIT } from "./render-command.js";
+import type { Config } from "./settings.js";
+
+export async function snapshotCommand(config: Config, logger: Logger): Promise<number> {
+  const store = await openStore(config);
+  let snapshot;
+  try {
+    snapshot = await store.list(config.prefix);
+  } finally {
+    await store.close();
+  }
+  const text = formatSnapshot(snapshot.kvs);
+  const summary = { event: "snapshot", store: store.kind, prefixes: config.prefix, keys: snapshot.kvs.length, revision: snapshot.revision };
+  if (config.output === undefined || config.output === "-") {
+    process.stdout.write(text);
+    logger.info(summary, "snapshot written to stdout");
+    return EXIT.ok;
+  }
+  const result = await writeFile(text, config.output, { checkTimeoutMs: 0, noop: false });
+  if (result.action === "failed") {
+    process.stderr.write(`perch snapshot: ${result.error}\n`);
+    return EXIT.failed;
+  }
+  process.stderr.write(`perch snapshot: ${snapshot.kvs.length} keys at revision ${snapshot.revision} → ${config.output} (${result.action})\n`);
+  logger.info({ ...summary, output: config.output, outcome: result.action }, "snapshot written");
+  return EXIT.ok;
+}
+
+/** `{\n  "key": "value",\n …}\n` in UTF-8 byte order of the keys (Go's order); `{}\n` when empty. */
+export function formatSnapshot(kvs: readonly KeyValue[]): string {
+  const sorted = kvs.map((kv) => ({ ...kv, bytes: Buffer.from(kv.key) })).sort((a, b) => Buffer.compare(a.bytes, b.bytes));
+  if (sorted.length === 0) return "{}\n";
+  return `{\n${sorted.map((kv) => `  ${JSON.stringify(kv.key)}: ${JSON.stringify(kv.value)}`).join(",\n")}\n}\n`;
+}
