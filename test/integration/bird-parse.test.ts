@@ -4,33 +4,15 @@
  * included _aggr and _ipam files. Cases are found by walking ../shared/conformance for keys.json.
  */
 import { execFile } from "node:child_process";
-import { accessSync, constants as fsConstants, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
-import { Mirror } from "../../src/mirror/mirror.js";
-import { renderResource } from "../../src/render/render.js";
-import { loadResourceSet, type LoadedResource } from "../../src/resource/load-set.js";
+import { conformanceRoot, findCases, readCase, renderCase } from "../helpers/conformance.js";
 
 const run = promisify(execFile);
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const conformanceRoot = path.resolve(repoRoot, "..", "shared", "conformance");
-
-/** Every directory under `root` holding a keys.json, relative to `root`, sorted. */
-function findCases(root: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true });
-    if (entries.some((e) => e.isFile() && e.name === "keys.json")) found.push(path.relative(root, dir));
-    for (const e of entries) if (e.isDirectory() && e.name !== "expected") walk(path.join(dir, e.name));
-  };
-  walk(root);
-  return found.sort();
-}
 
 /** A BIRD binary on PATH or in /usr/sbin (not on every user's PATH); undefined when absent. */
 function findBinary(name: string): string | undefined {
@@ -67,36 +49,12 @@ function withoutKrtTunnel(birdIpam: string): string {
   return birdIpam.replace(/krt_tunnel = ("[^"\n]*");/g, 'print "krt_tunnel", $1;');
 }
 
-const loaded = new Map<string, Promise<LoadedResource[]>>();
-function resourcesFor(nodeName: string): Promise<LoadedResource[]> {
-  let set = loaded.get(nodeName);
-  if (set === undefined) {
-    set = loadResourceSet({ confdir: repoRoot, nodeName });
-    loaded.set(nodeName, set);
-  }
-  return set;
-}
-
 async function renderInto(caseDir: string, outDir: string): Promise<string[]> {
-  const env = JSON.parse(readFileSync(path.join(caseDir, "env.json"), "utf8")) as Record<string, string>;
-  const keys = JSON.parse(readFileSync(path.join(caseDir, "keys.json"), "utf8")) as Record<string, string>;
-  const nodeName = env.NODENAME;
-  if (nodeName === undefined) throw new Error("env.json has no NODENAME");
-  const resources = await resourcesFor(nodeName);
-  const mirror = new Mirror(resources.map((r) => r.selection));
-  mirror.replace(
-    Object.entries(keys).map(([key, value]) => ({ key, value })),
-    1,
-  );
-  const names: string[] = [];
-  for (const r of resources) {
-    const name = path.basename(r.dest);
-    let text = renderResource(r, { view: mirror.view(r.name), env: { ...env }, provenance: new Map() });
-    if (name === "bird_ipam.cfg") text = withoutKrtTunnel(text);
-    await writeFile(path.join(outDir, name), text);
-    names.push(name);
+  const rendered = await renderCase(readCase(caseDir));
+  for (const [name, text] of rendered) {
+    await writeFile(path.join(outDir, name), name === "bird_ipam.cfg" ? withoutKrtTunnel(text) : text);
   }
-  return names.sort();
+  return [...rendered.keys()].sort();
 }
 
 /** Run a BIRD parse in `dir` (so relative includes resolve); the failure shows BIRD's own words. */

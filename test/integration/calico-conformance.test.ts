@@ -6,70 +6,12 @@
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { createTwoFilesPatch } from "diff";
 import { describe, expect, it } from "vitest";
 import { PerchError } from "../../src/errors.js";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
-import { loadResourceSet, type LoadedResource } from "../../src/resource/load-set.js";
-
-const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..", "..");
-const conformanceRoot = path.resolve(repoRoot, "..", "shared", "conformance");
-
-/** Every directory under `root` holding a keys.json, as paths relative to `root`, sorted. */
-function findCases(root: string): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true });
-    if (entries.some((e) => e.isFile() && e.name === "keys.json")) found.push(path.relative(root, dir));
-    // A case may hold further cases (mesh/communities/step2), so keep walking below it.
-    for (const e of entries) if (e.isDirectory() && e.name !== "expected") walk(path.join(dir, e.name));
-  };
-  walk(root);
-  return found.sort();
-}
-
-interface Case {
-  env: Record<string, string>;
-  keys: Record<string, string>;
-  expectedDir: string;
-}
-
-function readCase(dir: string): Case {
-  const env = JSON.parse(readFileSync(path.join(dir, "env.json"), "utf8")) as Record<string, string>;
-  const keys = JSON.parse(readFileSync(path.join(dir, "keys.json"), "utf8")) as Record<string, string>;
-  return { env, keys, expectedDir: path.join(dir, "expected") };
-}
-
-/** Resources depend on the node name (//NODENAME in keys), so load once per name. */
-const loaded = new Map<string, Promise<LoadedResource[]>>();
-function resourcesFor(nodeName: string): Promise<LoadedResource[]> {
-  let set = loaded.get(nodeName);
-  if (set === undefined) {
-    set = loadResourceSet({ confdir: repoRoot, nodeName });
-    loaded.set(nodeName, set);
-  }
-  return set;
-}
-
-/** Render every resource of a case: file name (basename of dest) → content. */
-async function renderCase(c: Case): Promise<Map<string, string>> {
-  const nodeName = c.env.NODENAME;
-  if (nodeName === undefined) throw new Error("env.json has no NODENAME");
-  const resources = await resourcesFor(nodeName);
-  const mirror = new Mirror(resources.map((r) => r.selection));
-  mirror.replace(
-    Object.entries(c.keys).map(([key, value]) => ({ key, value })),
-    1,
-  );
-  const out = new Map<string, string>();
-  for (const r of resources) {
-    // Only env.json's variables: CALICO_ROUTER_ID stays unset unless the case lists it.
-    out.set(path.basename(r.dest), renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Map() }));
-  }
-  return out;
-}
+import { conformanceRoot, findCases, readCase, renderCase, resourcesFor } from "../helpers/conformance.js";
 
 /** Calico's comparison: entirely blank lines do not count; everything else does. */
 function significantLines(text: string): string[] {

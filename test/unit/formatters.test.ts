@@ -5,6 +5,7 @@ import { KeyIndex } from "../../src/mirror/key-index.js";
 import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js";
 import { formatterHelpers } from "../../src/template/helpers/formatters.js";
 import { generalHelpers } from "../../src/template/helpers/general.js";
+import { thrownPerchError } from "../helpers/thrown.js";
 
 function newScope(provenance: Record<string, string> = {}): RenderScope {
   return { view: new KeyIndex(), env: {}, provenance: new Map(Object.entries(provenance)) };
@@ -20,15 +21,7 @@ function format(name: string, value: unknown, scope: RenderScope = newScope()): 
   return helper(name).fn([value], scope);
 }
 
-function failure(run: () => unknown): PerchError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof PerchError) return err;
-    throw err;
-  }
-  throw new Error("expected a PerchError, nothing was thrown");
-}
+const failure = thrownPerchError;
 
 const FORMATTERS = [
   "ipv4",

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { PerchError } from "../../src/errors.js";
 import { KeyIndex } from "../../src/mirror/key-index.js";
 import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js";
 import { generalHelpers } from "../../src/template/helpers/general.js";
+import { thrownPerchError } from "../helpers/thrown.js";
 
 function newScope(provenance: Record<string, string> = {}): RenderScope {
   return { view: new KeyIndex(), env: {}, provenance: new Map(Object.entries(provenance)) };
@@ -18,15 +18,7 @@ function call(name: string, ...args: unknown[]): unknown {
   return helper(name).fn(args, newScope());
 }
 
-function failure(run: () => unknown): PerchError {
-  try {
-    run();
-  } catch (err) {
-    if (err instanceof PerchError) return err;
-    throw err;
-  }
-  throw new Error("expected a PerchError, nothing was thrown");
-}
+const failure = thrownPerchError;
 
 /** The message of the PerchError `name` throws for `args`, with no known keys. */
 function errorOf(name: string, ...args: unknown[]): string {
