@@ -6,12 +6,5 @@ import type { Config } from "./settings.js";
 export async function openStore(config: Config): Promise<Store> {
   if (config.backend === "file") return new FileStore(config.keys as string);
   const { createEtcdStore } = await import("../store/etcd-store.js");
-  return createEtcdStore({
-    endpoints: config.endpoints,
-    caFile: config.caFile,
-    certFile: config.certFile,
-    keyFile: config.keyFile,
-    username: config.username,
-    password: config.password,
-  });
+  return createEtcdStore(config);
 }

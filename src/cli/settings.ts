@@ -9,6 +9,7 @@ import toml from "toml";
 import { PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+import type { EtcdConnection } from "../store/etcd-connection.js";
 
 type SettingKind = "string" | "list" | "boolean";
 
@@ -59,17 +60,11 @@ export const SETTINGS = {
 export type SettingName = keyof typeof SETTINGS;
 export type RawSettings = Partial<Record<SettingName, string | string[] | boolean>>;
 
-export interface Config {
+export interface Config extends EtcdConnection {
   command: string;
   confdir: string;
   backend: "etcd" | "file";
   keys?: string;
-  endpoints: string[];
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
   prefix: string[];
   nodeName?: string;
   root?: string;

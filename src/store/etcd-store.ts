@@ -12,6 +12,7 @@
  * prefix's newer changes. The prefixes are disjoint, so applying the changes as they come still
  * ends in etcd's state; only a revision taken from one signal says nothing about other prefixes.
  */
+import { X509Certificate } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
@@ -29,16 +30,10 @@ import {
   type IWatchResponse,
 } from "etcd3";
 import { PerchError } from "../errors.js";
+import type { EtcdConnection } from "./etcd-connection.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
-export interface EtcdStoreOptions {
-  /** `http(s)://host:port`; several for a cluster (requests fail over between them). */
-  endpoints: string[];
-  caFile?: string;
-  certFile?: string;
-  keyFile?: string;
-  username?: string;
-  password?: string;
+export interface EtcdStoreOptions extends EtcdConnection {
   /** Bound on establishing the first connection (default 5000). */
   dialTimeoutMs?: number;
   /** Deadline of each request (default 10000). */
@@ -88,6 +83,7 @@ class Connection {
     private readonly endpointList: readonly string[],
     private readonly username: string | undefined,
     credentials: IOptions["credentials"],
+    private readonly caFileGiven: boolean,
   ) {
     this.#client = client;
     this.#credentials = credentials;
@@ -100,6 +96,7 @@ class Connection {
 
   static async open(options: EtcdStoreOptions): Promise<Connection> {
     if (options.endpoints.length === 0) throw new PerchError("no etcd endpoints given (set ETCD_ENDPOINTS)");
+    for (const endpoint of options.endpoints) endpointUrl(endpoint);
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const credentials = await readCredentials(options);
     const etcdOptions: IOptions = {
@@ -114,6 +111,10 @@ class Connection {
         // gRPC's own reconnect backoff grows to two minutes; ours is capped at five seconds.
         "grpc.initial_reconnect_backoff_ms": INITIAL_BACKOFF_MS,
         "grpc.max_reconnect_backoff_ms": MAX_BACKOFF_MS,
+        // grpc-js refuses messages over 4 MiB by default, so one large value (etcd takes values up
+        // to its --max-request-bytes) would break every listing and every watch resumed before it,
+        // for ever. etcd's own Go client accepts up to 2 GiB; so does perch.
+        "grpc.max_receive_message_length": 2 ** 31 - 1,
       },
     };
     if (options.username !== undefined || options.password !== undefined) {
@@ -129,7 +130,7 @@ class Connection {
       // e.g. a mix of http:// and https:// endpoints.
       throw new PerchError(`cannot use etcd endpoints ${options.endpoints.join(", ")}: ${messageOf(err)}`, {}, { cause: err });
     }
-    const conn = new Connection(client, options.endpoints, options.username, credentials);
+    const conn = new Connection(client, options.endpoints, options.username, credentials, options.caFile !== undefined);
     await conn.probe(options.dialTimeoutMs ?? 5000);
     return conn;
   }
@@ -177,7 +178,10 @@ class Connection {
     } else if (/ECONNREFUSED/.test(detail)) {
       message = `cannot connect to ${where}: connection refused (is etcd running and listening there?)`;
     } else if (err instanceof GRPCUnavailableError) {
-      message = `cannot connect to ${where}: ${(await this.diagnoseTls()) ?? detail}`;
+      // grpc-js adds a timestamp and an empty "Resolution note" that say nothing to a user.
+      const plain = detail.replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)\.?\s*Resolution note:.*$/s, "");
+      const hint = plain.includes("No connection established") ? ` (is ${this.endpointList.length > 1 ? "each" : "it"} etcd's client URL?)` : "";
+      message = `cannot connect to ${where}: ${(await this.diagnoseTls()) ?? `${plain}${hint}`}`;
     } else {
       message = `${where}: ${detail}`;
     }
@@ -190,10 +194,13 @@ class Connection {
    */
   private async diagnoseTls(): Promise<string | undefined> {
     for (const endpoint of this.endpointList) {
-      const url = new URL(endpoint.includes("://") ? endpoint : `http://${endpoint}`);
+      const url = endpointUrl(endpoint);
       // etcd3 speaks TLS to every endpoint once there are credentials or an https:// endpoint.
-      if (url.protocol !== "https:" && this.#credentials === undefined) continue;
-      const problem = await tlsHandshakeProblem(url, this.#credentials);
+      if (url.protocol !== "https:" && this.#credentials === undefined) {
+        if (await speaksTls(url)) return `${url.host} speaks TLS: use https://${url.host} and give etcd's CA (ETCD_CA_CERT_FILE)`;
+        continue;
+      }
+      const problem = await tlsHandshakeProblem(url, this.#credentials, this.caFileGiven);
       if (problem !== undefined) return `TLS handshake with ${url.host} failed: ${problem}`;
     }
     return undefined;
@@ -221,8 +228,37 @@ async function readCredentials(options: EtcdStoreOptions): Promise<IOptions["cre
   };
 }
 
+/** An endpoint as etcd3 takes it (`host:port` means http://), or a PerchError that says what is wrong. */
+function endpointUrl(endpoint: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(endpoint.includes("://") ? endpoint : `http://${endpoint}`);
+  } catch {
+    url = undefined;
+  }
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
+    throw new PerchError(`invalid etcd endpoint ${JSON.stringify(endpoint)}: expected http://HOST:PORT or https://HOST:PORT`);
+  }
+  return url;
+}
+
+/** Whether a TLS handshake with the endpoint gets anywhere: a plain http:// endpoint given for a TLS server. */
+function speaksTls(url: URL): Promise<boolean> {
+  const host = url.hostname.replace(/^\[|\]$/g, "");
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port: Number(url.port || 2379), servername: isIP(host) ? undefined : host, rejectUnauthorized: false, ALPNProtocols: ["h2"] });
+    const done = (yes: boolean): void => {
+      socket.destroy();
+      resolve(yes);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once("secureConnect", () => done(true));
+    socket.once("error", (err: NodeJS.ErrnoException) => done((err.code ?? "").includes("ALERT")));
+  });
+}
+
 /** Handshake like gRPC would and report what goes wrong, or undefined if nothing does. */
-function tlsHandshakeProblem(url: URL, credentials: IOptions["credentials"]): Promise<string | undefined> {
+function tlsHandshakeProblem(url: URL, credentials: IOptions["credentials"], caFileGiven: boolean): Promise<string | undefined> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
   return new Promise((resolve) => {
     const socket = tls.connect({
@@ -243,21 +279,45 @@ function tlsHandshakeProblem(url: URL, credentials: IOptions["credentials"]): Pr
     socket.setTimeout(3000, () => done("no answer"));
     // With TLS 1.3 the server rejects a client certificate only after the client's handshake is done.
     socket.once("secureConnect", () => (settle = setTimeout(() => done(undefined), 300)));
-    socket.once("error", (err: NodeJS.ErrnoException) => done(tlsProblem(err)));
+    socket.once("error", (err: NodeJS.ErrnoException) => done(tlsProblem(err, credentials, caFileGiven)));
   });
 }
 
-function tlsProblem(err: NodeJS.ErrnoException): string | undefined {
+function tlsProblem(err: NodeJS.ErrnoException, credentials: IOptions["credentials"], caFileGiven: boolean): string | undefined {
   const code = err.code ?? "";
   if (code === "ECONNREFUSED") return undefined; // down, not a TLS problem: another endpoint may say more
   if (code.includes("ALERT")) {
-    return `the server rejected the client certificate (${code}): check ETCD_CERT_FILE and ETCD_KEY_FILE`;
+    // The server's alert ("bad certificate") does not say why: what perch can see for itself.
+    const why = clientCertificateProblem(credentials, caFileGiven);
+    return `the server rejected the client certificate (${code})${why ? `: ${why}` : ""}: check ETCD_CERT_FILE and ETCD_KEY_FILE`;
   }
   if (/CERT|SIGNATURE|ISSUER|ALTNAME/.test(code)) {
     return `the server's certificate is not trusted (${err.message}): check the CA file (ETCD_CA_CERT_FILE)`;
   }
   if (code === "ECONNRESET") return "the server does not speak TLS (use an http:// endpoint without TLS files?)";
   return err.message;
+}
+
+/** Why a server may refuse our client certificate: none, expired, not yet valid, or from another CA. */
+function clientCertificateProblem(credentials: IOptions["credentials"], caFileGiven: boolean): string | undefined {
+  if (credentials?.certChain === undefined) return "none was given";
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(credentials.certChain);
+  } catch {
+    return "it is not a PEM certificate";
+  }
+  const now = Date.now();
+  if (Date.parse(cert.validTo) < now) return `it expired on ${cert.validTo}`;
+  if (Date.parse(cert.validFrom) > now) return `it is not valid before ${cert.validFrom}`;
+  if (caFileGiven) {
+    try {
+      if (!cert.checkIssued(new X509Certificate(credentials.rootCertificate))) return "it was not issued by the CA in ETCD_CA_CERT_FILE";
+    } catch {
+      // An unreadable CA file is reported by the handshake itself.
+    }
+  }
+  return undefined;
 }
 
 function messageOf(err: unknown): string {
