@@ -8,7 +8,7 @@ import { relative } from "node:path";
 import { runCheck, type CheckReport } from "../check/check.js";
 import { formatLocated } from "../errors.js";
 import type { Config } from "./settings.js";
-import { EXIT } from "./render-command.js";
+import { EXIT } from "./exit.js";
 
 export async function checkCommand(config: Config, nodeName: string): Promise<number> {
   const report = await runCheck({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], only: config.only });

@@ -6,12 +6,9 @@ import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
 import { resolveNodeName } from "../resource/node-name.js";
 import { parseArgv, usage, type ParsedArgs } from "./argv.js";
-import { checkCommand } from "./check-command.js";
 import { confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
-import { EXIT, renderCommand } from "./render-command.js";
+import { EXIT } from "./exit.js";
 import { resolveConfig, type RawSettings } from "./settings.js";
-import { snapshotCommand } from "./snapshot-command.js";
-import { watchCommand } from "./watch-command.js";
 
 const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
 
@@ -51,10 +48,12 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   const nodeName = resolveNodeName(config.nodeName, process.env);
   const env = { ...process.env, NODENAME: nodeName };
   const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
+  // Each command's modules are imported when it runs: a one-shot render must not pay for the
+  // daemon's metrics, chokidar or the etcd client at start-up.
   try {
-    if (command === "check") return await checkCommand(config, nodeName);
-    if (command === "snapshot") return await snapshotCommand(config, logger);
-    if (command === "watch") return await watchCommand(config, load, env, logger);
+    if (command === "check") return await (await import("./check-command.js")).checkCommand(config, nodeName);
+    if (command === "snapshot") return await (await import("./snapshot-command.js")).snapshotCommand(config, logger);
+    if (command === "watch") return await (await import("./watch-command.js")).watchCommand(config, load, env, logger);
     let resources;
     try {
       resources = await load();
@@ -63,7 +62,7 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
       for (const e of errors) process.stderr.write(`perch ${command}: ${e}\n`);
       return EXIT.usage;
     }
-    return await renderCommand(config, resources, env, logger);
+    return await (await import("./render-command.js")).renderCommand(config, resources, env, logger);
   } catch (err) {
     logger.error({ err: errorMessage(err) }, "failed");
     process.stderr.write(`perch ${command}: ${errorMessage(err)}\n`);

@@ -5,10 +5,9 @@ import { Mirror } from "../mirror/mirror.js";
 import { runPass, type PassReport, describeCommand } from "../render/pass.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
+import { EXIT } from "./exit.js";
 import { openStore } from "./open-store.js";
 import type { Config } from "./settings.js";
-
-export const EXIT = { ok: 0, failed: 1, usage: 2, changed: 3 } as const;
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));

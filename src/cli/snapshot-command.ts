@@ -7,7 +7,7 @@ import type { Logger } from "../log/logger.js";
 import type { KeyValue } from "../store/types.js";
 import { writeFile } from "../write/write-file.js";
 import { openStore } from "./open-store.js";
-import { EXIT } from "./render-command.js";
+import { EXIT } from "./exit.js";
 import type { Config } from "./settings.js";
 
 export async function snapshotCommand(config: Config, logger: Logger): Promise<number> {

@@ -12,7 +12,7 @@ import type { Store } from "../store/types.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
 import { startStatusServer } from "../watch/status-server.js";
-import { EXIT } from "./render-command.js";
+import { EXIT } from "./exit.js";
 import { openStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 

@@ -25,6 +25,8 @@ export interface CompiledTemplate {
 
 const compileOptions: CompileOptions = {
   noEscape: true,
+  // Handlebars.compile() turns data frames on by default; calling the compiler stages directly must say so.
+  data: true,
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
   preventIndent: true,
@@ -33,7 +35,17 @@ const compileOptions: CompileOptions = {
 
 type CompileOptions = Parameters<typeof Handlebars.compile>[1] & object;
 
+/**
+ * The two compiler stages Handlebars exposes at run time but not in its type declarations; used
+ * to compile eagerly, once (see compileTemplate).
+ */
+interface CompilerStages {
+  Compiler: new () => { compile(ast: hbs.AST.Program, options: CompileOptions): unknown };
+  JavaScriptCompiler: new () => { compile(environment: unknown, options: CompileOptions, context: undefined, asObject: true): ReturnType<typeof Handlebars.precompile> };
+}
+
 const engine = Handlebars.create();
+const stages = engine as unknown as CompilerStages;
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
 
@@ -45,14 +57,17 @@ interface TemplateData {
 /** Parse and compile a template; syntax errors and unknown helpers are reported with their line. */
 export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
   let ast: hbs.AST.Program;
+  let template: Handlebars.TemplateDelegate;
   try {
     ast = engine.parse(source);
-    // compile() is lazy; precompiling surfaces compile errors (unknown helpers) at load time.
-    engine.precompile(ast, compileOptions);
+    // What engine.compile() does, but now rather than lazily at the first render, so compile
+    // errors (unknown helpers) surface at load time, and once rather than twice.
+    const environment = new stages.Compiler().compile(ast, compileOptions);
+    const spec = new stages.JavaScriptCompiler().compile(environment, compileOptions, undefined, true);
+    template = engine.template(spec);
   } catch (err) {
     throw templateError(err, name);
   }
-  const template = engine.compile(ast, compileOptions);
   return {
     name,
     file,
