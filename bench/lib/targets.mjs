@@ -1,0 +1,124 @@
+// The targets (for a 2-core machine) and whether the measured figures hold them. Each row reads
+// its figure from the results; a row whose measurement was not run is left out.
+
+const BURST_WAIT_MAX_MS = 500;
+
+function latencyTargets(size, p50, p99) {
+  const n = size.toLocaleString("en-US");
+  const rows = [];
+  for (const [kind, what, variants] of [
+    ["ip", "a node's address changes (full-mesh bird.cfg)", ["shipped", "noCheck"]],
+    ["block", "a new block for this node (bird_aggr.cfg)", ["shipped"]],
+  ]) {
+    for (const variant of variants) {
+      const set = variant === "shipped" ? "shipped set" : "conf.d without check_cmd";
+      for (const [q, limit] of [["p50", p50], ["p99", p99]]) {
+        rows.push({
+          id: `latency-${size}-${kind}-${q}${variant === "shipped" ? "" : "-nocheck"}`,
+          measurement: `watch latency, ${n} nodes, ${what}, ${q} (${set})`,
+          target: `≤ ${limit} ms`,
+          limit,
+          get: (r) => r.latency?.[size]?.[variant]?.byKind[kind][q],
+          unit: "ms",
+        });
+      }
+    }
+  }
+  return rows;
+}
+
+export const TARGETS = [
+  ...latencyTargets(1000, 5, 15),
+  ...latencyTargets(5000, 15, 40),
+  {
+    id: "burst-1000-reloads",
+    measurement: "burst of 1,000 changes in 1 s, 1,000 nodes: reloads",
+    target: "≤ 3",
+    limit: 3,
+    get: (r) => r.burst?.[1000]?.reloads,
+    unit: "",
+  },
+  {
+    id: "burst-1000-final",
+    measurement: "burst, 1,000 nodes: last change → final file",
+    target: `≤ wait.max + 200 ms = ${BURST_WAIT_MAX_MS + 200} ms`,
+    limit: BURST_WAIT_MAX_MS + 200,
+    get: (r) => r.burst?.[1000]?.lastChangeToFinalFileMs,
+    unit: "ms",
+  },
+  {
+    id: "burst-5000-reloads",
+    measurement: "burst of 1,000 changes in 1 s, 5,000 nodes: reloads",
+    target: "≤ 3",
+    limit: 3,
+    get: (r) => r.burst?.[5000]?.reloads,
+    unit: "",
+  },
+  {
+    id: "burst-5000-final",
+    measurement: "burst, 5,000 nodes: last change → final file",
+    target: `≤ wait.max + 200 ms = ${BURST_WAIT_MAX_MS + 200} ms`,
+    limit: BURST_WAIT_MAX_MS + 200,
+    get: (r) => r.burst?.[5000]?.lastChangeToFinalFileMs,
+    unit: "ms",
+  },
+  {
+    id: "etcd-ranges",
+    measurement: "etcd Range requests per change, steady state (1,000 nodes)",
+    target: "0",
+    limit: 0,
+    get: (r) => r.etcdLoad?.withDaemon.rangesPerChange,
+    unit: "",
+  },
+  {
+    id: "scale-sync",
+    measurement: "initial sync of 100,000 keys (daemon start → first pass done)",
+    target: "≤ 2 s",
+    limit: 2000,
+    get: (r) => r.scale?.startToFirstPassMs,
+    unit: "ms",
+  },
+  {
+    id: "scale-rss",
+    measurement: "steady RSS with 100,000 keys",
+    target: "≤ 200 MB",
+    limit: 200,
+    get: (r) => r.scale?.steadyRssMB,
+    unit: "MB",
+  },
+  {
+    id: "oneshot-etcd-1000-wall",
+    measurement: "cold one-shot from etcd, 1,000 nodes: median wall (shipped set, with check_cmd)",
+    target: "≤ 250 ms",
+    limit: 250,
+    get: (r) => r.oneshot?.etcd?.[1000]?.shipped?.medianWallMs,
+    unit: "ms",
+  },
+  {
+    id: "oneshot-etcd-1000-rss",
+    measurement: "cold one-shot from etcd, 1,000 nodes: median peak RSS",
+    target: "≤ 120 MB",
+    limit: 120,
+    get: (r) => r.oneshot?.etcd?.[1000]?.shipped?.medianMaxRssMB,
+    unit: "MB",
+  },
+  {
+    id: "oneshot-example-wall",
+    measurement: "cold one-shot from a snapshot file (the example): median wall",
+    target: "≤ 150 ms",
+    limit: 150,
+    get: (r) => r.oneshot?.example?.medianWallMs,
+    unit: "ms",
+  },
+];
+
+/** [{id, measurement, target, figure, held}] for every target whose figure was measured. */
+export function evaluateTargets(results) {
+  const rows = [];
+  for (const t of TARGETS) {
+    const value = t.get(results);
+    if (value === undefined || value === null) continue;
+    rows.push({ id: t.id, measurement: t.measurement, target: t.target, value, figure: `${value}${t.unit ? ` ${t.unit}` : ""}`, held: value <= t.limit });
+  }
+  return rows;
+}

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// `npm run bench`: perch at Calico scale. Starts its own etcd on loopback, loads synthetic Calico
+// clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/cli/main.js)
+// and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
+//
+//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]
+//
+// --quick: fewer runs and changes, for iterating; --only: some measurements. Either writes
+// bench/results/BENCHMARKS.partial.md instead of BENCHMARKS.md, which only a full run rewrites.
+import { existsSync } from "node:fs";
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import { loadavg } from "node:os";
+import path from "node:path";
+import { performance } from "node:perf_hooks";
+import { parseArgs } from "node:util";
+
+/* global setInterval, clearInterval */
+import { calicoCluster, loadKeys, LOCAL_NODE, wipe } from "./lib/cluster.mjs";
+import { confdirVariant, tempDir } from "./lib/confdirs.mjs";
+import { startEtcd } from "./lib/etcd.mjs";
+import { describeMachine } from "./lib/machine.mjs";
+import { PERCH, REPO } from "./lib/perch.mjs";
+import { renderMarkdown } from "./lib/report.mjs";
+import { median } from "./lib/stats.mjs";
+import { evaluateTargets } from "./lib/targets.mjs";
+import { measureBurst } from "./suites/burst.mjs";
+import { measureEtcdLoad } from "./suites/etcd-load.mjs";
+import { measureLatency } from "./suites/latency.mjs";
+import { etcdRenderArgs, fileRenderArgs, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
+import { measureScale } from "./suites/scale.mjs";
+
+const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale"];
+const SIZES = [100, 1000, 5000];
+
+const { values } = parseArgs({
+  options: { only: { type: "string" }, quick: { type: "boolean", default: false }, "no-profile": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+});
+if (values.help) {
+  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]");
+  process.exit(0);
+}
+const only = values.only ? values.only.split(",").map((s) => s.trim()) : SUITES;
+for (const s of only) {
+  if (!SUITES.includes(s)) {
+    console.error(`bench: unknown measurement ${JSON.stringify(s)} (known: ${SUITES.join(", ")})`);
+    process.exit(2);
+  }
+}
+if (!existsSync(PERCH)) {
+  console.error(`bench: ${PERCH} is missing: run npm run build first (npm run bench does)`);
+  process.exit(2);
+}
+const quick = values.quick;
+const full = !quick && only.length === SUITES.length;
+const want = (s) => only.includes(s);
+const resultsDir = path.join(REPO, "bench", "results");
+await mkdir(resultsDir, { recursive: true });
+
+const started = performance.now();
+let changeCounter = 0;
+const ctx = {
+  quick,
+  runs: quick ? 2 : 5,
+  breakdownRuns: quick ? 1 : 3,
+  latencyChanges: quick ? 40 : 400,
+  etcdLoadChanges: quick ? 20 : 100,
+  scaleRuns: quick ? 1 : 3,
+  profile: !values["no-profile"],
+  profilesDir: path.join(resultsDir, "profiles"),
+  profiles: {},
+  localNode: LOCAL_NODE,
+  nextChange: () => changeCounter++,
+  log: (line) => console.log(`[${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s] ${line}`),
+};
+
+const results = {
+  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(" ")}` : ""}`.replace("npm run bench -- ", "node bench/run.mjs "),
+  startedAt: new Date().toISOString(),
+  full,
+  only,
+  settings: { quick, runs: ctx.runs, latencyChanges: ctx.latencyChanges, etcdLoadChanges: ctx.etcdLoadChanges, scaleRuns: ctx.scaleRuns },
+  machine: describeMachine(),
+  loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
+};
+
+ctx.log(`perch bench: ${only.join(", ")}${quick ? " (quick)" : ""}`);
+// The machine is shared: sample its load, to show what the figures were measured under.
+const loadSamples = [loadavg()[0]];
+const loadSampler = setInterval(() => loadSamples.push(loadavg()[0]), 2000);
+const noCheck = await confdirVariant({ check: false });
+ctx.etcd = await startEtcd();
+ctx.log(`etcd at ${ctx.etcd.clientUrl} (data dir ${ctx.etcd.dataDir})`);
+try {
+  const client = ctx.etcd.client();
+  const needsCluster = ["oneshot", "latency", "burst", "etcdload"].some(want);
+  for (const size of needsCluster ? SIZES : []) {
+    await wipe(client, "/calico/");
+    const kv = calicoCluster(size);
+    const t = performance.now();
+    await loadKeys(client, kv);
+    ctx.log(`cluster of ${size} nodes: ${Object.keys(kv).length} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    if (want("oneshot")) {
+      results.oneshot ??= { etcd: {} };
+      results.oneshot.etcd[size] = {
+        shipped: await measureOneShot(ctx, `etcd ${size} nodes, shipped conf.d`, etcdRenderArgs(ctx, REPO)),
+        noCheck: await measureOneShot(ctx, `etcd ${size} nodes, without check_cmd`, etcdRenderArgs(ctx, noCheck.dir)),
+      };
+      if (size === 1000) {
+        // What `perch snapshot` would write: every key under /calico as a JSON object.
+        const dir = await tempDir("snapshot");
+        const snapshotFile = path.join(dir, "keys.json");
+        const all = await client.getAll().prefix("/calico/").strings();
+        await writeFile(snapshotFile, `${JSON.stringify(Object.fromEntries(Object.entries(all).sort(([a], [b]) => (a < b ? -1 : 1))), null, 2)}\n`);
+        results.oneshot.snapshot1000 = {
+          shipped: await measureOneShot(ctx, "snapshot of 1000 nodes, shipped conf.d", fileRenderArgs(REPO, snapshotFile, LOCAL_NODE)),
+          noCheck: await measureOneShot(ctx, "snapshot of 1000 nodes, without check_cmd", fileRenderArgs(noCheck.dir, snapshotFile, LOCAL_NODE)),
+        };
+        if (ctx.profile) {
+          ctx.profiles["oneshot-etcd-1000"] = await profileOneShot(ctx, "oneshot-etcd-1000", etcdRenderArgs(ctx, REPO));
+          ctx.profiles["oneshot-snapshot-1000"] = await profileOneShot(ctx, "oneshot-snapshot-1000", fileRenderArgs(REPO, snapshotFile, LOCAL_NODE));
+        }
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+    if (want("latency") && size >= 1000) {
+      results.latency ??= {};
+      results.latency[size] = {
+        shipped: await measureLatency(ctx, { size, confdir: REPO, variant: "shipped", changes: ctx.latencyChanges }),
+        noCheck: await measureLatency(ctx, { size, confdir: noCheck.dir, variant: "without check_cmd", changes: ctx.latencyChanges }),
+      };
+      if (ctx.profile) await measureLatency(ctx, { size, confdir: REPO, variant: "shipped, profiled", changes: 60, profileName: `latency-${size}` });
+    }
+    if (want("burst") && size >= 1000) {
+      results.burst ??= {};
+      results.burst[size] = await measureBurst(ctx, { size });
+    }
+    if (want("etcdload") && size === 1000) {
+      results.etcdLoad = await measureEtcdLoad(ctx, { size, changes: ctx.etcdLoadChanges });
+    }
+  }
+  if (needsCluster) await wipe(client, "/calico/");
+
+  if (want("oneshot")) {
+    results.oneshot ??= {};
+    const exampleArgs = fileRenderArgs(path.join(REPO, "examples"), path.join(REPO, "examples", "keys.json"), "node-a");
+    results.oneshot.example = await measureOneShot(ctx, "the example (file store)", exampleArgs);
+    if (ctx.profile) ctx.profiles["oneshot-example"] = await profileOneShot(ctx, "oneshot-example", exampleArgs);
+  }
+  if (want("scale")) results.scale = await measureScale(ctx);
+} finally {
+  await ctx.etcd.stop();
+  await noCheck.cleanup();
+}
+
+results.profiles = ctx.profiles;
+results.finishedAt = new Date().toISOString();
+results.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+clearInterval(loadSampler);
+results.load = { samples: loadSamples.length, min: Math.min(...loadSamples), median: median(loadSamples), max: Math.max(...loadSamples) };
+results.durationS = (performance.now() - started) / 1000;
+results.targets = evaluateTargets(results);
+await writeFile(path.join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+const markdown = renderMarkdown(results);
+const mdFile = full ? path.join(REPO, "BENCHMARKS.md") : path.join(resultsDir, "BENCHMARKS.partial.md");
+await writeFile(mdFile, markdown);
+
+ctx.log(`done in ${results.durationS.toFixed(0)} s; wrote ${path.relative(REPO, path.join(resultsDir, "latest.json"))} and ${path.relative(REPO, mdFile)}`);
+for (const t of results.targets) console.log(`  ${t.held ? "held  " : "MISSED"}  ${t.measurement}: ${t.figure} (target ${t.target})`);

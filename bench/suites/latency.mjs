@@ -1,0 +1,116 @@
+// Watch latency: with `perch watch --wait 0ms:0ms` running, the time from an etcd put to the
+// destination's new content being in place, one change at a time (each after the previous pass
+// has finished, so every figure is one change's own latency).
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CONFIG_DIR, makeChange, putChange, watchDir } from "../lib/changes.mjs";
+import { metricSum } from "../lib/etcd.mjs";
+import { startWatch, REPO } from "../lib/perch.mjs";
+import { profileIn, summarizeProfile } from "../lib/profile.mjs";
+import { median, round, summarize } from "../lib/stats.mjs";
+import { tempDir } from "../lib/confdirs.mjs";
+
+/** Daemon-side means over the changes, from /metrics deltas: render time per resource, check time. */
+function histogramMeans(before, after, name, label) {
+  const out = {};
+  const values = new Set(after.filter((s) => s.name === `${name}_count`).map((s) => s.labels[label] ?? "all"));
+  for (const v of values) {
+    const want = v === "all" ? {} : { [label]: v };
+    const count = metricSum(after, `${name}_count`, want) - metricSum(before, `${name}_count`, want);
+    const sum = metricSum(after, `${name}_sum`, want) - metricSum(before, `${name}_sum`, want);
+    if (count > 0) out[v] = { count, meanMs: round((sum / count) * 1000, 2) };
+  }
+  return out;
+}
+
+/**
+ * `changes` changes against the loaded `size`-node cluster with the confdir `confdir`.
+ * With `profileName`, the daemon runs under --cpu-prof and the summary is returned too.
+ */
+export async function measureLatency(ctx, { size, confdir, variant, changes, profileName }) {
+  const root = await tempDir("root");
+  const profileDir = profileName ? path.join(ctx.profilesDir, profileName) : undefined;
+  if (profileDir) await rm(profileDir, { recursive: true, force: true });
+  const w = await startWatch(
+    ["--confdir", confdir, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only", "--wait", "0ms:0ms", "--log-level", "debug"],
+    { nodeArgs: profileDir ? ["--cpu-prof", "--cpu-prof-dir", profileDir] : [] },
+  );
+  let dir;
+  try {
+    await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
+    dir = watchDir(path.join(root, CONFIG_DIR));
+    await sleep(200);
+    const before = await w.metrics();
+    const client = ctx.etcd.client();
+    const samples = [];
+    for (let i = 0; i < changes; i++) {
+      const change = makeChange(ctx.nextChange(), size);
+      const from = w.events.length;
+      const { sentAt, ackAt } = await putChange(client, change);
+      const { at } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
+      const pass = await w.waitEvent((e) => e.event === "pass", { from });
+      // The daemon's side of this change, from its debug log: when the change event was logged
+      // (as received here), the render and the write (staging, check, install) of the file.
+      const resource = change.file.replace(/\.cfg$/, "");
+      const mine = w.events.slice(from);
+      const changed = mine.find((e) => e.event === "changes");
+      const render = mine.find((e) => e.event === "render" && e.resource === resource);
+      const write = mine.find((e) => e.event === "write" && e.resource === resource);
+      samples.push({
+        kind: change.kind,
+        fromPutMs: at - sentAt,
+        fromAckMs: at - ackAt,
+        putMs: ackAt - sentAt,
+        passMs: pass.durationMs,
+        toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
+        renderMs: render?.durationMs,
+        writeMs: write?.durationMs,
+      });
+      await sleep(5);
+    }
+    const after = await w.metrics();
+    const all = samples.map((s) => s.fromPutMs);
+    const result = {
+      size,
+      variant,
+      changes: samples.length,
+      latencyMs: roundAll(summarize(all)),
+      byKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs)))])),
+      fromAckMs: roundAll(summarize(samples.map((s) => s.fromAckMs))),
+      putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
+      passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
+      // Medians per kind of: put sent → the daemon's change event seen here; render of the file;
+      // its write (stage, fsync, check_cmd, rename, directory fsync).
+      anatomyByKind: Object.fromEntries(
+        ["ip", "block"].map((k) => {
+          const of = samples.filter((s) => s.kind === k);
+          const med = (f) => round(median(of.map(f).filter((x) => x !== undefined)), 2);
+          return [k, { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), totalMs: med((s) => s.fromPutMs) }];
+        }),
+      ),
+      renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
+      checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
+      rawMs: all.map((x) => round(x, 2)),
+    };
+    ctx.log(`  latency ${size} nodes (${variant}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms over ${samples.length} changes`);
+    return result;
+  } finally {
+    dir?.close();
+    await w.stop();
+    await rm(root, { recursive: true, force: true });
+    if (profileDir) {
+      try {
+        const summary = await summarizeProfile(await profileIn(profileDir));
+        ctx.profiles[profileName] = summary;
+        ctx.log(`  profiled ${profileName}: ${path.relative(REPO, profileDir)}`);
+      } catch (err) {
+        ctx.log(`  (no profile for ${profileName}: ${err.message})`);
+      }
+    }
+  }
+}
+
+function roundAll(s) {
+  return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === "count" ? v : round(v, 2)]));
+}

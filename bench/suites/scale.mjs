@@ -1,0 +1,109 @@
+// Scale: `perch watch` over 100,000 keys under one watched prefix (bench/scale: one resource whose
+// keys cover the prefix, a template that reads a few keys): the initial sync's time and the
+// steady RSS afterwards.
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { watchDir, putChange } from "../lib/changes.mjs";
+import { loadKeys, wipe } from "../lib/cluster.mjs";
+import { startWatch } from "../lib/perch.mjs";
+import { profileIn, summarizeProfile } from "../lib/profile.mjs";
+import { median, round } from "../lib/stats.mjs";
+import { tempDir } from "../lib/confdirs.mjs";
+
+export const SCALE_PREFIX = "/bench/scale";
+const CONFDIR = path.join(import.meta.dirname, "..", "scale");
+const HOSTS = 10_000;
+const PER_HOST = 10;
+
+export function scaleKeys() {
+  const kv = {};
+  for (let h = 0; h < HOSTS; h++) {
+    const host = `h-${String(h).padStart(5, "0")}`;
+    for (let k = 0; k < PER_HOST; k++) {
+      kv[`${SCALE_PREFIX}/hosts/${host}/k${k}`] = JSON.stringify({ host, k, ip: `10.${h >> 8}.${h & 255}.${k + 1}`, state: "confirmed" });
+    }
+  }
+  return kv;
+}
+
+/** KiB (as /proc reports) to MB (10^6 bytes). */
+function mb(kib) {
+  return round((kib * 1024) / 1e6, 1);
+}
+
+export async function loadScale(ctx) {
+  const client = ctx.etcd.client();
+  await wipe(client, `${SCALE_PREFIX}/`);
+  const kv = scaleKeys();
+  await loadKeys(client, kv);
+  return Object.keys(kv).length;
+}
+
+async function oneRun(ctx, changes, nodeArgs = []) {
+  const root = await tempDir("root");
+  const w = await startWatch(["--confdir", CONFDIR, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"], { nodeArgs });
+  let dir;
+  try {
+    const pass = await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
+    const start = w.events.find((e) => e.event === "start");
+    const sync = w.events.find((e) => e.event === "sync");
+    const afterSync = await w.memory();
+    const mirrorKeys = await w.metric("perch_mirror_keys");
+    // Steady state: settle, a few changes (each rendered), settle again.
+    await sleep(2000);
+    dir = watchDir(path.join(root, "scale"));
+    const client = ctx.etcd.client();
+    for (let i = 0; i < changes; i++) {
+      const value = JSON.stringify({ host: "h-00042", k: 3, change: ctx.nextChange() });
+      await putChange(client, { key: `${SCALE_PREFIX}/hosts/h-00042/k3`, value });
+      await dir.waitFor("summary.txt", (c) => c.includes(value));
+      await sleep(20);
+    }
+    await sleep(3000);
+    const steady = await w.memory();
+    return {
+      mirrorKeys,
+      spawnToFirstPassMs: pass.time - w.spawnedAtEpoch,
+      startToFirstPassMs: pass.time - start.time,
+      listMs: sync.time - start.time,
+      firstPassMs: round(pass.durationMs, 1),
+      rssAfterSyncMB: mb(afterSync.rssKiB),
+      steadyRssMB: mb(steady.rssKiB),
+      peakRssMB: mb(steady.hwmKiB),
+    };
+  } finally {
+    dir?.close();
+    await w.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export async function measureScale(ctx) {
+  const keys = await loadScale(ctx);
+  const runs = [];
+  for (let i = 0; i < ctx.scaleRuns; i++) runs.push(await oneRun(ctx, 20));
+  const med = (f) => round(median(runs.map(f)), 1);
+  const result = {
+    keys,
+    runs: runs.length,
+    perRun: runs,
+    mirrorKeys: runs[0].mirrorKeys,
+    spawnToFirstPassMs: med((r) => r.spawnToFirstPassMs),
+    startToFirstPassMs: med((r) => r.startToFirstPassMs),
+    listMs: med((r) => r.listMs),
+    firstPassMs: med((r) => r.firstPassMs),
+    rssAfterSyncMB: med((r) => r.rssAfterSyncMB),
+    steadyRssMB: med((r) => r.steadyRssMB),
+    peakRssMB: med((r) => r.peakRssMB),
+  };
+  if (ctx.profile) {
+    const dir = path.join(ctx.profilesDir, "scale-100k");
+    await rm(dir, { recursive: true, force: true });
+    await oneRun(ctx, 5, ["--cpu-prof", "--cpu-prof-dir", dir]);
+    ctx.profiles["scale-100k"] = await summarizeProfile(await profileIn(dir));
+  }
+  ctx.log(`  scale ${keys} keys: first pass ${result.spawnToFirstPassMs} ms after spawn (listing ${result.listMs} ms), steady RSS ${result.steadyRssMB} MB`);
+  await wipe(ctx.etcd.client(), `${SCALE_PREFIX}/`);
+  return result;
+}
