@@ -4,6 +4,7 @@
  * place, so a render never re-reads or re-sorts the whole store.
  */
 import { globToRegExp, literalPrefix } from "./glob.js";
+import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
 
 /** Above this many pending inserts/deletes, one full re-sort beats many splices. */
 const SPLICE_LIMIT = 256;
@@ -13,16 +14,30 @@ export class KeyIndex {
   private sorted: string[] = [];
   private readonly pendingAdd = new Set<string>();
   private readonly pendingDelete = new Set<string>();
+  /** Kept only once a render has asked to track reads (watch mode); listing pays nothing for it. */
+  private versions: Versions | undefined;
+  /** Listings by directory, while no key below it has come or gone (only with versions kept). */
+  private readonly listings = new Map<string, { version: number; names: string[] }>();
+  /** Told about every read while set: see RenderMemo. */
+  tracker: ReadTracker | undefined;
 
   get size(): number {
     return this.values.size;
   }
 
+  /** Start keeping change versions (from now on; earlier changes count as version 0). */
+  trackVersions(): Versions {
+    this.versions ??= new Versions();
+    return this.versions;
+  }
+
   get(key: string): string | undefined {
+    this.read(Dep.Key, key);
     return this.values.get(key);
   }
 
   has(key: string): boolean {
+    this.read(Dep.Key, key);
     return this.values.has(key);
   }
 
@@ -34,6 +49,7 @@ export class KeyIndex {
       if (!this.pendingDelete.delete(key)) this.pendingAdd.add(key);
     }
     this.values.set(key, value);
+    this.versions?.changed(key, old === undefined);
     return true;
   }
 
@@ -41,11 +57,13 @@ export class KeyIndex {
   delete(key: string): boolean {
     if (!this.values.delete(key)) return false;
     if (!this.pendingAdd.delete(key)) this.pendingDelete.add(key);
+    this.versions?.changed(key, true);
     return true;
   }
 
   clear(): void {
     this.values.clear();
+    this.listings.clear();
     this.sorted = [];
     this.pendingAdd.clear();
     this.pendingDelete.clear();
@@ -74,6 +92,7 @@ export class KeyIndex {
   /** memkv GetAll: keys matching a `path.Match` glob, sorted by key. */
   glob(pattern: string): Array<{ key: string; value: string }> {
     const re = globToRegExp(pattern);
+    this.read(Dep.Deep, dirOf(literalPrefix(pattern)));
     const out: Array<{ key: string; value: string }> = [];
     for (const key of this.keysWithPrefix(literalPrefix(pattern))) {
       if (re.test(key)) out.push({ key, value: this.values.get(key) as string });
@@ -96,8 +115,22 @@ export class KeyIndex {
 
   private children(dir: string, dirsOnly: boolean): string[] {
     const base = trimTrailingSlash(dir);
+    this.read(Dep.Children, base);
+    const isKey = !dirsOnly && this.has(base);
+    // With versions kept (watch mode), a listing stays valid until a key below `base` comes or
+    // goes: the mesh lists 5,000 hosts on every render, and host values change far more often.
+    const cacheKey = `${dirsOnly ? "d" : isKey ? "k" : "l"}${base}`;
+    const version = this.versions?.version(Dep.Children, base);
+    const cached = version === undefined ? undefined : this.listings.get(cacheKey);
+    if (cached !== undefined && cached.version === version) return [...cached.names];
+    const names = this.scanChildren(base, dirsOnly, isKey);
+    if (version !== undefined) this.listings.set(cacheKey, { version, names: [...names] });
+    return names;
+  }
+
+  private scanChildren(base: string, dirsOnly: boolean, isKey: boolean): string[] {
     const names = new Set<string>();
-    if (!dirsOnly && this.values.has(base)) names.add(baseName(base));
+    if (isKey) names.add(baseName(base));
     const prefix = base === "" ? "/" : `${base}/`;
     const keys = this.keysWithPrefix(prefix);
     let last: string | undefined;
@@ -112,6 +145,10 @@ export class KeyIndex {
       }
     }
     return [...names].sort(compareBytes);
+  }
+
+  private read(kind: Dep, path: string): void {
+    if (this.tracker && this.versions) this.tracker.record(kind, path, this.versions.version(kind, path));
   }
 
   private settle(): void {

@@ -9,6 +9,7 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Mirror } from "../mirror/mirror.js";
 import type { LoadedResource } from "../resource/load-set.js";
+import type { RenderMemo } from "../template/memo.js";
 import { unifiedDiff } from "../write/diff.js";
 import { runCommand, type CommandResult } from "../write/run-command.js";
 import { writeFile, type WriteResult } from "../write/write-file.js";
@@ -31,6 +32,8 @@ export interface PassOptions {
   syncOnly?: boolean;
   /** Create missing destination directories (under --root, where the tree starts empty). */
   createDirs?: boolean;
+  /** Watch mode: each resource's memo of its last render, for incremental rendering. */
+  memoFor?: (resource: string) => RenderMemo;
 }
 
 export type Outcome = "written" | "unchanged" | "would-write" | "render-failed" | "check-failed" | "failed";
@@ -93,7 +96,7 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
   const renderStart = performance.now();
   let content: string;
   try {
-    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Map() });
+    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Map(), memo: opts.memoFor?.(resource.name) });
   } catch (err) {
     const error = errorMessage(err);
     log.error({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
@@ -145,13 +148,30 @@ async function runReloads(written: readonly LoadedResource[], opts: PassOptions)
   return reports;
 }
 
+/** Lines and characters of a command's output that a one-line report repeats (the log has it all). */
+const REPORT_OUTPUT_LINES = 10;
+const REPORT_OUTPUT_CHARS = 1000;
+
+/**
+ * Why a command failed, then the end of what it printed (BIRD's "bird.cfg:12:3 syntax error" is
+ * its last line): runCommand's reason names the configured timeout, not the time it took to die.
+ */
 export function describeCommand(result: CommandResult | undefined): string {
   if (result === undefined) return "not run";
-  if (result.timedOut) return `timed out after ${Math.round(result.durationMs)} ms`;
-  if (result.error) return result.error;
-  const status = result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`;
-  const output = result.output.trim();
+  const status = result.error ?? (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`);
+  const output = outputTail(result.output);
   return output ? `${status}: ${output}` : status;
+}
+
+function outputTail(output: string): string {
+  const lines = output.trimEnd().split("\n");
+  let tail = lines.slice(-REPORT_OUTPUT_LINES).join("\n").trim();
+  let cut = lines.length > REPORT_OUTPUT_LINES;
+  if (tail.length > REPORT_OUTPUT_CHARS) {
+    tail = tail.slice(-REPORT_OUTPUT_CHARS);
+    cut = true;
+  }
+  return cut ? `…${tail}` : tail;
 }
 
 function round(ms: number): number {

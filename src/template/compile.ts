@@ -9,6 +9,7 @@ import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
+import { itemKey } from "./memo.js";
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
 
@@ -48,6 +49,8 @@ const engine = Handlebars.create();
 const stages = engine as unknown as CompilerStages;
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
+const builtinEach = engine.helpers.each as Handlebars.HelperDelegate;
+engine.registerHelper("each", memoEach);
 
 interface TemplateData {
   perch: RenderScope;
@@ -74,13 +77,42 @@ export function compileTemplate(name: string, file: string, source: string): Com
     ast,
     render(scope) {
       const data: TemplateData = { perch: scope, perchTemplate: name };
+      scope.memo?.begin();
       try {
-        return template({}, { data });
+        const output = template({}, { data });
+        scope.memo?.end(true);
+        return output;
       } catch (err) {
+        scope.memo?.end(false);
         throw templateError(err, name);
       }
     },
   };
+}
+
+/**
+ * `{{#each}}`, memoized per item when the render has a RenderMemo (watch mode) and this is an
+ * outermost loop over a list; everything else is Handlebars' own each.
+ */
+function memoEach(this: unknown, context: unknown, options: Handlebars.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData }): unknown {
+  const memo = options.data?.perch?.memo;
+  const loc = options.loc;
+  if (memo === undefined || memo.inIteration || !Array.isArray(context) || context.length === 0 || loc === undefined) {
+    return builtinEach.call(this, context, options);
+  }
+  const entry = memo.enter(`${loc.start.line}:${loc.start.column}`);
+  let out = "";
+  for (let i = 0; i < context.length; i++) {
+    const item: unknown = context[i];
+    const render = () => {
+      const data = Handlebars.createFrame(options.data) as Record<string, unknown>;
+      Object.assign(data, { key: i, index: i, first: i === 0, last: i === context.length - 1 });
+      return options.fn(item, { data, blockParams: [item, i] });
+    };
+    const key = itemKey(item);
+    out += key === undefined ? render() : memo.iteration(`${entry}\0${key}`, render);
+  }
+  return out;
 }
 
 function wrapHelper(name: string, spec: HelperSpec) {

@@ -5,6 +5,7 @@
  * to any error a helper throws.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
+import type { RenderMemo } from "./memo.js";
 
 /** What a render makes available to helpers besides their arguments. */
 export interface RenderScope {
@@ -17,6 +18,8 @@ export interface RenderScope {
    * `json` record into it, so a validating formatter that rejects a value can name its key.
    */
   provenance: Map<string, string>;
+  /** Watch mode: what the last render of this resource produced, for incremental rendering. */
+  memo?: RenderMemo;
 }
 
 export interface HelperSpec {

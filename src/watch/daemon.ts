@@ -12,6 +12,7 @@ import { runPass, type PassOptions, type PassReport } from "../render/pass.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
 import type { WaitWindow } from "../util/duration.js";
+import { RenderMemo } from "../template/memo.js";
 import { Coalescer } from "./coalescer.js";
 import type { Metrics } from "./metrics.js";
 import { ReloadRetrier } from "./reload-retry.js";
@@ -32,6 +33,8 @@ const BACKOFF_CAP_MS = 5_000;
 export class Daemon {
   private resources: LoadedResource[] = [];
   private mirror = new Mirror([]);
+  /** Per resource, its last render's memo (incremental rendering); tied to the mirror's views. */
+  private memos = new Map<string, RenderMemo>();
   private stream: ChangeStream | undefined;
   /** Bumped whenever the stream is replaced: signals from an older stream are ignored. */
   private generation = 0;
@@ -84,6 +87,7 @@ export class Daemon {
     await this.serialized(async () => {
       this.resources = next;
       this.mirror = new Mirror(next.map((r) => r.selection));
+      this.memos = new Map();
       this.coalescer.drain();
       this.log.info({ event: "config-reload", outcome: "applied", resources: next.map((r) => r.name) }, "configuration reloaded");
       this.opts.metrics.configReloads.inc({ outcome: "applied" });
@@ -191,11 +195,20 @@ export class Daemon {
     const wanted = new Set(names);
     const resources = this.resources.filter((r) => wanted.has(r.name));
     if (resources.length === 0) return undefined;
-    const report = await runPass(resources, this.mirror, { ...this.opts.pass, logger: this.log });
+    const report = await runPass(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name) });
     this.opts.metrics.observePass(report);
     for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");
     this.retrier.afterPass(report.reloads);
     return report;
+  }
+
+  private memoFor(name: string): RenderMemo {
+    let memo = this.memos.get(name);
+    if (memo === undefined) {
+      memo = new RenderMemo(this.mirror.view(name));
+      this.memos.set(name, memo);
+    }
+    return memo;
   }
 
   private scheduleResync(): void {

@@ -57,6 +57,8 @@ describe("perch watch with etcd", () => {
     await etcd.client().delete().key("/app/a");
     await w.waitForFile(dest, (s) => s === "/b=2\n");
     await waitFor("ready", async () => ((await w?.readyz()) === 200 ? true : undefined));
+    // The file is in place before its pass is counted: wait for the counters to settle.
+    await waitFor("the last pass to be counted", async () => ((await w?.metric("perch_passes_total")) === 3 ? true : undefined));
 
     const rendersBefore = await w.metric("perch_renders_total");
     const writesBefore = await w.metric("perch_writes_total");
