@@ -21,6 +21,7 @@ import {
   EtcdPermissionDeniedError,
   Etcd3,
   GRPCDeadlineExceededError,
+  GRPCResourceExhastedError,
   GRPCUnavailableError,
   Range,
   type IDuplexStream,
@@ -57,6 +58,11 @@ function silenceIpServerNameWarning(): void {
 }
 silenceIpServerNameWarning();
 
+/**
+ * Keys per range request. etcd 3.4's cost per page grows with what is left of the range, so
+ * fewer, larger pages list 100,000 keys about three times faster than pages of 1,000.
+ */
+const DEFAULT_PAGE_SIZE = 10_000;
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
@@ -65,7 +71,7 @@ type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
 export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   const conn = await Connection.open(options);
-  return new EtcdStore(conn, options.pageSize ?? 1000);
+  return new EtcdStore(conn, options.pageSize ?? DEFAULT_PAGE_SIZE);
 }
 
 /**
@@ -362,6 +368,7 @@ class EtcdStore implements Store {
       return { revision: Number(status.header.revision), kvs: [] };
     }
     let revision: number | undefined;
+    let pageSize = this.pageSize;
     const kvs: KeyValue[] = [];
     for (const range of ranges) {
       let key = range.start;
@@ -369,7 +376,15 @@ class EtcdStore implements Store {
         // No sort_order: etcd returns a range in ascending key order anyway (Kubernetes' paginated
         // lists rely on it too), and an explicit sort makes etcd 3.4 read the whole rest of the
         // range for every page: 4.6 s instead of 1.1 s for 100,000 keys.
-        const res = await kv.range({ key, range_end: range.end, limit: this.pageSize, revision: revision ?? 0 });
+        let res;
+        try {
+          res = await kv.range({ key, range_end: range.end, limit: pageSize, revision: revision ?? 0 });
+        } catch (err) {
+          // A page of large values can still exceed the message limit: ask for fewer keys.
+          if (!(err instanceof GRPCResourceExhastedError) || pageSize === 1) throw err;
+          pageSize = Math.max(1, Math.floor(pageSize / 2));
+          continue;
+        }
         revision ??= Number(res.header.revision);
         for (const item of res.kvs) kvs.push({ key: item.key.toString("utf8"), value: item.value.toString("utf8") });
         const last = res.kvs.at(-1);
