@@ -10,6 +10,9 @@ import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
 import { itemKey } from "./memo.js";
+import { openSpecCache } from "./spec-cache.js";
+
+type TemplateSpecification = ReturnType<typeof Handlebars.precompile>;
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
 
@@ -20,13 +23,12 @@ export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
   name: string;
   file: string;
-  ast: hbs.AST.Program;
   render(scope: RenderScope): string;
 }
 
 const compileOptions: CompileOptions = {
   noEscape: true,
-  // Handlebars.compile() turns data frames on by default; calling the compiler stages directly must say so.
+  // Handlebars's default, said explicitly: helpers need the data frame (the render scope travels in it).
   data: true,
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
@@ -36,17 +38,8 @@ const compileOptions: CompileOptions = {
 
 type CompileOptions = Parameters<typeof Handlebars.compile>[1] & object;
 
-/**
- * The two compiler stages Handlebars exposes at run time but not in its type declarations; used
- * to compile eagerly, once (see compileTemplate).
- */
-interface CompilerStages {
-  Compiler: new () => { compile(ast: hbs.AST.Program, options: CompileOptions): unknown };
-  JavaScriptCompiler: new () => { compile(environment: unknown, options: CompileOptions, context: undefined, asObject: true): ReturnType<typeof Handlebars.precompile> };
-}
-
 const engine = Handlebars.create();
-const stages = engine as unknown as CompilerStages;
+const specCache = openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`);
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
 const builtinEach = engine.helpers.each as Handlebars.HelperDelegate;
@@ -57,24 +50,26 @@ interface TemplateData {
   perchTemplate: string;
 }
 
-/** Parse and compile a template; syntax errors and unknown helpers are reported with their line. */
+/**
+ * Parse and compile a template now, not lazily at its first render, so syntax errors and unknown
+ * helpers are reported at load time with their line. The generated code is cached on disk.
+ */
 export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
-  let ast: hbs.AST.Program;
   let template: Handlebars.TemplateDelegate;
   try {
-    ast = engine.parse(source);
-    // What engine.compile() does, but now rather than lazily at the first render, so compile
-    // errors (unknown helpers) surface at load time, and once rather than twice.
-    const environment = new stages.Compiler().compile(ast, compileOptions);
-    const spec = new stages.JavaScriptCompiler().compile(environment, compileOptions, undefined, true);
-    template = engine.template(spec);
+    let spec = specCache?.get(source);
+    if (spec === undefined) {
+      // precompile's declared type is a spec object; at run time it is the spec's source text.
+      spec = engine.precompile(source, compileOptions) as unknown as string;
+      specCache?.set(source, spec);
+    }
+    template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
   } catch (err) {
     throw templateError(err, name);
   }
   return {
     name,
     file,
-    ast,
     render(scope) {
       const data: TemplateData = { perch: scope, perchTemplate: name };
       scope.memo?.begin();

@@ -1,5 +1,4 @@
 import { performance } from "node:perf_hooks";
-import { execa } from "execa";
 
 export interface CommandResult {
   ok: boolean;
@@ -110,6 +109,8 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
   const tail = new OutputTail(opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
   // One pipe for both streams, like confd's CombinedOutput: the output keeps the order in which the
   // command wrote it. (Two pipes read by us would interleave by arrival, which is not the same.)
+  // execa is imported on first use: it is a large share of a cold start, and many renders run no command.
+  const { execa } = await import("execa");
   const subprocess = execa("/bin/sh", ["-c", wrapCommand(command)], {
     cwd: opts.cwd,
     env: opts.env,
