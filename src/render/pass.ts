@@ -68,6 +68,9 @@ export interface PassReport {
   durationMs: number;
 }
 
+/** Destination directories made under --root by this process: a daemon makes each once. */
+const createdDirs = new Set<string>();
+
 const FAILED: ReadonlySet<Outcome> = new Set(["render-failed", "check-failed", "failed"]);
 
 export async function runPass(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
@@ -105,7 +108,10 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
   const renderMs = performance.now() - renderStart;
   log.debug({ event: "render", outcome: "ok", durationMs: round(renderMs), bytes: content.length }, "rendered");
 
-  if (opts.createDirs && !opts.noop) await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
+  if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
+    await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
+    createdDirs.add(dirname(resource.dest));
+  }
   const result: WriteResult = await writeFile(content, resource.dest, {
     mode: resource.mode,
     uid: resource.uid,
@@ -115,6 +121,7 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
     noop: opts.noop,
     keepStageFile: opts.keepStageFile,
   });
+  if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
   const report: ResourceReport = { ...base, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;
   if (result.check) report.check = result.check;
