@@ -15,6 +15,8 @@ export interface ReadTracker {
 
 export class Versions {
   private clock = 0;
+  /** Told of every change (the memo of the view's renders: it marks what the change makes stale). */
+  listener: ((key: string, structural: boolean) => void) | undefined;
   private readonly maps: readonly [Map<string, number>, Map<string, number>, Map<string, number>] = [new Map(), new Map(), new Map()];
 
   version(kind: Dep, path: string): number {
@@ -30,6 +32,7 @@ export class Versions {
       deep.set(dir, v);
       if (structural) children.set(dir, v);
     }
+    this.listener?.(key, structural);
   }
 }
 

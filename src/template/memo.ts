@@ -13,20 +13,19 @@
  * process).
  */
 import type { KeyIndex } from "../mirror/key-index.js";
-import { Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
+import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
 
-/** Reads as flat triples (kind, path, version), cheap to record and to check. */
+/** Reads as flat triples (kind, path, version), cheap to record. */
 type Reads = Array<Dep | string | number>;
-
-interface Entry {
-  output: string;
-  reads: Reads;
-}
 
 export class RenderMemo implements ReadTracker {
   private readonly versions: Versions;
-  private entries = new Map<string, Entry>();
-  private next = new Map<string, Entry>();
+  /** Iteration id → its output in the last render. */
+  private entries = new Map<string, string>();
+  private next = new Map<string, string>();
+  /** "<kind><path>" → ids of the iterations that read it: a change marks only those stale. */
+  private readers = new Map<string, Set<string>>();
+  private readonly stale = new Set<string>();
   /** Reads made outside iterations during the last complete render. */
   private outerReads: Reads | undefined;
   /** frames[0]: reads outside iterations; frames[1]: the iteration being rendered, if any. */
@@ -39,11 +38,12 @@ export class RenderMemo implements ReadTracker {
 
   constructor(readonly view: KeyIndex) {
     this.versions = view.trackVersions();
+    this.versions.listener = (key, structural) => this.invalidate(key, structural);
   }
 
   begin(): void {
     this.reuseAllowed = this.outerReads !== undefined && this.unchanged(this.outerReads);
-    if (!this.reuseAllowed) this.entries.clear();
+    if (!this.reuseAllowed) this.forget();
     this.frames = [[]];
     this.next = new Map();
     this.visits = new Map();
@@ -55,9 +55,12 @@ export class RenderMemo implements ReadTracker {
   end(complete: boolean): void {
     this.view.tracker = undefined;
     this.outerReads = complete ? this.frames[0] : undefined;
-    this.entries = complete ? this.next : new Map();
+    this.entries = this.next;
     this.next = new Map();
     this.frames = [];
+    // Every entry kept was rendered or found fresh just now.
+    this.stale.clear();
+    if (!complete) this.forget();
   }
 
   record(kind: Dep, path: string, version: number): void {
@@ -76,13 +79,13 @@ export class RenderMemo implements ReadTracker {
     return `${site}#${n}`;
   }
 
-  /** The iteration's output: reused when its reads are unchanged, else rendered and remembered. */
+  /** The iteration's output: reused when nothing it read has changed, else rendered and remembered. */
   iteration(id: string, render: () => string): string {
-    const entry = this.reuseAllowed ? this.entries.get(id) : undefined;
-    if (entry !== undefined && this.unchanged(entry.reads)) {
+    const kept = this.reuseAllowed && !this.stale.has(id) ? this.entries.get(id) : undefined;
+    if (kept !== undefined) {
       this.stats.reused++;
-      this.next.set(id, entry);
-      return entry.output;
+      this.next.set(id, kept);
+      return kept;
     }
     this.frames.push([]);
     let output: string;
@@ -94,9 +97,38 @@ export class RenderMemo implements ReadTracker {
       throw err;
     }
     const reads = this.frames.pop() as Reads;
-    this.next.set(id, { output, reads });
+    for (let i = 0; i < reads.length; i += 3) {
+      const path = `${reads[i] as Dep}${reads[i + 1] as string}`;
+      let ids = this.readers.get(path);
+      if (ids === undefined) this.readers.set(path, (ids = new Set()));
+      ids.add(id);
+    }
+    this.next.set(id, output);
     this.stats.rendered++;
     return output;
+  }
+
+  /** A key changed: the iterations that read it, or listed or globbed a directory above it, are stale. */
+  private invalidate(key: string, structural: boolean): void {
+    this.markStale(`${Dep.Key}${key}`);
+    for (const dir of ancestors(key)) {
+      this.markStale(`${Dep.Deep}${dir}`);
+      if (structural) this.markStale(`${Dep.Children}${dir}`);
+    }
+  }
+
+  private markStale(path: string): void {
+    const ids = this.readers.get(path);
+    if (ids === undefined) return;
+    for (const id of ids) this.stale.add(id);
+    // Re-rendering registers the iterations' reads anew.
+    this.readers.delete(path);
+  }
+
+  private forget(): void {
+    this.entries.clear();
+    this.readers.clear();
+    this.stale.clear();
   }
 
   private unchanged(reads: Reads): boolean {

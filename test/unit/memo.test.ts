@@ -105,8 +105,12 @@ describe("RenderMemo with tricky templates", () => {
     nested: '{{#each (ls "/names") as |n|}}[{{#each (ls "/names") as |m|}}{{n}}{{m}}{{getv (concat "/names/" m)}}{{/each}}]{{/each}}',
     pairs: '{{#each (gets "/names/*")}}{{key}}={{value}}{{#each (getvs "/names/*")}}.{{this}}{{/each}};{{/each}}',
     outerAfter: '{{#each (ls "/names")}}{{this}}{{/each}}/{{getv "/tag"}}',
+    // Loops over a list that is not a listing, whose iterations list and glob: only the
+    // iterations' own reads can tell that /names changed.
+    innerList: '{{#each (split (getv "/tag") ",")}}{{this}}:{{#each (ls "/names")}}{{this}}{{/each}};{{/each}}',
+    innerGlob: '{{#each (split (getv "/tag") ",")}}{{this}}={{#each (gets "/names/*")}}{{value}}{{/each}};{{/each}}',
   };
-  const op = fc.record({ key: fc.constantFrom("/names/a", "/names/b", "/names/c", "/tag"), value: fc.constantFrom("1", "2", "x"), del: fc.boolean() });
+  const op = fc.record({ key: fc.constantFrom("/names/a", "/names/b", "/names/c", "/tag"), value: fc.constantFrom("1", "2", "x", "a,b"), del: fc.boolean() });
 
   for (const [name, source] of Object.entries(sources)) {
     it(`${name}: memoized equals fresh after any changes`, () => {
