@@ -10,7 +10,9 @@ const cache = new Map<string, RegExp>();
 export function globToRegExp(pattern: string): RegExp {
   let re = cache.get(pattern);
   if (re === undefined) {
-    re = new RegExp(`^${translate(pattern)}$`, "s");
+    // "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would
+    // match half of a character outside the BMP and "/?" would not match "/😀").
+    re = new RegExp(`^${translate(pattern)}$`, "su");
     cache.set(pattern, re);
   }
   return re;

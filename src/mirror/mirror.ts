@@ -86,7 +86,15 @@ export class Mirror {
       for (const v of this.views) {
         if (!matches(v, ev.key)) continue;
         const rel = relativeKey(v.selection.prefix, ev.key);
-        const changed = ev.type === "put" ? v.index.set(rel, ev.value) : v.index.delete(rel);
+        // Two keys meet in one relative key when they differ only by the slash after the prefix
+        // (`/calico` and `/calico/` are both "/"): the view holds the one with the slash, whatever
+        // order they come in, so that it always equals what a fresh listing gives.
+        const twin = twinKey(v.selection.prefix, ev.key);
+        const twinValue = twin !== undefined && matches(v, twin) ? this.all.get(twin) : undefined;
+        let changed: boolean;
+        if (twinValue !== undefined && (twin as string).length > ev.key.length) changed = false;
+        else if (ev.type === "put") changed = v.index.set(rel, ev.value);
+        else changed = twinValue !== undefined ? v.index.set(rel, twinValue) : v.index.delete(rel);
         if (changed) dirty.add(v.selection.name);
       }
     }
@@ -114,6 +122,14 @@ function matches(v: View, key: string): boolean {
 export function relativeKey(prefix: string, key: string): string {
   const rest = prefix !== "" && key.startsWith(prefix) ? key.slice(prefix.length) : key;
   return rest.startsWith("/") ? rest : `/${rest}`;
+}
+
+/** The other key with the same relative key (see relativeKey): one slash more or less after the prefix. */
+function twinKey(prefix: string, key: string): string | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const rest = key.slice(prefix.length);
+  if (!rest.startsWith("/")) return `${prefix}/${rest}`;
+  return rest[1] === "/" ? undefined : prefix + rest.slice(1);
 }
 
 export function minimalPrefixes(paths: readonly string[]): string[] {

@@ -99,6 +99,13 @@ export function wrapCommand(command: string): string {
   return ["exec 2>&1", "trap 'perch_term=1' TERM", command, "perch_status=$?", "wait", '[ -z "$perch_term" ] || exit 143', "exit $perch_status"].join("\n");
 }
 
+/** perch's own secret: no check or reload command needs it (SECURITY.md). */
+const WITHHELD_VARIABLES: ReadonlySet<string> = new Set(["ETCD_PASSWORD"]);
+
+function commandEnv(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !WITHHELD_VARIABLES.has(name)));
+}
+
 /**
  * Runs `command` through `/bin/sh -c`, as confd does, in a process group of its own so that a
  * timeout kills everything it started (SIGTERM, then SIGKILL after 2 s), not just the shell.
@@ -113,8 +120,8 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
   const { execa } = await import("execa");
   const subprocess = execa("/bin/sh", ["-c", wrapCommand(command)], {
     cwd: opts.cwd,
-    env: opts.env,
-    extendEnv: opts.env === undefined,
+    env: commandEnv(opts.env ?? process.env),
+    extendEnv: false,
     detached: true,
     cleanup: false,
     stdin: "ignore",

@@ -35,6 +35,9 @@ export interface WriteResult {
 
 const STAGE_MARK = ".perch-stage-";
 
+/** Destinations whose stale stage files this process has already removed (see writeFile). */
+const cleanedAtStart = new Set<string>();
+
 interface Ownership {
   mode: number;
   /** Undefined: whatever a new file gets (the current user; the directory's group if setgid). */
@@ -71,12 +74,12 @@ function errnoCode(err: unknown): string | undefined {
   return err instanceof Error && "code" in err && typeof err.code === "string" ? err.code : undefined;
 }
 
-/** "EACCES: permission denied" — Node's message without its trailing ", open '<path>'". */
+/** "EACCES: permission denied" — Node's message without its trailing ", open '<path>'" (or bare ", write"). */
 function describeErrno(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const code = errnoCode(err);
   if (code === undefined) return message;
-  const description = message.startsWith(`${code}: `) ? message.slice(code.length + 2).replace(/, \w+ '.*$/s, "") : message;
+  const description = message.startsWith(`${code}: `) ? message.slice(code.length + 2).replace(/, \w+(?: '.*)?$/s, "") : message;
   return `${code}: ${description}`;
 }
 
@@ -205,6 +208,12 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
   const dir = path.dirname(dest);
   const base = path.basename(dest);
+  // A crashed run's stage files go on the first visit of each destination, even when there is
+  // nothing to write: otherwise they would stay for as long as the destination stays up to date.
+  if (!policy.noop && !cleanedAtStart.has(dest)) {
+    cleanedAtStart.add(dest);
+    await removeStaleStages(dir, base);
+  }
 
   let current: Current;
   try {
@@ -255,8 +264,9 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
 
     let check: CommandResult | undefined;
     if (policy.checkCmd !== undefined) {
-      // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there.
-      check = await runCommand(substituteSrc(policy.checkCmd, stage), { cwd: dir, timeoutMs: policy.checkTimeoutMs });
+      // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there. So
+      // the stage file's path must not be relative to perch's own directory (`--root out`).
+      check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs });
       if (!check.ok) {
         return finish({
           action: "check-failed",

@@ -27,6 +27,8 @@ export interface StartEtcdOptions {
   name?: string;
   /** Keep the data dir when stopped. */
   keep?: boolean;
+  /** etcd's --max-request-bytes (default 1.5 MiB): room for a test's oversized values. */
+  maxRequestBytes?: number;
 }
 
 export interface EtcdServer {
@@ -326,6 +328,7 @@ async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
   const clientUrl = `${scheme}://127.0.0.1:${ports.client}`;
   const metricsUrl = `http://127.0.0.1:${ports.metrics}`;
   const args = memberArgs(name, dataDir, ports, scheme, `${name}=http://127.0.0.1:${ports.peer}`, `${name}-${ports.client}`);
+  if (opts.maxRequestBytes !== undefined) args.push("--max-request-bytes", String(opts.maxRequestBytes));
   if (tls) {
     args.push("--cert-file", tls.serverCertFile, "--key-file", tls.serverKeyFile, "--trusted-ca-file", tls.caFile, "--client-cert-auth");
   }

@@ -25,11 +25,20 @@ function describeValue(value: unknown): string {
  */
 export function valueError(message: string, value: unknown, scope: RenderScope, detail?: string): PerchError {
   const key = typeof value === "string" ? scope.provenance.get(value) : undefined;
-  const from = key === undefined ? "" : ` (from key ${key})`;
+  // A key holding a newline or another control character is quoted, so the message stays one line.
+  const from = key === undefined ? "" : ` (from key ${hasControlCharacter(key) ? JSON.stringify(key) : key})`;
   const suffix = detail === undefined ? "" : `: ${detail}`;
   // No `key: undefined`: the registry merges contexts and would overwrite a key it already knows.
   const context = key === undefined ? {} : { key };
   return new PerchError(`${message} ${describeValue(value)}${from}${suffix}`, context);
+}
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
 }
 
 /** Canonical decimal: ASCII digits only, no sign, no leading zeros (so no octal or lookalike doubts). */

@@ -241,7 +241,7 @@ function index(collection: unknown, key: unknown, scope: RenderScope): unknown {
   throw valueError("index: cannot index", collection, scope);
 }
 
-export const generalHelpers: HelperTable = {
+const helpers: HelperTable = {
   json: {
     arity: [1, 1],
     doc: "json s: the parsed JSON value of s; its strings remember s's key for error messages",
@@ -375,3 +375,42 @@ export const generalHelpers: HelperTable = {
     },
   },
 };
+
+/**
+ * Helpers that make their result from their first argument's text (a block's CIDR is its key's
+ * name split on "-" and joined with "/"): the result remembers the key the text came from, so a
+ * formatter that rejects it still names the key. Like every other entry, the latest one wins: it is
+ * the one a formatter called on the result right away is asking about.
+ */
+const DERIVING = ["split", "join", "base", "dir", "trim", "toUpper", "toLower", "trimPrefix", "trimSuffix", "replace"];
+
+function sourceKey(value: unknown, scope: RenderScope): string | undefined {
+  if (typeof value === "string") return scope.provenance.get(value);
+  if (Array.isArray(value)) {
+    for (const item of value) {
+      const key = typeof item === "string" ? scope.provenance.get(item) : undefined;
+      if (key !== undefined) return key;
+    }
+  }
+  return undefined;
+}
+
+function keepProvenance(spec: HelperSpec): HelperSpec {
+  return {
+    ...spec,
+    fn: (args, scope) => {
+      const result = spec.fn(args, scope);
+      const key = sourceKey(args[0], scope);
+      if (key !== undefined) {
+        for (const item of Array.isArray(result) ? result : [result]) {
+          if (typeof item === "string") scope.provenance.set(item, key);
+        }
+      }
+      return result;
+    },
+  };
+}
+
+export const generalHelpers: HelperTable = Object.fromEntries(
+  Object.entries(helpers).map(([name, spec]) => [name, DERIVING.includes(name) ? keepProvenance(spec) : spec]),
+);

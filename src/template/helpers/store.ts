@@ -35,6 +35,16 @@ export function describe(v: unknown): string {
   return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
 }
 
+/**
+ * A name from `ls`/`lsdir` is part of a key too (Calico's mesh puts host names in BIRD comments):
+ * remember the path it names, so a formatter that rejects it can say where it came from.
+ */
+function named(names: string[], dir: string, scope: RenderScope): string[] {
+  const base = dir.replace(/\/+$/, "");
+  for (const name of names) scope.provenance.set(name, `${base}/${name}`);
+  return names;
+}
+
 function missing(key: string): PerchError {
   return new PerchError(`key does not exist: ${key}`, { key });
 }
@@ -91,14 +101,16 @@ export const storeHelpers: HelperTable = {
     arity: [1, 1],
     doc: "ls PATH: sorted unique names of the immediate children of PATH",
     fn(args, scope) {
-      return scope.view.list(keyArg(args, "ls"));
+      const dir = keyArg(args, "ls");
+      return named(scope.view.list(dir), dir, scope);
     },
   },
   lsdir: {
     arity: [1, 1],
     doc: "lsdir PATH: like ls, only the children that have children",
     fn(args, scope) {
-      return scope.view.listDirs(keyArg(args, "lsdir"));
+      const dir = keyArg(args, "lsdir");
+      return named(scope.view.listDirs(dir), dir, scope);
     },
   },
   getenv: {
