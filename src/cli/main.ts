@@ -46,7 +46,9 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   // Logs go to stderr for one-shot commands, whose stdout is their report; the daemon logs to stdout.
   const logger = await createLogger(config.logLevel, DAEMONS.has(command) ? 1 : 2);
   const nodeName = resolveNodeName(config.nodeName, process.env);
-  const env = { ...process.env, NODENAME: nodeName };
+  // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
+  const { ETCD_PASSWORD: _password, ...visible } = process.env;
+  const env = { ...visible, NODENAME: nodeName };
   const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
   // Each command's modules are imported when it runs: a one-shot render must not pay for the
   // daemon's metrics, chokidar or the etcd client at start-up.
@@ -70,4 +72,6 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   }
 }
 
-process.exitCode = await main(process.argv.slice(2), process.argv[1]);
+// Exit as soon as the command is done: a gRPC call abandoned on an unresponsive server must not
+// keep the process alive.
+process.exit(await main(process.argv.slice(2), process.argv[1]));

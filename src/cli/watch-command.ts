@@ -23,15 +23,16 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
-  let stopRequested = false;
   // Set once the store is open; the signal handlers and /readyz exist before that.
   const started: { daemon?: Daemon } = {};
-  let wakeOpen: (() => void) | undefined;
+  let requestStop: () => void = () => undefined;
+  const stopRequested = new Promise<undefined>((resolve) => {
+    requestStop = () => resolve(undefined);
+  });
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ event: "signal", signal }, "stopping after the pass in flight");
-      stopRequested = true;
-      wakeOpen?.();
+      requestStop();
       void (started.daemon ? started.daemon.stop() : Promise.resolve()).then(resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
@@ -47,19 +48,16 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   }
   // The node container may start before etcd is reachable: keep trying, not ready meanwhile.
   let store: Store | undefined;
-  for (let delay = 100; store === undefined && !stopRequested; delay = Math.min(delay * 2, 5_000)) {
-    try {
-      store = await openStore(config);
-    } catch (err) {
-      logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs: delay }, "cannot open the store; retrying");
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, delay);
-        wakeOpen = () => {
-          clearTimeout(t);
-          resolve();
-        };
-      });
+  for (let delay = 100; store === undefined; delay = Math.min(delay * 2, 5_000)) {
+    // A stop wins over an attempt still waiting on an unresponsive server.
+    const outcome = await Promise.race([openStore(config).then((opened) => ({ opened }), (err: unknown) => ({ err })), stopRequested]);
+    if (outcome === undefined) break;
+    if ("opened" in outcome) {
+      store = outcome.opened;
+      break;
     }
+    logger.warn({ event: "store", state: "unavailable", err: errorMessage(outcome.err), retryInMs: delay }, "cannot open the store; retrying");
+    if ((await Promise.race([new Promise((resolve) => setTimeout(() => resolve(true), delay).unref()), stopRequested])) === undefined) break;
   }
   if (store === undefined) {
     server?.close();

@@ -46,9 +46,14 @@ export class Daemon {
   private readonly coalescer: Coalescer;
   private readonly retrier: ReloadRetrier;
   private readonly log: Logger;
-  private wakeStop: (() => void) | undefined;
+  /** Resolves (to undefined) when stop() is called: waits race against it. */
+  private readonly stopped: Promise<undefined>;
+  private resolveStopped: () => void = () => undefined;
 
   constructor(private readonly opts: DaemonOptions) {
+    this.stopped = new Promise((resolve) => {
+      this.resolveStopped = () => resolve(undefined);
+    });
     this.log = opts.logger;
     this.coalescer = new Coalescer((names) => this.enqueuePass(names));
     this.retrier = new ReloadRetrier(opts.logger, opts.metrics);
@@ -100,7 +105,7 @@ export class Daemon {
   async stop(): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
-    this.wakeStop?.();
+    this.resolveStopped();
     this.coalescer.stop();
     this.retrier.stop();
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
@@ -226,29 +231,26 @@ export class Daemon {
     this.opts.metrics.mirrorKeys.set(this.mirror.size);
   }
 
-  /** Retry with exponential backoff until it works; undefined when the daemon stops first. */
+  /**
+   * Retry with exponential backoff until it works; undefined as soon as the daemon stops, even
+   * while an attempt is still waiting on an unresponsive store (gRPC does not cancel it).
+   */
   private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T | undefined> {
     let delay = BACKOFF_START_MS;
-    for (;;) {
-      if (this.stopping) return undefined;
-      try {
-        const result = await attempt();
+    while (!this.stopping) {
+      const outcome = await Promise.race([attempt().then((value) => ({ value }), (err: unknown) => ({ err })), this.stopped]);
+      if (outcome === undefined) return undefined;
+      if ("value" in outcome) {
         this.connected = true;
         this.opts.metrics.storeConnected.set(1);
-        return result;
-      } catch (err) {
-        this.connected = false;
-        this.opts.metrics.storeConnected.set(0);
-        this.log.warn({ event: "store", state: "unavailable", what, err: errorMessage(err), retryInMs: delay }, `${what} failed; retrying`);
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, delay);
-          this.wakeStop = () => {
-            clearTimeout(t);
-            resolve();
-          };
-        });
-        delay = Math.min(delay * 2, BACKOFF_CAP_MS);
+        return outcome.value;
       }
+      this.connected = false;
+      this.opts.metrics.storeConnected.set(0);
+      this.log.warn({ event: "store", state: "unavailable", what, err: errorMessage(outcome.err), retryInMs: delay }, `${what} failed; retrying`);
+      await Promise.race([new Promise((resolve) => setTimeout(resolve, delay).unref()), this.stopped]);
+      delay = Math.min(delay * 2, BACKOFF_CAP_MS);
     }
+    return undefined;
   }
 }

@@ -127,6 +127,15 @@ describe("perch render", () => {
     expect(await readFile(path.join(c.out, "n.cfg"), "utf8")).toBe("10.0.0.7 node7\n");
   });
 
+  it("templates do not see the etcd password through getenv", async () => {
+    await c.writeTemplate("t.hbs", '{{getenv "ETCD_PASSWORD" "hidden"}} {{getenv "OTHER"}}\n');
+    await c.writeResource("t", resourceToml("t.hbs", path.join(c.out, "t.cfg"), ["/k"]));
+    await c.writeKeys({});
+    const r = await runPerch(["render", "--confdir", c.dir, "--keys", c.keysFile], { env: { ETCD_PASSWORD: "s3cret", OTHER: "visible" } });
+    expect(r.exitCode).toBe(0);
+    expect(await readFile(path.join(c.out, "t.cfg"), "utf8")).toBe("hidden visible\n");
+  });
+
   it("refuses a confdir with errors, listing every one, exit 2", async () => {
     await c.writeTemplate("t.hbs", "{{nosuch 1}}\n");
     await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a"), ["/k"], "relaod_cmd = 'x'"));

@@ -1,6 +1,7 @@
 // `perch watch` against a real etcd: updates, bursts, outages, compaction behind a cut proxy,
 // member fail-over and SIGHUP — each with the daemon as a real child process.
 import { readFile, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
 import path from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { makeConfdir, resourceToml, type TestConfdir } from "../helpers/confdir.js";
@@ -198,6 +199,27 @@ describe("perch watch with etcd", () => {
     const code = await w.stop();
     expect(code).toBe(0);
     w = undefined;
+  });
+});
+
+describe("perch watch and an unresponsive store", () => {
+  it("SIGTERM exits 0 at once, even while a connection attempt hangs", async () => {
+    // A server that accepts TCP and never answers: perch's first request waits on it.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve));
+    try {
+      await appConfdir();
+      const port = (silent.address() as { port: number }).port;
+      w = await startWatch(["--confdir", c.dir, "--endpoints", `http://127.0.0.1:${port}`]);
+      await new Promise((r) => setTimeout(r, 500));
+      const asked = Date.now();
+      const code = await w.stop();
+      w = undefined;
+      expect(code).toBe(0);
+      expect(Date.now() - asked).toBeLessThan(2000);
+    } finally {
+      silent.close();
+    }
   });
 });
 
