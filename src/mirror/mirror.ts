@@ -62,6 +62,8 @@ export class Mirror {
    * resync). Only the differences are applied, so unchanged resources stay clean.
    */
   replace(kvs: readonly KeyValue[], revision: number): Set<string> {
+    // The initial sync: nothing to diff against (and nothing to delete).
+    if (this.all.size === 0) return this.apply(kvs.map(({ key, value }) => ({ type: "put", key, value, revision })), revision);
     const seen = new Set<string>();
     const events: ChangeEvent[] = [];
     for (const { key, value } of kvs) {
