@@ -4,11 +4,14 @@
 // and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
 //
 //   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]
+//   node bench/run.mjs --report
 //
 // --quick: fewer runs and changes, for iterating; --only: some measurements. Either writes
 // bench/results/BENCHMARKS.partial.md instead of BENCHMARKS.md, which only a full run rewrites.
+// --report: measure nothing; rewrite BENCHMARKS.md from the last full run's latest.json and the
+// last soak's soak.json (bench/soak.mjs), e.g. after a soak.
 import { existsSync } from "node:fs";
-import { mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { loadavg } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -33,10 +36,34 @@ const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale"];
 const SIZES = [100, 1000, 5000];
 
 const { values } = parseArgs({
-  options: { only: { type: "string" }, quick: { type: "boolean", default: false }, "no-profile": { type: "boolean", default: false }, help: { type: "boolean", short: "h" } },
+  options: {
+    only: { type: "string" },
+    quick: { type: "boolean", default: false },
+    "no-profile": { type: "boolean", default: false },
+    report: { type: "boolean", default: false },
+    help: { type: "boolean", short: "h" },
+  },
 });
 if (values.help) {
-  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]");
+  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile] | --report");
+  process.exit(0);
+}
+const resultsDir = path.join(REPO, "bench", "results");
+
+/** The last soak's results (bench/soak.mjs), shown in BENCHMARKS.md when there are any. */
+async function lastSoak() {
+  return JSON.parse(await readFile(path.join(resultsDir, "soak.json"), "utf8").catch(() => "null"));
+}
+
+if (values.report) {
+  const results = JSON.parse(await readFile(path.join(resultsDir, "latest.json"), "utf8"));
+  if (!results.full) {
+    console.error("bench: latest.json is not from a full run; run npm run bench");
+    process.exit(2);
+  }
+  results.soak = await lastSoak();
+  await writeFile(path.join(REPO, "BENCHMARKS.md"), renderMarkdown(results));
+  console.log("bench: rewrote BENCHMARKS.md from bench/results/latest.json and soak.json");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SUITES;
@@ -53,7 +80,6 @@ if (!existsSync(PERCH)) {
 const quick = values.quick;
 const full = !quick && only.length === SUITES.length;
 const want = (s) => only.includes(s);
-const resultsDir = path.join(REPO, "bench", "results");
 await mkdir(resultsDir, { recursive: true });
 
 const started = performance.now();
@@ -161,6 +187,7 @@ results.load = { samples: loadSamples.length, min: Math.min(...loadSamples), med
 results.durationS = (performance.now() - started) / 1000;
 results.targets = evaluateTargets(results);
 await writeFile(path.join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);
+results.soak = await lastSoak();
 const markdown = renderMarkdown(results);
 const mdFile = full ? path.join(REPO, "BENCHMARKS.md") : path.join(resultsDir, "BENCHMARKS.partial.md");
 await writeFile(mdFile, markdown);

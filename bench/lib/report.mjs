@@ -283,7 +283,49 @@ export function renderMarkdown(results) {
       ),
     );
     out.push("");
+    out.push(
+      `One-shot \`perch render\` of the same 100,000 keys from etcd (whole process, paginated listing at one revision, median of ${sc.runs}): ` +
+        `${fmt(sc.oneshotWallMs, 0)} ms wall, ${sc.oneshotPeakRssMB === undefined ? "peak RSS not measured (no GNU time)" : `${fmt(sc.oneshotPeakRssMB)} MB peak RSS`}.`,
+    );
+    out.push("");
   }
+
+  const soak = results.soak;
+  if (soak) {
+    out.push("## Soak: 10 minutes of changes with etcd restarts");
+    out.push("");
+    out.push(
+      `\`${soak.command}\` (not part of \`npm test\`), run ${soak.date} on Node ${soak.node}: \`perch watch\` with the shipped set (\`--sync-only\`, check_cmd on) ` +
+        `over a ${soak.cluster.nodes}-node cluster (${soak.cluster.keys} keys), ${soak.changes.perSecond} changes a second, etcd restarted every two minutes. ` +
+        "Changes made while etcd was down are refused by etcd and not counted as applied.",
+    );
+    out.push("");
+    out.push(
+      table(
+        ["", ""],
+        [
+          ["duration", `${soak.durationS} s`],
+          ["changes applied / refused while etcd was down", `${soak.changes.ok} / ${soak.changes.failed}`],
+          ["etcd restarts (down for; perch ready again after)", soak.etcdRestarts.map((r) => `${r.etcdDownMs} ms; ${r.perchReadyAfterMs} ms`).join(" · ")],
+          ["passes (failed), writes, checks (failed), resyncs", `${soak.perch.passes} (${soak.perch.passesFailed}), ${soak.perch.writes}, ${soak.perch.checks} (${soak.perch.checksFailed}), ${soak.perch.resyncs}`],
+          ["converged after the last change", `${soak.convergeAfterLastChangeMs} ms`],
+          ["final files equal a fresh one-shot render", `${soak.held.filesEqual ? "yes" : "no"} (${soak.finalFiles.files} files, ${soak.finalFiles.differing.length} differing)`],
+          ["RSS after the first minute → at the end (median of samples)", `${soak.rssMiB.medianAroundFirstMinute} → ${soak.rssMiB.medianOfLast30s} MiB (${soak.rssMiB.medianDeltaPct}%, target within ±10%); peak ${soak.rssMiB.peak} MiB`],
+          ["perch's exit status on SIGTERM", String(soak.perch.exitCode)],
+        ],
+      ),
+    );
+    out.push("");
+  }
+
+  out.push("## Before and after the performance work");
+  out.push("");
+  out.push(
+    "[`bench/baseline/BENCHMARKS-before-perf.md`](bench/baseline/BENCHMARKS-before-perf.md) is this file as the same bench generated it before the " +
+      "performance work (commit 029de7f): full re-render of every template on every change, templates compiled twice per process, every command's " +
+      "modules loaded at start, 1,000-key listing pages. Compare its tables with the ones above.",
+  );
+  out.push("");
 
   if (missed.length > 0) {
     out.push("## Why the missed targets are missed");

@@ -6,7 +6,7 @@ import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { watchDir, putChange } from "../lib/changes.mjs";
 import { loadKeys, wipe } from "../lib/cluster.mjs";
-import { startWatch } from "../lib/perch.mjs";
+import { startWatch, timedRun } from "../lib/perch.mjs";
 import { profileIn, summarizeProfile } from "../lib/profile.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
@@ -84,7 +84,19 @@ export async function measureScale(ctx) {
   const runs = [];
   for (let i = 0; i < ctx.scaleRuns; i++) runs.push(await oneRun(ctx, 20));
   const med = (f) => round(median(runs.map(f)), 1);
+  // Issue [1]: a one-shot render of the same 100,000 keys, whole process.
+  const oneshots = [];
+  for (let i = 0; i < ctx.scaleRuns; i++) {
+    const root = await tempDir("root");
+    try {
+      oneshots.push(await timedRun(["render", "--confdir", CONFDIR, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"]));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  }
   const result = {
+    oneshotWallMs: round(median(oneshots.map((r) => r.wallMs)), 0),
+    oneshotPeakRssMB: oneshots[0].maxRssKiB === undefined ? undefined : mb(median(oneshots.map((r) => r.maxRssKiB))),
     keys,
     runs: runs.length,
     perRun: runs,
@@ -103,7 +115,7 @@ export async function measureScale(ctx) {
     await oneRun(ctx, 5, ["--cpu-prof", "--cpu-prof-dir", dir]);
     ctx.profiles["scale-100k"] = await summarizeProfile(await profileIn(dir));
   }
-  ctx.log(`  scale ${keys} keys: first pass ${result.spawnToFirstPassMs} ms after spawn (listing ${result.listMs} ms), steady RSS ${result.steadyRssMB} MB`);
+  ctx.log(`  scale ${keys} keys: first pass ${result.spawnToFirstPassMs} ms after spawn (listing ${result.listMs} ms), steady RSS ${result.steadyRssMB} MB; one-shot render ${result.oneshotWallMs} ms, peak RSS ${result.oneshotPeakRssMB} MB`);
   await wipe(ctx.etcd.client(), `${SCALE_PREFIX}/`);
   return result;
 }

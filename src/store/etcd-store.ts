@@ -60,9 +60,11 @@ silenceIpServerNameWarning();
 
 /**
  * Keys per range request. etcd 3.4's cost per page grows with what is left of the range, so
- * fewer, larger pages list 100,000 keys about three times faster than pages of 1,000.
+ * fewer, larger pages list faster; larger still would raise the daemon's memory high-water mark
+ * (measured: 1,000 keys a page lists 100,000 keys in ~2 s, 5,000 in ~1 s at ~180 MB RSS, 10,000
+ * in ~0.9 s at ~213 MB).
  */
-const DEFAULT_PAGE_SIZE = 10_000;
+const DEFAULT_PAGE_SIZE = 5_000;
 const INITIAL_BACKOFF_MS = 100;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
