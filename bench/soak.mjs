@@ -12,18 +12,18 @@ import { spawn } from "node:child_process";
 import { Buffer } from "node:buffer";
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { Etcd3 } from "etcd3";
+import { freePort } from "./lib/etcd.mjs";
+import { onJsonLines } from "./lib/json-lines.mjs";
+import { cleanEnv, PERCH, REPO } from "./lib/perch.mjs";
 
 /* global fetch, AbortSignal, setTimeout, clearTimeout */
 
-const REPO = path.resolve(import.meta.dirname, "..");
-const PERCH = path.join(REPO, "dist/cli/main.js");
 const ETCD_BIN = "/usr/bin/etcd";
 const RESULTS = path.join(REPO, "bench/results/soak.json");
 const LOCAL = "node-00000";
@@ -75,21 +75,6 @@ function track(child) {
   const script = 'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done; kill -9 "$2" 2>/dev/null';
   spawn("/bin/sh", ["-c", script, "perch-soak-watchdog", String(process.pid), String(child.pid)], { detached: true, stdio: "ignore" }).unref();
   return child;
-}
-
-function cleanEnv() {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PERCH_") && !k.startsWith("ETCD_") && k !== "NODENAME"));
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const addr = srv.address();
-      srv.close(() => resolve(typeof addr === "object" && addr ? addr.port : 0));
-    });
-  });
 }
 
 async function until(what, probe, timeoutMs, everyMs = 50) {
@@ -274,23 +259,10 @@ function startPerchWatch(root, endpoint, port) {
     }),
   );
   const log = { counts: {}, last: [], stderr: "" };
-  let buffer = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk) => {
-    buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let e;
-      try {
-        e = JSON.parse(line);
-      } catch {
-        e = { raw: line };
-      }
-      const name = `${e.event ?? "?"}${e.state ? `:${e.state}` : ""}${e.outcome ? `:${e.outcome}` : ""}`;
-      log.counts[name] = (log.counts[name] ?? 0) + 1;
-      log.last = [...log.last.slice(-19), line];
-    }
+  onJsonLines(child.stdout, (e, line) => {
+    const name = `${e.event ?? "?"}${e.state ? `:${e.state}` : ""}${e.outcome ? `:${e.outcome}` : ""}`;
+    log.counts[name] = (log.counts[name] ?? 0) + 1;
+    log.last = [...log.last.slice(-19), line];
   });
   child.stderr.setEncoding("utf8").on("data", (c) => (log.stderr = (log.stderr + c).slice(-4000)));
   const exited = new Promise((resolve) => child.once("exit", (code) => resolve(code)));

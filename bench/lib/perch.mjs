@@ -8,6 +8,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, metricSum, parsePrometheus } from "./etcd.mjs";
+import { onJsonLines } from "./json-lines.mjs";
 
 /* global fetch, setTimeout, clearTimeout */
 
@@ -76,24 +77,11 @@ export async function startWatch(args, { cwd = REPO, nodeArgs = [] } = {}) {
   const child = track(spawn(process.execPath, [...nodeArgs, PERCH, "watch", "--listen", `127.0.0.1:${port}`, ...args], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }));
   const events = [];
   const waiters = new Set();
-  let buffer = "";
   let stderr = "";
-  child.stdout.setEncoding("utf8").on("data", (chunk) => {
-    buffer += chunk;
-    let nl;
-    while ((nl = buffer.indexOf("\n")) >= 0) {
-      const line = buffer.slice(0, nl);
-      buffer = buffer.slice(nl + 1);
-      let ev;
-      try {
-        ev = JSON.parse(line);
-      } catch {
-        ev = { raw: line };
-      }
-      ev.receivedAt = performance.now();
-      events.push(ev);
-      for (const w of waiters) w();
-    }
+  onJsonLines(child.stdout, (ev) => {
+    ev.receivedAt = performance.now();
+    events.push(ev);
+    for (const w of waiters) w();
   });
   child.stderr.setEncoding("utf8").on("data", (c) => (stderr = (stderr + c).slice(-8000)));
   let exitCode;
