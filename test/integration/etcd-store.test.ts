@@ -400,7 +400,11 @@ describe("etcd store with a user name and password", () => {
       const r2 = await put(etcd.client(), "/auth-restart/k", "2");
       // Alone this takes ~2 s; on a loaded CI machine etcd3's circuit breaker and its retry of
       // timed-out calls (three tries of the request deadline) can stretch one reconnect a lot.
-      await waitFor("the event after the restart", () => rec.events.length === 1, 75_000);
+      await waitFor("the event after the restart", () => rec.events.length === 1, 75_000).catch((err: Error) => {
+        // Say what the stream went through, to tell a slow reconnect from a stuck one.
+        const seen = rec.signals.map((sig) => (sig.type === "disconnected" ? `disconnected: ${sig.error.message}` : sig.type));
+        throw new Error(`${err.message}; signals: ${JSON.stringify(seen)}`);
+      });
       expect(rec.events).toEqual([{ type: "put", key: "/auth-restart/k", value: "2", revision: r2 }]);
       expect(rec.types()).toEqual(["connected", "disconnected", "connected", "changes"]);
     } finally {
