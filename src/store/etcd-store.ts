@@ -66,6 +66,8 @@ silenceIpServerNameWarning();
  */
 const DEFAULT_PAGE_SIZE = 5_000;
 const INITIAL_BACKOFF_MS = 100;
+/** Failed reconnects of a change stream after which its client is replaced (see Connection.renew). */
+const RENEW_CLIENT_AFTER = 3;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
 
@@ -82,12 +84,13 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store>
  * util.inspect nor a logger's serializer can reach.
  */
 class Connection {
-  readonly #client: Etcd3;
+  #client: Etcd3;
   readonly #credentials: IOptions["credentials"];
   readonly endpoints: string;
 
   private constructor(
     client: Etcd3,
+    private readonly makeClient: () => Etcd3,
     private readonly endpointList: readonly string[],
     private readonly username: string | undefined,
     credentials: IOptions["credentials"],
@@ -100,6 +103,15 @@ class Connection {
 
   get client(): Etcd3 {
     return this.#client;
+  }
+
+  /**
+   * A fresh client, after reconnecting kept failing: whatever state the old one is stuck in (its
+   * circuit breaker, a token exchange, a gRPC channel) goes with it.
+   */
+  renew(): void {
+    this.#client.close();
+    this.#client = this.makeClient();
   }
 
   static async open(options: EtcdStoreOptions): Promise<Connection> {
@@ -131,14 +143,15 @@ class Connection {
       }
       etcdOptions.auth = { username: options.username, password: options.password };
     }
+    const makeClient = () => new Etcd3(etcdOptions);
     let client: Etcd3;
     try {
-      client = new Etcd3(etcdOptions);
+      client = makeClient();
     } catch (err) {
       // e.g. a mix of http:// and https:// endpoints.
       throw new PerchError(`cannot use etcd endpoints ${options.endpoints.join(", ")}: ${messageOf(err)}`, {}, { cause: err });
     }
-    const conn = new Connection(client, options.endpoints, options.username, credentials, options.caFile !== undefined);
+    const conn = new Connection(client, makeClient, options.endpoints, options.username, credentials, options.caFile !== undefined);
     await conn.probe(options.dialTimeoutMs ?? 5000);
     return conn;
   }
@@ -432,6 +445,7 @@ class EtcdChangeStream implements ChangeStream {
   /** undefined until the first (dis)connection is reported; signals only report transitions. */
   private up: boolean | undefined;
   private backoffMs = INITIAL_BACKOFF_MS;
+  private failedConnects = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -506,6 +520,7 @@ class EtcdChangeStream implements ChangeStream {
         this.sendCreate(stream);
       } else {
         this.backoffMs = INITIAL_BACKOFF_MS;
+        this.failedConnects = 0;
         this.up = true;
         this.deliver({ type: "connected" });
       }
@@ -541,6 +556,9 @@ class EtcdChangeStream implements ChangeStream {
       this.up = false;
       this.deliver({ type: "disconnected", error });
     }
+    // Reconnecting keeps failing although etcd may well be back (seen after an etcd restart with
+    // auth, on a loaded machine): start over with a new client.
+    if (++this.failedConnects % RENEW_CLIENT_AFTER === 0) this.conn.renew();
     // Jitter keeps a fleet of nodes from reconnecting to a recovered etcd in lockstep.
     const delay = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
     this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
