@@ -66,8 +66,12 @@ silenceIpServerNameWarning();
  */
 const DEFAULT_PAGE_SIZE = 5_000;
 const INITIAL_BACKOFF_MS = 100;
-/** Failed reconnects of a change stream after which its client is replaced (see Connection.renew). */
-const RENEW_CLIENT_AFTER = 3;
+/**
+ * Failed reconnects of a change stream after which its client is replaced (see Connection.renew):
+ * about 15 s of backoff, enough for etcd3 to learn which of several endpoints are dead (a new
+ * client forgets that).
+ */
+const RENEW_CLIENT_AFTER = 8;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
 
