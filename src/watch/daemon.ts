@@ -66,10 +66,6 @@ export class Daemon {
     return { ready: true, why: "ready" };
   }
 
-  get revision(): number {
-    return this.mirror.revision;
-  }
-
   /** Load the set, sync, and start streaming. A set that fails to load throws PerchErrors. */
   async start(): Promise<void> {
     this.resources = await this.opts.load();

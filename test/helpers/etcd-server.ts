@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { Etcd3, type IOptions } from "etcd3";
+import { onTestProcessExit } from "./exit-hooks.js";
 
 const ETCD_BIN = "/usr/bin/etcd";
 const OPENSSL_BIN = "/usr/bin/openssl";
@@ -89,23 +90,6 @@ export interface EtcdCluster {
 
 const running = new Set<ChildProcess>();
 const tempDirs = new Set<string>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on("exit", killEverythingNow);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const onSignal = (): void => {
-      killEverythingNow();
-      process.off(signal, onSignal);
-      // Re-raise so the default action (or the runner's own handler) still happens.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 function killEverythingNow(): void {
   for (const child of running) child.kill("SIGKILL");
   running.clear();
@@ -177,7 +161,7 @@ class EtcdProcess {
   ) {}
 
   async start(): Promise<void> {
-    installExitHooks();
+    onTestProcessExit(killEverythingNow);
     await assertEtcdInstalled();
     this.stderrTail = "";
     // etcd reads ETCD_* variables as flags; a test's ETCD_CERT_FILE must not reconfigure the server.

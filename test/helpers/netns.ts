@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import path from "node:path";
 import { execa } from "execa";
 import { waitFor } from "./watch-process.js";
+import { onTestProcessExit } from "./exit-hooks.js";
 
 const IP = "/usr/sbin/ip";
 const BIRD = "/usr/sbin/bird";
@@ -45,23 +46,6 @@ const liveNamespaces = new Set<string>();
 /** Each BIRD child's exit, by namespace, for teardown to wait on. */
 const birdsByNamespace = new Map<string, Array<Promise<void>>>();
 const watchdogs = new Set<ChildProcess>();
-let exitHooksInstalled = false;
-
-function installExitHooks(): void {
-  if (exitHooksInstalled) return;
-  exitHooksInstalled = true;
-  process.on("exit", destroyEverythingNow);
-  for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
-    const onSignal = (): void => {
-      destroyEverythingNow();
-      process.off(signal, onSignal);
-      // Re-raise so the default action (or the runner's own handler) still happens.
-      if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
-    };
-    process.on(signal, onSignal);
-  }
-}
-
 function destroyNamespaceSync(ns: string): void {
   const pids = spawnSync(IP, ["netns", "pids", ns], { encoding: "utf8" }).stdout ?? "";
   for (const pid of pids.split("\n").filter(Boolean)) {
@@ -167,7 +151,7 @@ async function assertCanCreateNamespaces(): Promise<void> {
 export async function createTopology(names: string[]): Promise<Topology> {
   await assertCanCreateNamespaces();
   await removeLeftovers();
-  installExitHooks();
+  onTestProcessExit(destroyEverythingNow);
   const base = `${NS_PREFIX}${process.pid}-${randomBytes(3).toString("hex")}`;
   const switchNs = `${base}-sw`;
   const nodes = names.map((name, i) => ({ name, ns: `${base}-${name}`, address: `10.99.0.${i + 1}` }));

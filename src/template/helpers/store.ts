@@ -4,6 +4,7 @@
  * scope's provenance so a formatter that rejects it can name its key.
  */
 import { PerchError } from "../../errors.js";
+import { compareBytes } from "../../mirror/key-index.js";
 import type { HelperTable, RenderScope } from "../helper-spec.js";
 
 /** A key/value pair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
@@ -94,7 +95,7 @@ export const storeHelpers: HelperTable = {
     fn(args, scope) {
       const kvs = scope.view.glob(keyArg(args, "getvs"));
       for (const kv of kvs) scope.provenance.set(kv.value, kv.key);
-      return kvs.map((kv) => kv.value).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return kvs.map((kv) => kv.value).sort(compareBytes);
     },
   },
   ls: {
