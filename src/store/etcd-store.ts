@@ -72,6 +72,8 @@ const INITIAL_BACKOFF_MS = 100;
  * client forgets that).
  */
 const RENEW_CLIENT_AFTER = 8;
+/** How long a reconnect may take to have every watch created before it is abandoned. */
+const SETUP_TIMEOUT_MS = 15_000;
 const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
 
@@ -450,6 +452,9 @@ class EtcdChangeStream implements ChangeStream {
   private up: boolean | undefined;
   private backoffMs = INITIAL_BACKOFF_MS;
   private failedConnects = 0;
+  /** Counts connect attempts: a late answer to an abandoned one is recognised and ignored. */
+  private attempt = 0;
+  private setupTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
 
@@ -479,6 +484,15 @@ class EtcdChangeStream implements ChangeStream {
   }
 
   private async connect(): Promise<void> {
+    const attempt = ++this.attempt;
+    // An attempt that hangs — a call etcd never answers, a create it never confirms (seen after
+    // an auth-enabled etcd restarted under load) — is abandoned, with its client.
+    this.setupTimer = setTimeout(() => {
+      if (attempt !== this.attempt) return;
+      this.attempt++;
+      this.conn.renew();
+      void this.broken(this.stream, new PerchError(`etcd at ${this.conn.endpoints} did not set up the watch within ${SETUP_TIMEOUT_MS / 1000} s`));
+    }, SETUP_TIMEOUT_MS);
     let stream: WatchStream;
     try {
       // A unary read first: a watch stream cannot renew an expired auth token (etcd just cancels
@@ -487,7 +501,13 @@ class EtcdChangeStream implements ChangeStream {
       await this.conn.client.kv.range({ key: (this.watches[0] as PrefixWatch).range.start, keys_only: true });
       stream = await this.conn.client.watchClient.watch();
     } catch (err) {
-      await this.broken(undefined, err);
+      if (attempt === this.attempt) await this.broken(undefined, err);
+      return;
+    }
+    if (attempt !== this.attempt) {
+      // Abandoned meanwhile: a newer attempt owns the connection.
+      stream.end();
+      stream.cancel();
       return;
     }
     this.stream = stream;
@@ -523,6 +543,7 @@ class EtcdChangeStream implements ChangeStream {
       if (this.creating < this.watches.length) {
         this.sendCreate(stream);
       } else {
+        clearTimeout(this.setupTimer);
         this.backoffMs = INITIAL_BACKOFF_MS;
         this.failedConnects = 0;
         this.up = true;
@@ -570,6 +591,7 @@ class EtcdChangeStream implements ChangeStream {
   }
 
   private teardown(): void {
+    clearTimeout(this.setupTimer);
     const stream = this.stream;
     this.stream = undefined;
     for (const w of this.watches) w.id = undefined;
