@@ -9,6 +9,7 @@ import { REPO } from "./lib/perch.mjs";
 const { loadResourceSet } = await import(`${REPO}/dist/resource/load-set.js`);
 const { Mirror } = await import(`${REPO}/dist/mirror/mirror.js`);
 const { renderResource } = await import(`${REPO}/dist/render/render.js`);
+const { Provenance } = await import(`${REPO}/dist/template/provenance.js`);
 
 const nodes = Number(process.argv[2] ?? 5000);
 const name = process.argv[3] ?? "bird";
@@ -28,7 +29,7 @@ for (let i = 0; i < iterations; i++) {
   // A change between renders, as in the daemon: one node's address.
   mirror.apply([{ type: "put", key: `/calico/bgp/v1/host/node-00001/ip_addr_v4`, value: `10.250.${i >> 8}.${(i & 255) + 1}`, revision: i + 2 }], i + 2);
   const t = performance.now();
-  bytes = renderResource(resource, { view: mirror.view(name), env, provenance: new Map() }).length;
+  bytes = renderResource(resource, { view: mirror.view(name), env, provenance: new Provenance() }).length;
   times.push(performance.now() - t);
 }
 times.sort((a, b) => a - b);

@@ -17,7 +17,7 @@ export class KeyIndex {
   /** Kept only once a render has asked to track reads (watch mode); listing pays nothing for it. */
   private versions: Versions | undefined;
   /** Listings by directory, while no key below it has come or gone (only with versions kept). */
-  private readonly listings = new Map<string, { version: number; names: string[] }>();
+  private readonly listings = new Map<string, { version: number; names: readonly string[] }>();
   /** Told about every read while set: see RenderMemo. */
   tracker: ReadTracker | undefined;
 
@@ -104,16 +104,17 @@ export class KeyIndex {
    * memkv List: sorted unique names of the immediate children of `dir` (leaves and directories),
    * comparing whole segments; when `dir` is itself a key, its base name is included.
    */
-  list(dir: string): string[] {
+  list(dir: string): readonly string[] {
     return this.children(dir, false);
   }
 
   /** memkv ListDir: like `list`, only children that have keys beneath them. */
-  listDirs(dir: string): string[] {
+  listDirs(dir: string): readonly string[] {
     return this.children(dir, true);
   }
 
-  private children(dir: string, dirsOnly: boolean): string[] {
+  /** Frozen: a cached listing is handed to every caller, so none may change it. */
+  private children(dir: string, dirsOnly: boolean): readonly string[] {
     const base = trimTrailingSlash(dir);
     this.read(Dep.Children, base);
     const isKey = !dirsOnly && this.has(base);
@@ -122,9 +123,9 @@ export class KeyIndex {
     const cacheKey = `${dirsOnly ? "d" : isKey ? "k" : "l"}${base}`;
     const version = this.versions?.version(Dep.Children, base);
     const cached = version === undefined ? undefined : this.listings.get(cacheKey);
-    if (cached !== undefined && cached.version === version) return [...cached.names];
-    const names = this.scanChildren(base, dirsOnly, isKey);
-    if (version !== undefined) this.listings.set(cacheKey, { version, names: [...names] });
+    if (cached !== undefined && cached.version === version) return cached.names;
+    const names = Object.freeze(this.scanChildren(base, dirsOnly, isKey));
+    if (version !== undefined) this.listings.set(cacheKey, { version, names });
     return names;
   }
 

@@ -3,16 +3,33 @@
  * helpers (an unknown one is a load-time error, not an empty string at render time), and every
  * helper error located at its template, line and column.
  */
-import Handlebars from "handlebars";
+import { createRequire } from "node:module";
+import type Hbs from "handlebars";
+import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
-import { itemKey } from "./memo.js";
 import { openSpecCache } from "./spec-cache.js";
 
-type TemplateSpecification = ReturnType<typeof Handlebars.precompile>;
+type HandlebarsCompiler = typeof Hbs;
+/** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
+const Handlebars = runtime as unknown as HandlebarsCompiler;
+type TemplateSpecification = ReturnType<HandlebarsCompiler["precompile"]>;
+
+/**
+ * The runtime above runs compiled templates; the compiler (parser, code generator, source maps:
+ * twice the modules) is loaded only for a template that is not in the spec cache.
+ */
+const loadCommonJs = createRequire(import.meta.url);
+let compiler: HandlebarsCompiler | undefined;
+
+function precompile(source: string): string {
+  compiler ??= loadCommonJs("handlebars") as HandlebarsCompiler;
+  // precompile's declared type is a spec object; at run time it is the spec's source text.
+  return compiler.precompile(source, compileOptions) as unknown as string;
+}
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
 
@@ -36,13 +53,13 @@ const compileOptions: CompileOptions = {
   knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...blockHelperNames].map((n) => [n, true])),
 };
 
-type CompileOptions = Parameters<typeof Handlebars.compile>[1] & object;
+type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;
 
 const engine = Handlebars.create();
 const specCache = openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`);
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
-const builtinEach = engine.helpers.each as Handlebars.HelperDelegate;
+const builtinEach = engine.helpers.each as Hbs.HelperDelegate;
 engine.registerHelper("each", memoEach);
 
 interface TemplateData {
@@ -55,12 +72,11 @@ interface TemplateData {
  * helpers are reported at load time with their line. The generated code is cached on disk.
  */
 export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
-  let template: Handlebars.TemplateDelegate;
+  let template: Hbs.TemplateDelegate;
   try {
     let spec = specCache?.get(source);
     if (spec === undefined) {
-      // precompile's declared type is a spec object; at run time it is the spec's source text.
-      spec = engine.precompile(source, compileOptions) as unknown as string;
+      spec = precompile(source);
       specCache?.set(source, spec);
     }
     template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
@@ -89,13 +105,13 @@ export function compileTemplate(name: string, file: string, source: string): Com
  * `{{#each}}`, memoized per item when the render has a RenderMemo (watch mode) and this is an
  * outermost loop over a list; everything else is Handlebars' own each.
  */
-function memoEach(this: unknown, context: unknown, options: Handlebars.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData }): unknown {
+function memoEach(this: unknown, context: unknown, options: Hbs.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData }): unknown {
   const memo = options.data?.perch?.memo;
   const loc = options.loc;
   if (memo === undefined || memo.inIteration || !Array.isArray(context) || context.length === 0 || loc === undefined) {
     return builtinEach.call(this, context, options);
   }
-  const entry = memo.enter(`${loc.start.line}:${loc.start.column}`);
+  const site = memo.enter(`${loc.start.line}:${loc.start.column}`);
   let out = "";
   for (let i = 0; i < context.length; i++) {
     const item: unknown = context[i];
@@ -104,15 +120,14 @@ function memoEach(this: unknown, context: unknown, options: Handlebars.HelperOpt
       Object.assign(data, { key: i, index: i, first: i === 0, last: i === context.length - 1 });
       return options.fn(item, { data, blockParams: [item, i] });
     };
-    const key = itemKey(item);
-    out += key === undefined ? render() : memo.iteration(`${entry}\0${key}`, render);
+    out += memo.iteration(site, item, render);
   }
   return out;
 }
 
 function wrapHelper(name: string, spec: HelperSpec) {
   return function helper(this: unknown, ...all: unknown[]): unknown {
-    const options = all.pop() as Handlebars.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData };
+    const options = all.pop() as Hbs.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData };
     const [min, max] = spec.arity;
     try {
       if (all.length < min || all.length > max) {
@@ -131,7 +146,7 @@ function wrapHelper(name: string, spec: HelperSpec) {
  * `$name := value`); positional arguments bind block params: `{{#let (json value) as |v|}}`.
  */
 function letHelper(this: unknown, ...all: unknown[]): unknown {
-  const options = all.pop() as Handlebars.HelperOptions;
+  const options = all.pop() as Hbs.HelperOptions;
   const data: Record<string, unknown> = Handlebars.createFrame(options.data ?? {});
   for (const [key, value] of Object.entries(options.hash as Record<string, unknown>)) data[key] = value;
   return options.fn(this, { data, blockParams: all });

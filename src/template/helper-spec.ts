@@ -6,6 +6,7 @@
  */
 import type { KeyIndex } from "../mirror/key-index.js";
 import type { RenderMemo } from "./memo.js";
+import type { Provenance } from "./provenance.js";
 
 /** What a render makes available to helpers besides their arguments. */
 export interface RenderScope {
@@ -14,10 +15,10 @@ export interface RenderScope {
   /** The environment `getenv` reads (the process environment, with NODENAME resolved). */
   env: Readonly<Record<string, string | undefined>>;
   /**
-   * Where a value string came from: value → the key it was read from. The store helpers and
-   * `json` record into it, so a validating formatter that rejects a value can name its key.
+   * Where a value string came from. The store helpers and `json` record into it, so a validating
+   * formatter that rejects a value can name its key.
    */
-  provenance: Map<string, string>;
+  provenance: Provenance;
   /** Watch mode: what the last render of this resource produced, for incremental rendering. */
   memo?: RenderMemo;
 }

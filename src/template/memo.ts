@@ -18,21 +18,45 @@ import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versi
 /** Reads as flat triples (kind, path, version), cheap to record. */
 type Reads = Array<Dep | string | number>;
 
+/** One iteration's output in the last render, and the reader paths it is registered under. */
+interface Entry {
+  output: string;
+  stale: boolean;
+  /** The render that last used it: entries a render did not use are dropped at its end. */
+  seen: number;
+  paths: string[];
+}
+
+/**
+ * One entry into an outermost loop. Items are looked up by themselves, not by a string built from
+ * them: a 5,000-host mesh makes 5,000 lookups per render, and a concatenated key would have to be
+ * flattened and hashed every time, where a name from a listing keeps its hash.
+ */
+export class LoopSite {
+  /** ls/lsdir names and other primitive items. */
+  readonly byValue = new Map<string | number | boolean, Entry>();
+  /** {key, value} pairs from gets, as "key\0value". */
+  readonly byPair = new Map<string, Entry>();
+  /** Entries used in the current render. */
+  used = 0;
+}
+
 export class RenderMemo implements ReadTracker {
   private readonly versions: Versions;
-  /** Iteration id → its output in the last render. */
-  private entries = new Map<string, string>();
-  private next = new Map<string, string>();
-  /** "<kind><path>" → ids of the iterations that read it: a change marks only those stale. */
-  private readers = new Map<string, Set<string>>();
-  private readonly stale = new Set<string>();
+  /** "<line>:<column>#<visit>" → the loop's entries in the last render. */
+  private sites = new Map<string, LoopSite>();
+  /** "<kind><path>" → the entries that read it: a change marks only those stale. */
+  private readonly readers = new Map<string, Set<Entry>>();
   /** Reads made outside iterations during the last complete render. */
   private outerReads: Reads | undefined;
   /** frames[0]: reads outside iterations; frames[1]: the iteration being rendered, if any. */
   private frames: Reads[] = [];
   private reuseAllowed = false;
+  private generation = 0;
   /** How often each loop was entered in this render: a loop in a partial used twice is two loops. */
   private visits = new Map<string, number>();
+  /** Sites entered in this render. */
+  private visited = new Set<LoopSite>();
   /** Iterations reused and rendered in the last render (for tests and debug logs). */
   stats = { reused: 0, rendered: 0 };
 
@@ -44,9 +68,10 @@ export class RenderMemo implements ReadTracker {
   begin(): void {
     this.reuseAllowed = this.outerReads !== undefined && this.unchanged(this.outerReads);
     if (!this.reuseAllowed) this.forget();
+    this.generation++;
     this.frames = [[]];
-    this.next = new Map();
     this.visits = new Map();
+    this.visited = new Set();
     this.stats = { reused: 0, rendered: 0 };
     this.view.tracker = this;
   }
@@ -55,12 +80,27 @@ export class RenderMemo implements ReadTracker {
   end(complete: boolean): void {
     this.view.tracker = undefined;
     this.outerReads = complete ? this.frames[0] : undefined;
-    this.entries = this.next;
-    this.next = new Map();
     this.frames = [];
-    // Every entry kept was rendered or found fresh just now.
-    this.stale.clear();
-    if (!complete) this.forget();
+    if (!complete) {
+      this.forget();
+      return;
+    }
+    // Keep only what this render used: a site not entered, an item no longer listed, goes.
+    for (const [id, site] of this.sites) {
+      if (!this.visited.has(site)) {
+        this.sites.delete(id);
+        for (const map of [site.byValue, site.byPair]) for (const entry of map.values()) this.unregister(entry);
+      } else if (site.used < site.byValue.size + site.byPair.size) {
+        for (const map of [site.byValue, site.byPair]) {
+          for (const [item, entry] of map as Map<unknown, Entry>) {
+            if (entry.seen !== this.generation) {
+              map.delete(item as never);
+              this.unregister(entry);
+            }
+          }
+        }
+      }
+    }
   }
 
   record(kind: Dep, path: string, version: number): void {
@@ -72,39 +112,84 @@ export class RenderMemo implements ReadTracker {
     return this.frames.length > 1;
   }
 
-  /** An identity for this entry into the loop at `site`, the same in every render that may reuse. */
-  enter(site: string): string {
-    const n = (this.visits.get(site) ?? 0) + 1;
-    this.visits.set(site, n);
-    return `${site}#${n}`;
+  /** This entry into the loop at `location`, the same site in every render that may reuse. */
+  enter(location: string): LoopSite {
+    const n = (this.visits.get(location) ?? 0) + 1;
+    this.visits.set(location, n);
+    const id = `${location}#${n}`;
+    let site = this.sites.get(id);
+    if (site === undefined) this.sites.set(id, (site = new LoopSite()));
+    site.used = 0;
+    this.visited.add(site);
+    return site;
   }
 
-  /** The iteration's output: reused when nothing it read has changed, else rendered and remembered. */
-  iteration(id: string, render: () => string): string {
-    const kept = this.reuseAllowed && !this.stale.has(id) ? this.entries.get(id) : undefined;
-    if (kept !== undefined) {
-      this.stats.reused++;
-      this.next.set(id, kept);
-      return kept;
+  /**
+   * The iteration's output: reused when nothing it read has changed, else rendered and
+   * remembered. An item that cannot be keyed (see pairKey) renders every time.
+   */
+  iteration(site: LoopSite, item: unknown, render: () => string): string {
+    let map: Map<string | number | boolean, Entry>;
+    let key: string | number | boolean;
+    if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
+      map = site.byValue;
+      key = item;
+    } else {
+      const pair = pairKey(item);
+      if (pair === undefined) return this.plain(render);
+      map = site.byPair;
+      key = pair;
     }
+    let entry = map.get(key);
+    // The same item twice in one list: the second renders plainly; the entry stays the first one's.
+    if (entry !== undefined && entry.seen === this.generation) return this.plain(render);
+    if (entry !== undefined && this.reuseAllowed && !entry.stale) {
+      entry.seen = this.generation;
+      site.used++;
+      this.stats.reused++;
+      return entry.output;
+    }
+    const { output, reads } = this.tracked(render);
+    const paths: string[] = [];
+    for (let i = 0; i < reads.length; i += 3) paths.push(`${reads[i] as Dep}${reads[i + 1] as string}`);
+    if (entry === undefined) {
+      entry = { output, stale: false, seen: this.generation, paths };
+      map.set(key, entry);
+    } else {
+      this.unregister(entry);
+      entry.output = output;
+      entry.stale = false;
+      entry.seen = this.generation;
+      entry.paths = paths;
+    }
+    for (const path of paths) {
+      let entries = this.readers.get(path);
+      if (entries === undefined) this.readers.set(path, (entries = new Set()));
+      entries.add(entry);
+    }
+    site.used++;
+    this.stats.rendered++;
+    return output;
+  }
+
+  /** Renders in a frame of its own (so nested loops render plainly) and returns what it read. */
+  private tracked(render: () => string): { output: string; reads: Reads } {
     this.frames.push([]);
-    let output: string;
     try {
-      output = render();
+      const output = render();
+      return { output, reads: this.frames.pop() as Reads };
     } catch (err) {
       // The render is abandoned; end(false) drops everything it remembered.
       this.frames.pop();
       throw err;
     }
-    const reads = this.frames.pop() as Reads;
-    for (let i = 0; i < reads.length; i += 3) {
-      const path = `${reads[i] as Dep}${reads[i + 1] as string}`;
-      let ids = this.readers.get(path);
-      if (ids === undefined) this.readers.set(path, (ids = new Set()));
-      ids.add(id);
-    }
-    this.next.set(id, output);
-    this.stats.rendered++;
+  }
+
+  /** An iteration that is not remembered: what it read counts as read outside iterations. */
+  private plain(render: () => string): string {
+    const { output, reads } = this.tracked(render);
+    const outer = this.frames[0];
+    if (outer !== undefined) for (const read of reads) outer.push(read);
     return output;
   }
 
@@ -118,17 +203,20 @@ export class RenderMemo implements ReadTracker {
   }
 
   private markStale(path: string): void {
-    const ids = this.readers.get(path);
-    if (ids === undefined) return;
-    for (const id of ids) this.stale.add(id);
+    const entries = this.readers.get(path);
+    if (entries === undefined) return;
+    for (const entry of entries) entry.stale = true;
     // Re-rendering registers the iterations' reads anew.
     this.readers.delete(path);
   }
 
+  private unregister(entry: Entry): void {
+    for (const path of entry.paths) this.readers.get(path)?.delete(entry);
+  }
+
   private forget(): void {
-    this.entries.clear();
+    this.sites.clear();
     this.readers.clear();
-    this.stale.clear();
   }
 
   private unchanged(reads: Reads): boolean {
@@ -139,16 +227,11 @@ export class RenderMemo implements ReadTracker {
   }
 }
 
-/**
- * A stable identity for a list item, or undefined when the item cannot be keyed (then the
- * iteration renders every time): names from ls/lsdir, values, and {key, value} pairs from gets.
- */
-export function itemKey(item: unknown): string | undefined {
-  if (typeof item === "string") return `s${item}`;
-  if (typeof item === "number" || typeof item === "boolean") return `p${String(item)}`;
+/** A {key, value} pair from gets as a map key; undefined for anything else (it cannot be keyed). */
+function pairKey(item: unknown): string | undefined {
   if (typeof item === "object" && item !== null && "key" in item && "value" in item) {
     const { key, value } = item as { key: unknown; value: unknown };
-    if (typeof key === "string" && typeof value === "string") return `k${key}\0${value}`;
+    if (typeof key === "string" && typeof value === "string") return `${key}\0${value}`;
   }
   return undefined;
 }

@@ -6,6 +6,7 @@ import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
 import { loadResourceSet, type LoadedResource } from "../../src/resource/load-set.js";
 import { REPO } from "./confdir.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 export const conformanceRoot = path.resolve(REPO, "..", "shared", "conformance");
 
@@ -58,7 +59,7 @@ export async function renderCase(c: Pick<Case, "env" | "keys">): Promise<Map<str
   const out = new Map<string, string>();
   for (const r of resources) {
     // Only the case's variables: CALICO_ROUTER_ID stays unset unless the case lists it.
-    out.set(path.basename(r.dest), renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Map() }));
+    out.set(path.basename(r.dest), renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Provenance() }));
   }
   return out;
 }

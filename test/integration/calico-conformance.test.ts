@@ -12,6 +12,7 @@ import { PerchError } from "../../src/errors.js";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
 import { conformanceRoot, findCases, readCase, renderCase, resourcesFor } from "../helpers/conformance.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 /** Calico's comparison: entirely blank lines do not count; everything else does. */
 function significantLines(text: string): string[] {
@@ -70,7 +71,7 @@ async function renderOne(name: string, nodeName: string, keys: Record<string, st
     Object.entries(keys).map(([key, value]) => ({ key, value })),
     1,
   );
-  return renderResource(resource, { view: mirror.view(name), env: { NODENAME: nodeName }, provenance: new Map() });
+  return renderResource(resource, { view: mirror.view(name), env: { NODENAME: nodeName }, provenance: new Provenance() });
 }
 
 /**

@@ -6,9 +6,10 @@ import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js"
 import { formatterHelpers } from "../../src/template/helpers/formatters.js";
 import { generalHelpers } from "../../src/template/helpers/general.js";
 import { thrownPerchError } from "../helpers/thrown.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 function newScope(provenance: Record<string, string> = {}): RenderScope {
-  return { view: new KeyIndex(), env: {}, provenance: new Map(Object.entries(provenance)) };
+  return { view: new KeyIndex(), env: {}, provenance: new Provenance(Object.entries(provenance)) };
 }
 
 function helper(name: string): HelperSpec {

@@ -3,9 +3,10 @@ import { KeyIndex } from "../../src/mirror/key-index.js";
 import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js";
 import { generalHelpers } from "../../src/template/helpers/general.js";
 import { thrownPerchError } from "../helpers/thrown.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 function newScope(provenance: Record<string, string> = {}): RenderScope {
-  return { view: new KeyIndex(), env: {}, provenance: new Map(Object.entries(provenance)) };
+  return { view: new KeyIndex(), env: {}, provenance: new Provenance(Object.entries(provenance)) };
 }
 
 function helper(name: string): HelperSpec {

@@ -10,6 +10,7 @@ import { RenderMemo } from "../../src/template/memo.js";
 import { renderResource } from "../../src/render/render.js";
 import { conformanceRoot, readCase, resourcesFor } from "../helpers/conformance.js";
 import path from "node:path";
+import { Provenance } from "../../src/template/provenance.js";
 
 function outcome(run: () => string): string {
   try {
@@ -50,8 +51,8 @@ describe("RenderMemo with the Calico set", () => {
         let revision = 1;
         const check = () => {
           for (const r of resources) {
-            const memoized = outcome(() => renderResource(r, { view: mirror.view(r.name), env, provenance: new Map(), memo: memos.get(r.name) }));
-            const fresh = outcome(() => renderResource(r, { view: plain.view(r.name), env, provenance: new Map() }));
+            const memoized = outcome(() => renderResource(r, { view: mirror.view(r.name), env, provenance: new Provenance(), memo: memos.get(r.name) }));
+            const fresh = outcome(() => renderResource(r, { view: plain.view(r.name), env, provenance: new Provenance() }));
             expect(memoized).toBe(fresh);
           }
         };
@@ -79,7 +80,7 @@ describe("RenderMemo with the Calico set", () => {
     const mirror = new Mirror(resources.map((r) => r.selection));
     mirror.replace(Object.entries(base.keys).map(([key, value]) => ({ key, value })), 1);
     const memo = new RenderMemo(mirror.view("bird"));
-    const render = () => renderResource(bird, { view: mirror.view("bird"), env: base.env, provenance: new Map(), memo });
+    const render = () => renderResource(bird, { view: mirror.view("bird"), env: base.env, provenance: new Provenance(), memo });
     render();
     const hostsInMesh = memo.stats.rendered;
     expect(hostsInMesh).toBeGreaterThan(1);
@@ -109,8 +110,11 @@ describe("RenderMemo with tricky templates", () => {
     // iterations' own reads can tell that /names changed.
     innerList: '{{#each (split (getv "/tag") ",")}}{{this}}:{{#each (ls "/names")}}{{this}}{{/each}};{{/each}}',
     innerGlob: '{{#each (split (getv "/tag") ",")}}{{this}}={{#each (gets "/names/*")}}{{value}}{{/each}};{{/each}}',
+    // The same item twice in one list (equal values; "a,a"), and items that go and come back.
+    duplicates:
+      '{{#each (getvs "/names/*")}}{{this}}:{{getv "/tag"}};{{/each}}|{{#each (split (getv "/tag") ",")}}{{this}}={{getv (concat "/names/" this) "-"}}{{#each (ls "/names")}}.{{this}}{{/each}};{{/each}}',
   };
-  const op = fc.record({ key: fc.constantFrom("/names/a", "/names/b", "/names/c", "/tag"), value: fc.constantFrom("1", "2", "x", "a,b"), del: fc.boolean() });
+  const op = fc.record({ key: fc.constantFrom("/names/a", "/names/b", "/names/c", "/tag"), value: fc.constantFrom("1", "2", "x", "a,b", "a,a"), del: fc.boolean() });
 
   for (const [name, source] of Object.entries(sources)) {
     it(`${name}: memoized equals fresh after any changes`, () => {
@@ -128,8 +132,8 @@ describe("RenderMemo with tricky templates", () => {
             const event: ChangeEvent = o.del ? { type: "delete", key: o.key, revision } : { type: "put", key: o.key, value: o.value, revision };
             mirror.apply([event], revision);
             plain.apply([event], revision);
-            const memoized = outcome(() => template.render({ view, env: {}, provenance: new Map(), memo }));
-            const fresh = outcome(() => template.render({ view: plain.view("r"), env: {}, provenance: new Map() }));
+            const memoized = outcome(() => template.render({ view, env: {}, provenance: new Provenance(), memo }));
+            const fresh = outcome(() => template.render({ view: plain.view("r"), env: {}, provenance: new Provenance() }));
             expect(memoized).toBe(fresh);
           }
         }),

@@ -18,6 +18,7 @@ import { Mirror, type KeySelection } from "../../src/mirror/mirror.js";
 import type { RenderScope } from "../../src/template/helper-spec.js";
 import { storeHelpers } from "../../src/template/helpers/store.js";
 import type { ChangeEvent, KeyValue } from "../../src/store/types.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 // ---------------------------------------------------------------------------------------------
 // The reference model: a plain map, every answer computed from scratch.
@@ -178,7 +179,7 @@ function expected(model: Model, q: Query): unknown {
 }
 
 function scopeOf(view: KeyIndex): RenderScope {
-  return { view, env: {}, provenance: new Map() };
+  return { view, env: {}, provenance: new Provenance() };
 }
 
 describe("the store helpers on a KeyIndex match the reference model", () => {

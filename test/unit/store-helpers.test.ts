@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { compileTemplate } from "../../src/template/compile.js";
 import { PerchError } from "../../src/errors.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 const KEYS: Record<string, string> = {
   "/app/a": "3",
@@ -20,7 +21,7 @@ function render(source: string, opts: { prefix?: string; paths?: string[]; env?:
   const mirror = new Mirror([{ name: "r", prefix: opts.prefix ?? "", paths: opts.paths ?? ["/app"] }]);
   mirror.replace(Object.entries(KEYS).map(([key, value]) => ({ key, value })), 1);
   const t = compileTemplate("t.hbs", "/conf/templates/t.hbs", source);
-  return t.render({ view: mirror.view("r"), env: opts.env ?? {}, provenance: new Map() });
+  return t.render({ view: mirror.view("r"), env: opts.env ?? {}, provenance: new Provenance() });
 }
 
 function renderError(source: string): PerchError {

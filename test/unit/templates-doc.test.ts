@@ -16,6 +16,7 @@ import { loadResourceSet } from "../../src/resource/load-set.js";
 import { readKeysFile } from "../../src/store/file-store.js";
 import { blockHelperNames, compileTemplate, helperTable } from "../../src/template/compile.js";
 import { REPO } from "../helpers/confdir.js";
+import { Provenance } from "../../src/template/provenance.js";
 
 const DOC = await readFile(path.join(REPO, "docs/templates.md"), "utf8");
 
@@ -58,7 +59,7 @@ function render(template: string, options: ExampleOptions): string {
   const view = new KeyIndex();
   for (const [key, value] of Object.entries(options.keys ?? {})) view.set(key, value);
   const compiled = compileTemplate("example.hbs", "example.hbs", `${template}\n`);
-  return compiled.render({ view, env: options.env ?? { NODENAME: "node-a" }, provenance: new Map() });
+  return compiled.render({ view, env: options.env ?? { NODENAME: "node-a" }, provenance: new Provenance() });
 }
 
 describe("docs/templates.md examples", () => {

@@ -24,7 +24,7 @@ function describeValue(value: unknown): string {
  * read from the store (the registry adds template, line and column).
  */
 export function valueError(message: string, value: unknown, scope: RenderScope, detail?: string): PerchError {
-  const key = typeof value === "string" ? scope.provenance.get(value) : undefined;
+  const key = typeof value === "string" ? scope.provenance.keyOf(value) : undefined;
   // A key holding a newline or another control character is quoted, so the message stays one line.
   const from = key === undefined ? "" : ` (from key ${hasControlCharacter(key) ? JSON.stringify(key) : key})`;
   const suffix = detail === undefined ? "" : `: ${detail}`;

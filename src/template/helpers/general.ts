@@ -226,7 +226,7 @@ function parseJson(helper: string, value: unknown, scope: RenderScope): unknown 
   } catch (err) {
     throw valueError(`${helper}: invalid JSON`, value, scope, errorMessage(err));
   }
-  const key = typeof value === "string" ? scope.provenance.get(value) : undefined;
+  const key = typeof value === "string" ? scope.provenance.keyOf(value) : undefined;
   if (key !== undefined) recordLeaves(parsed, key, scope.provenance);
   return parsed;
 }
@@ -385,10 +385,10 @@ const helpers: HelperTable = {
 const DERIVING = ["split", "join", "base", "dir", "trim", "toUpper", "toLower", "trimPrefix", "trimSuffix", "replace"];
 
 function sourceKey(value: unknown, scope: RenderScope): string | undefined {
-  if (typeof value === "string") return scope.provenance.get(value);
+  if (typeof value === "string") return scope.provenance.keyOf(value);
   if (Array.isArray(value)) {
     for (const item of value) {
-      const key = typeof item === "string" ? scope.provenance.get(item) : undefined;
+      const key = typeof item === "string" ? scope.provenance.keyOf(item) : undefined;
       if (key !== undefined) return key;
     }
   }

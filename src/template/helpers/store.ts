@@ -40,9 +40,8 @@ export function describe(v: unknown): string {
  * A name from `ls`/`lsdir` is part of a key too (Calico's mesh puts host names in BIRD comments):
  * remember the path it names, so a formatter that rejects it can say where it came from.
  */
-function named(names: string[], dir: string, scope: RenderScope): string[] {
-  const base = dir.replace(/\/+$/, "");
-  for (const name of names) scope.provenance.set(name, `${base}/${name}`);
+function named(names: readonly string[], dir: string, scope: RenderScope): readonly string[] {
+  scope.provenance.addNames(names, dir);
   return names;
 }
 
