@@ -14,6 +14,7 @@ import { unifiedDiff } from "../write/diff.js";
 import { runCommand, type CommandResult } from "../write/run-command.js";
 import { writeFile, type WriteResult } from "../write/write-file.js";
 import { renderResource } from "./render.js";
+import { Provenance } from "../template/provenance.js";
 
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 export const DEFAULT_RELOAD_TIMEOUT_MS = 60_000;
@@ -99,7 +100,7 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
   const renderStart = performance.now();
   let content: string;
   try {
-    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Map(), memo: opts.memoFor?.(resource.name) });
+    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Provenance(), memo: opts.memoFor?.(resource.name) });
   } catch (err) {
     const error = errorMessage(err);
     log.error({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
@@ -127,7 +128,7 @@ async function processResource(resource: LoadedResource, mirror: Mirror, opts: P
   if (result.check) report.check = result.check;
   if (result.error) report.error = result.error;
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
-  if (opts.diff && result.changed) report.diff = unifiedDiff(resource.dest, result.previous, content);
+  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
   const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), inPlace: result.inPlace };
   if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");

@@ -14,6 +14,7 @@ interface Pending {
 export class Coalescer {
   private readonly pending = new Map<string, Pending>();
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
   private paused = false;
 
   constructor(
@@ -66,11 +67,15 @@ export class Coalescer {
     let next = Infinity;
     for (const p of this.pending.values()) next = Math.min(next, this.deadline(p));
     this.clearTimer();
-    this.timer = setTimeout(() => this.fire(), Math.max(0, next - this.now()));
+    const delay = next - this.now();
+    // Due now (a zero wait): after the events already received, but without setTimeout's 1 ms floor.
+    if (delay <= 0) this.immediate = setImmediate(() => this.fire());
+    else this.timer = setTimeout(() => this.fire(), delay);
   }
 
   private fire(): void {
     this.timer = undefined;
+    this.immediate = undefined;
     const t = this.now();
     const due: string[] = [];
     for (const [name, p] of this.pending) {
@@ -84,6 +89,8 @@ export class Coalescer {
 
   private clearTimer(): void {
     if (this.timer) clearTimeout(this.timer);
+    if (this.immediate) clearImmediate(this.immediate);
     this.timer = undefined;
+    this.immediate = undefined;
   }
 }

@@ -1,7 +1,8 @@
 /** Unified diffs of a destination against what would be written (`--diff`), via the `diff` package. */
-import { createTwoFilesPatch } from "diff";
 
-export function unifiedDiff(dest: string, previous: string | null, next: string): string {
+export async function unifiedDiff(dest: string, previous: string | null, next: string): Promise<string> {
+  // Imported on first use: most passes print no diff, and the package is a cold start's share.
+  const { createTwoFilesPatch } = await import("diff");
   return createTwoFilesPatch(previous === null ? "/dev/null" : dest, dest, previous ?? "", next, "", "", { context: 3 });
 }
 

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { constants, type Stats } from "node:fs";
+import { constants, type BigIntStats, type Stats } from "node:fs";
 import { copyFile, lstat, open, readdir, readFile, rename, rm, stat, type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -24,8 +24,8 @@ export interface WriteResult {
   action: "unchanged" | "written" | "would-write" | "check-failed" | "failed";
   /** Content, mode or owner differ from the destination (false when the failure came first). */
   changed: boolean;
-  /** The old content as UTF-8, for diffs; null when the destination did not exist. */
-  previous: string | null;
+  /** The old content, for diffs; null when the destination did not exist. */
+  previous: Buffer | null;
   check?: CommandResult;
   error?: string;
   /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
@@ -37,6 +37,18 @@ const STAGE_MARK = ".perch-stage-";
 
 /** Destinations whose stale stage files this process has already removed (see writeFile). */
 const cleanedAtStart = new Set<string>();
+
+/**
+ * What this process last installed at each destination, with the file's identity right after the
+ * install. While lstat still shows that identity (same inode, size, mtime and ctime: nothing has
+ * written or replaced the file since; Linux gives a changed file a new ctime), these bytes are its
+ * content, and the comparison needs no read of a file that can be megabytes.
+ */
+const installed = new Map<string, { bytes: Buffer; identity: string }>();
+
+function identityOf(st: BigIntStats): string {
+  return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+}
 
 interface Ownership {
   mode: number;
@@ -83,7 +95,7 @@ function describeErrno(err: unknown): string {
   return `${code}: ${description}`;
 }
 
-function fileKind(st: Stats): string {
+function fileKind(st: Stats | BigIntStats): string {
   if (st.isDirectory()) return "a directory";
   if (st.isFIFO()) return "a FIFO";
   if (st.isSocket()) return "a socket";
@@ -97,9 +109,9 @@ function fileKind(st: Stats): string {
  * be impossible. Its target's content is still read, as what readers of the destination saw.
  */
 async function inspect(dest: string): Promise<Current | string> {
-  let st: Stats;
+  let st: BigIntStats;
   try {
-    st = await lstat(dest);
+    st = await lstat(dest, { bigint: true });
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw err;
     return { content: null, file: null };
@@ -109,7 +121,18 @@ async function inspect(dest: string): Promise<Current | string> {
     return { content: target?.isFile() ? await readFile(dest) : null, file: null };
   }
   if (!st.isFile()) return `it is ${fileKind(st)}, not a regular file`;
-  return { content: await readFile(dest), file: { mode: st.mode & 0o7777, uid: st.uid, gid: st.gid } };
+  const last = installed.get(dest);
+  const content = last !== undefined && last.identity === identityOf(st) ? last.bytes : await readFile(dest);
+  return { content, file: { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid) } };
+}
+
+/** Remember what was installed at `dest` (best effort: without it, the next write reads the file). */
+async function recordInstalled(dest: string, bytes: Buffer): Promise<void> {
+  try {
+    installed.set(dest, { bytes, identity: identityOf(await lstat(dest, { bigint: true })) });
+  } catch {
+    installed.delete(dest);
+  }
 }
 
 /** Writes every byte, sets owner and mode, then fsyncs (so the fsync covers the metadata too). */
@@ -202,10 +225,10 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     ...result,
     durationMs: performance.now() - started,
   });
-  const fail = (changed: boolean, previous: string | null, reason: string): WriteResult =>
+  const fail = (changed: boolean, previous: Buffer | null, reason: string): WriteResult =>
     finish({ action: "failed", changed, previous, error: `cannot write ${dest}: ${reason}` });
 
-  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : content;
+  const bytes = typeof content === "string" ? Buffer.from(content, "utf8") : Buffer.from(content);
   const dir = path.dirname(dest);
   const base = path.basename(dest);
   // A crashed run's stage files go on the first visit of each destination, even when there is
@@ -229,7 +252,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     return fail(false, null, `${describeErrno(err)} (reading it)`);
   }
 
-  const previous = current.content === null ? null : current.content.toString("utf8");
+  const previous = current.content;
   const want: Ownership = {
     mode: policy.mode ?? current.file?.mode ?? 0o644,
     uid: policy.uid ?? current.file?.uid,
@@ -248,7 +271,8 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   }
   if (policy.noop) return finish({ action: "would-write", changed: true, previous });
 
-  await removeStaleStages(dir, base);
+  // The copies --keep-stage-file left go before the next one is made.
+  if (policy.keepStageFile) await removeStaleStages(dir, base);
   const stage = newStagePath(dir, base);
   let stageExists = false;
   try {
@@ -280,6 +304,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
 
     const inPlace = await commit(stage, dest, bytes, want);
     stageExists = inPlace;
+    await recordInstalled(dest, bytes);
     return finish({ action: "written", changed: true, previous, ...(check && { check }), ...(inPlace && { inPlace }) });
   } catch (err) {
     const reason = err instanceof StepError ? `${describeErrno(err.original)} (${err.step})` : describeErrno(err);

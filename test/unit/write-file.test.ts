@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
@@ -100,21 +100,49 @@ describe("writeFile", () => {
     await writeFile("a\n", dest, policy({ mode: 0o640 }));
     expect(await modeOf(dest)).toBe(0o640);
     await chmod(dest, 0o600);
-    expect(await writeFile("b\n", dest, policy())).toMatchObject({ action: "written", previous: "a\n" });
+    expect(await writeFile("b\n", dest, policy())).toMatchObject({ action: "written", previous: Buffer.from("a\n") });
     expect(await modeOf(dest)).toBe(0o600);
   });
 
   it("leaves an identical file alone: unchanged, same inode and mtime", async () => {
     const before = await existing("same\n", 0o640);
     const r = await writeFile("same\n", dest, policy({ mode: 0o640 }));
-    expect(r).toMatchObject({ action: "unchanged", changed: false, previous: "same\n" });
+    expect(r).toMatchObject({ action: "unchanged", changed: false, previous: Buffer.from("same\n") });
     await untouched(before);
+  });
+
+  describe("after its own install, compared without reading the file", () => {
+    it("still sees a change made in place since (other size; same size with a new mtime)", async () => {
+      expect((await writeFile("first\n", dest, policy())).action).toBe("written");
+      await fsWriteFile(dest, "edited by hand\n");
+      expect(await writeFile("first\n", dest, policy())).toMatchObject({ action: "written", previous: Buffer.from("edited by hand\n") });
+      // Same size: the in-place write changes mtime and ctime (set apart here, so a coarse clock cannot hide it).
+      await fsWriteFile(dest, "FIRST\n");
+      await utimes(dest, new Date("2001-02-03T04:05:06Z"), new Date("2001-02-03T04:05:06Z"));
+      expect(await writeFile("first\n", dest, policy())).toMatchObject({ action: "written", previous: Buffer.from("FIRST\n") });
+      expect(await readFile(dest, "utf8")).toBe("first\n");
+    });
+
+    it("still sees the file replaced by another one of the same size", async () => {
+      await writeFile("first\n", dest, policy());
+      const other = path.join(dir, "other");
+      await fsWriteFile(other, "FIRST\n");
+      await rename(other, dest);
+      expect(await writeFile("first\n", dest, policy())).toMatchObject({ action: "written", previous: Buffer.from("FIRST\n") });
+    });
+
+    it("reports an unchanged render as unchanged, with its own bytes as the old content", async () => {
+      await writeFile("first\n", dest, policy());
+      const { ino, mtimeMs } = await stat(dest);
+      expect(await writeFile("first\n", dest, policy())).toMatchObject({ action: "unchanged", previous: Buffer.from("first\n") });
+      await untouched({ ino, mtimeMs });
+    });
   });
 
   it("rewrites a file whose mode alone differs", async () => {
     await existing("same\n", 0o644);
     const r = await writeFile("same\n", dest, policy({ mode: 0o600 }));
-    expect(r).toMatchObject({ action: "written", changed: true, previous: "same\n" });
+    expect(r).toMatchObject({ action: "written", changed: true, previous: Buffer.from("same\n") });
     expect(await modeOf(dest)).toBe(0o600);
   });
 
@@ -129,7 +157,7 @@ describe("writeFile", () => {
   it("noop reports would-write and touches nothing", async () => {
     const before = await existing("old\n");
     const r = await writeFile("new\n", dest, policy({ noop: true, mode: 0o600 }));
-    expect(r).toMatchObject({ action: "would-write", changed: true, previous: "old\n" });
+    expect(r).toMatchObject({ action: "would-write", changed: true, previous: Buffer.from("old\n") });
     await untouched(before);
     expect(await readFile(dest, "utf8")).toBe("old\n");
     expect(await modeOf(dest)).toBe(0o644);
@@ -144,7 +172,7 @@ describe("writeFile", () => {
     const r1 = await writeFile("protocol device {}\n", dest, policy({ checkCmd: "test -s {{.src}}" }));
     expect(r1).toMatchObject({ action: "written", check: { ok: true, exitCode: 0 } });
     const r2 = await writeFile("protocol kernel {}\n", dest, policy({ checkCmd: "grep -q kernel {{src}}" }));
-    expect(r2).toMatchObject({ action: "written", previous: "protocol device {}\n", check: { ok: true } });
+    expect(r2).toMatchObject({ action: "written", previous: Buffer.from("protocol device {}\n"), check: { ok: true } });
     expect(await readFile(dest, "utf8")).toBe("protocol kernel {}\n");
   });
 
@@ -155,7 +183,7 @@ describe("writeFile", () => {
     expect(r).toMatchObject({
       action: "check-failed",
       changed: true,
-      previous: "good config\n",
+      previous: Buffer.from("good config\n"),
       error: `check_cmd failed for ${dest}: exit status 1`,
       check: { ok: false, exitCode: 1 },
     });
@@ -216,7 +244,7 @@ describe("writeFile", () => {
       await fsWriteFile(target, "target content\n");
       await symlink(target, dest);
       const r = await writeFile("new content\n", dest, policy());
-      expect(r).toMatchObject({ action: "written", previous: "target content\n" });
+      expect(r).toMatchObject({ action: "written", previous: Buffer.from("target content\n") });
       expect((await lstat(dest)).isFile()).toBe(true);
       expect(await readFile(dest, "utf8")).toBe("new content\n");
       expect(await readFile(target, "utf8")).toBe("target content\n");
@@ -283,7 +311,7 @@ describe("writeFile", () => {
     }
     try {
       const r = await writeFile("new\n", dest, policy({ mode: 0o600 }));
-      expect(r).toMatchObject({ action: "written", inPlace: true, previous: "old\n" });
+      expect(r).toMatchObject({ action: "written", inPlace: true, previous: Buffer.from("old\n") });
       expect(await readFile(dest, "utf8")).toBe("new\n");
       expect(await readFile(source, "utf8")).toBe("new\n");
       expect(await modeOf(source)).toBe(0o600);
