@@ -11,7 +11,7 @@ import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
-  const store = await openStore(config);
+  const store = await openStore(config, { oneShot: true, logger });
   try {
     const listStart = performance.now();
     const snapshot = await store.list(mirror.watchPrefixes());

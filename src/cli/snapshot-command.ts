@@ -11,7 +11,7 @@ import { EXIT } from "./exit.js";
 import type { Config } from "./settings.js";
 
 export async function snapshotCommand(config: Config, logger: Logger): Promise<number> {
-  const store = await openStore(config);
+  const store = await openStore(config, { oneShot: true, logger });
   let snapshot;
   try {
     snapshot = await store.list(config.prefix);

@@ -31,6 +31,8 @@ import {
   type IWatchResponse,
 } from "etcd3";
 import { PerchError } from "../errors.js";
+import { disjointPrefixes } from "./disjoint-prefixes.js";
+import { endpointUrl } from "./endpoint-url.js";
 import type { EtcdConnection } from "./etcd-connection.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
@@ -255,20 +257,6 @@ async function readCredentials(options: EtcdStoreOptions): Promise<IOptions["cre
   };
 }
 
-/** An endpoint as etcd3 takes it (`host:port` means http://), or a PerchError that says what is wrong. */
-function endpointUrl(endpoint: string): URL {
-  let url: URL | undefined;
-  try {
-    url = new URL(endpoint.includes("://") ? endpoint : `http://${endpoint}`);
-  } catch {
-    url = undefined;
-  }
-  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") {
-    throw new PerchError(`invalid etcd endpoint ${JSON.stringify(endpoint)}: expected http://HOST:PORT or https://HOST:PORT`);
-  }
-  return url;
-}
-
 /** Whether a TLS handshake with the endpoint gets anywhere: a plain http:// endpoint given for a TLS server. */
 function speaksTls(url: URL): Promise<boolean> {
   const host = url.hostname.replace(/^\[|\]$/g, "");
@@ -349,15 +337,6 @@ function clientCertificateProblem(credentials: IOptions["credentials"], caFileGi
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
-}
-
-/** Byte-wise prefixes without those inside another one, so no key is listed or watched twice. */
-function disjointPrefixes(prefixes: readonly string[]): string[] {
-  const out: string[] = [];
-  for (const p of [...new Set(prefixes)].sort()) {
-    if (!out.some((q) => p.startsWith(q))) out.push(p);
-  }
-  return out;
 }
 
 class EtcdStore implements Store {

@@ -30,6 +30,8 @@ export interface StartEtcdOptions {
   keep?: boolean;
   /** etcd's --max-request-bytes (default 1.5 MiB): room for a test's oversized values. */
   maxRequestBytes?: number;
+  /** More etcd flags, e.g. `--enable-grpc-gateway=false`. */
+  extraArgs?: string[];
 }
 
 export interface EtcdServer {
@@ -313,6 +315,7 @@ async function startEtcdOnce(opts: StartEtcdOptions): Promise<EtcdServer> {
   const metricsUrl = `http://127.0.0.1:${ports.metrics}`;
   const args = memberArgs(name, dataDir, ports, scheme, `${name}=http://127.0.0.1:${ports.peer}`, `${name}-${ports.client}`);
   if (opts.maxRequestBytes !== undefined) args.push("--max-request-bytes", String(opts.maxRequestBytes));
+  if (opts.extraArgs !== undefined) args.push(...opts.extraArgs);
   if (tls) {
     args.push("--cert-file", tls.serverCertFile, "--key-file", tls.serverKeyFile, "--trusted-ca-file", tls.caFile, "--client-cert-auth");
   }

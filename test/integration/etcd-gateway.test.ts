@@ -1,0 +1,302 @@
+// One-shot listing over etcd's JSON gateway: the same snapshot as the etcd3 store (pages, nested
+// prefixes, UTF-8, empty prefixes and prefix lists), at one revision while keys are written, over
+// TLS with client certificates and with a password, failing over past a dead endpoint; and the
+// fall-back to the etcd3 store (gateway turned off, TLS or password wrong) with its errors. The
+// built CLI lists through the gateway without loading etcd3.
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { execa } from "execa";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Etcd3 } from "etcd3";
+import { GatewayError, listViaGateway, OneShotEtcdStore, type GatewayOptions } from "../../src/store/etcd-gateway.js";
+import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
+import type { Snapshot } from "../../src/store/types.js";
+import { PERCH } from "../helpers/confdir.js";
+import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
+
+const PAGE = 7;
+
+/** The error a promise rejects with. */
+async function thrown(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    if (err instanceof Error) return err;
+    throw err;
+  }
+  throw new Error("expected a rejection, the promise resolved");
+}
+
+/** Key order is not part of a snapshot. */
+function sorted(s: Snapshot): Snapshot {
+  return { revision: s.revision, kvs: [...s.kvs].sort((a, b) => Buffer.compare(Buffer.from(a.key), Buffer.from(b.key))) };
+}
+
+async function viaEtcd3(options: EtcdStoreOptions, prefixes: readonly string[]): Promise<Snapshot> {
+  const store = await createEtcdStore(options);
+  try {
+    return await store.list(prefixes);
+  } finally {
+    await store.close();
+  }
+}
+
+async function putAll(client: Etcd3, kv: Record<string, string>): Promise<void> {
+  const entries = Object.entries(kv);
+  for (let i = 0; i < entries.length; i += 128) {
+    await client.kv.txn({ success: entries.slice(i, i + 128).map(([key, value]) => ({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } })) });
+  }
+}
+
+/** A one-shot store whose debug lines are kept. */
+function oneShot(options: EtcdStoreOptions): { store: OneShotEtcdStore; debug: string[] } {
+  const debug: string[] = [];
+  const logger = pino({ level: "debug" }, { write: (line: string) => void debug.push(line) });
+  return { store: new OneShotEtcdStore(options, logger), debug };
+}
+
+async function listOnce(store: OneShotEtcdStore, prefixes: readonly string[]): Promise<Snapshot> {
+  try {
+    return await store.list(prefixes);
+  } finally {
+    await store.close();
+  }
+}
+
+describe("listing over the JSON gateway", () => {
+  let etcd: EtcdServer;
+  let conn: GatewayOptions;
+  const keys: Record<string, string> = {
+    "/gw/a/sub/x": "nested",
+    "/gw/ab/1": "shares /gw/a as a string prefix",
+    "/gw/b/1": "b",
+    "/gw/empty": "",
+    "/gw/ünï/ключ/😀": "värde ✓ 値",
+    "/other/x": "outside /gw",
+  };
+  for (let i = 0; i < 40; i++) keys[`/gw/a/${String(i).padStart(2, "0")}`] = `value ${i}`;
+
+  beforeAll(async () => {
+    etcd = await startEtcd();
+    conn = { endpoints: [etcd.clientUrl], pageSize: PAGE };
+    await putAll(etcd.client(), keys);
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it.each([
+    { name: "several prefixes, one nested in another, one without keys", prefixes: ["/gw/a/", "/gw/a/sub/", "/gw/ünï/", "/gw/none/"] },
+    { name: "a prefix inside another given first", prefixes: ["/gw/", "/gw/a"] },
+    { name: "string prefixes that are not paths", prefixes: ["/gw/a", "/gw/e"] },
+    { name: "non-ASCII prefix", prefixes: ["/gw/ünï/ключ"] },
+    { name: "the empty prefix (every key)", prefixes: [""] },
+    { name: "no prefix", prefixes: [] },
+  ])("lists what the etcd3 store lists: $name", async ({ prefixes }) => {
+    const gateway = sorted(await listViaGateway(conn, prefixes));
+    expect(gateway).toEqual(sorted(await viaEtcd3(conn, prefixes)));
+    expect(gateway.revision).toBeGreaterThan(0);
+    const all = Object.entries(keys).filter(([k]) => prefixes.some((p) => k.startsWith(p)));
+    expect(Object.fromEntries(gateway.kvs.map((kv) => [kv.key, kv.value]))).toEqual(Object.fromEntries(all));
+  });
+
+  it("lists at the revision of its first page while keys are written", async () => {
+    const client = etcd.client();
+    await putAll(client, Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`/pin/${String(i).padStart(3, "0")}`, `v${i}`])));
+    let listing = true;
+    const written: number[] = [];
+    // Keys after the last listed one: a listing that did not pin its revision would reach them.
+    const writer = (async () => {
+      for (let i = 0; listing; i++) {
+        const res = await client.put(`/pin/zz-${i}`).value("late").exec();
+        if (listing) written.push(Number(res.header.revision));
+      }
+    })();
+    const snapshot = await listViaGateway({ ...conn, pageSize: 5 }, ["/pin/"]);
+    listing = false;
+    await writer;
+    expect(written.filter((r) => r > snapshot.revision).length).toBeGreaterThan(0);
+    const reference = await client.getAll().prefix("/pin/").revision(snapshot.revision).strings();
+    expect(Object.fromEntries(snapshot.kvs.map((kv) => [kv.key, kv.value]))).toEqual(reference);
+    expect(snapshot.kvs.length).toBeGreaterThanOrEqual(300);
+  });
+
+  it("fails over past an endpoint that refuses, and stays with the one that answers", async () => {
+    const refused = await closedPort();
+    const s = await listViaGateway({ ...conn, endpoints: [`http://127.0.0.1:${refused}`, etcd.endpoint] }, ["/gw/b/"]);
+    expect(s.kvs).toEqual([{ key: "/gw/b/1", value: "b" }]);
+  });
+
+  it("gives up on a server that accepts connections and never answers", async () => {
+    const silent = createServer(() => undefined);
+    const port = await listen(silent);
+    try {
+      const err = await thrown(listViaGateway({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 }, ["/gw/"]));
+      expect(err).toBeInstanceOf(GatewayError);
+      expect(err.message).toBe(`http://127.0.0.1:${port}/v3/kv/range: no answer within 300 ms`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("the one-shot store lists through the gateway and closes without having loaded etcd3's store", async () => {
+    const { store, debug } = oneShot(conn);
+    expect(sorted(await listOnce(store, ["/gw/a/"]))).toEqual(sorted(await viaEtcd3(conn, ["/gw/a/"])));
+    expect(debug).toEqual([]);
+  });
+});
+
+describe("falling back to the etcd3 store", () => {
+  let etcd: EtcdServer;
+  beforeAll(async () => {
+    etcd = await startEtcd({ extraArgs: ["--enable-grpc-gateway=false"] });
+    await putAll(etcd.client(), { "/fb/1": "one", "/fb/2": "two", "/fb/3": "three" });
+  });
+  afterAll(async () => {
+    await etcd?.stop();
+  });
+
+  it("lists through etcd3 when etcd's gateway is turned off, and says why at debug level", async () => {
+    const conn = { endpoints: [etcd.clientUrl], pageSize: 2 };
+    const err = await thrown(listViaGateway(conn, ["/fb/"]));
+    expect(err).toBeInstanceOf(GatewayError);
+    expect(err.message).toMatch(/\/v3\/kv\/range: HTTP 404: /);
+    const { store, debug } = oneShot(conn);
+    const s = await listOnce(store, ["/fb/"]);
+    expect(sorted(s)).toEqual(sorted(await viaEtcd3(conn, ["/fb/"])));
+    expect(s.kvs).toHaveLength(3);
+    expect(debug).toHaveLength(1);
+    expect(JSON.parse(debug[0] as string)).toMatchObject({ level: 20, via: "gateway", err: expect.stringContaining("HTTP 404") });
+  });
+
+  it("watches through etcd3", async () => {
+    const { store } = oneShot({ endpoints: [etcd.clientUrl] });
+    try {
+      const { revision } = await store.list(["/fb/"]);
+      const seen: string[] = [];
+      await store.watch(["/fb/"], revision, (signal) => {
+        if (signal.type === "changes") seen.push(...signal.events.map((e) => e.key));
+      });
+      await etcd.client().put("/fb/4").value("four");
+      await expect.poll(() => seen, { timeout: 10_000 }).toEqual(["/fb/4"]);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("TLS and passwords", () => {
+  let tlsEtcd: EtcdServer;
+  let authEtcd: EtcdServer;
+  const password = "gw-pa55-w0rd";
+  beforeAll(async () => {
+    [tlsEtcd, authEtcd] = await Promise.all([startEtcd({ tls: true }), startEtcd({ auth: { user: "root", password } })]);
+    await Promise.all([putAll(tlsEtcd.client(), { "/t/1": "tls" }), putAll(authEtcd.client(), { "/t/1": "auth" })]);
+  });
+  afterAll(async () => {
+    await Promise.all([tlsEtcd?.stop(), authEtcd?.stop()]);
+  });
+
+  it("lists with the CA, client certificate and key", async () => {
+    const conn = { endpoints: [tlsEtcd.clientUrl], caFile: tlsEtcd.caFile, certFile: tlsEtcd.certFile, keyFile: tlsEtcd.keyFile };
+    const s = await listViaGateway(conn, ["/t/"]);
+    expect(s).toEqual(await viaEtcd3(conn, ["/t/"]));
+    expect(s.kvs).toEqual([{ key: "/t/1", value: "tls" }]);
+    // etcd3 speaks TLS to an http:// endpoint once a CA is given: so does the gateway lister.
+    expect(await listViaGateway({ ...conn, endpoints: [tlsEtcd.endpoint] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
+    // A refused TLS endpoint is as unreachable as a plain one: on to the next.
+    expect(await listViaGateway({ ...conn, endpoints: [`https://127.0.0.1:${await closedPort()}`, tlsEtcd.clientUrl] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
+  });
+
+  it("without a client certificate: the etcd3 store's error", async () => {
+    const conn = { endpoints: [tlsEtcd.clientUrl], caFile: tlsEtcd.caFile };
+    expect(await thrown(listViaGateway(conn, ["/t/"]))).toBeInstanceOf(GatewayError);
+    const err = await thrown(listOnce(oneShot(conn).store, ["/t/"]));
+    expect(err.message).toMatch(/^cannot connect to etcd at https:\/\/127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1:\d+ failed: /);
+  });
+
+  it("authenticates with the user name and password", async () => {
+    const conn = { endpoints: [authEtcd.clientUrl], username: "root", password };
+    const s = await listViaGateway(conn, ["/t/"]);
+    expect(s).toEqual(await viaEtcd3(conn, ["/t/"]));
+    expect(s.kvs).toEqual([{ key: "/t/1", value: "auth" }]);
+    expect(await listViaGateway(conn, [])).toMatchObject({ kvs: [] });
+  });
+
+  it("with a wrong password or none: the etcd3 store's errors, and no password in the debug line", async () => {
+    const wrong = { endpoints: [authEtcd.clientUrl], username: "root", password: "not-the-password" };
+    expect(await thrown(listViaGateway(wrong, ["/t/"]))).toBeInstanceOf(GatewayError);
+    const { store, debug } = oneShot(wrong);
+    expect((await thrown(listOnce(store, ["/t/"]))).message).toBe(`etcd at ${authEtcd.clientUrl}: authentication failed for user "root": wrong user name or password`);
+    expect(debug.join("")).toContain("authentication failed");
+    expect(debug.join("")).not.toContain("not-the-password");
+    const none = await thrown(listOnce(oneShot({ endpoints: [authEtcd.clientUrl] }).store, ["/t/"]));
+    expect(none.message).toMatch(/requires authentication: set ETCD_USERNAME and ETCD_PASSWORD/);
+  });
+});
+
+describe("perch snapshot (built CLI)", () => {
+  let etcd: EtcdServer;
+  let noGateway: EtcdServer;
+  let dir: string;
+  let preload: string;
+  beforeAll(async () => {
+    [etcd, noGateway] = await Promise.all([startEtcd(), startEtcd({ extraArgs: ["--enable-grpc-gateway=false"] })]);
+    await Promise.all([etcd, noGateway].map((e) => putAll(e.client(), { "/cli/a": "1", "/cli/ключ": "✓" })));
+    dir = await mkdtemp(path.join(tmpdir(), "perch-gateway-"));
+    preload = path.join(dir, "report-etcd3.mjs");
+    // etcd3 and gRPC are CommonJS: whatever imports them, they land in the CommonJS module cache.
+    await writeFile(
+      preload,
+      [
+        'import { createRequire } from "node:module";',
+        "const cache = createRequire(import.meta.url).cache;",
+        'process.on("exit", () => process.stderr.write(`\\nLOADED ${JSON.stringify(Object.keys(cache).filter((f) => /\\/node_modules\\/(etcd3|@grpc)\\//.test(f)).length)}\\n`));',
+        "",
+      ].join("\n"),
+    );
+  });
+  afterAll(async () => {
+    await Promise.all([etcd?.stop(), noGateway?.stop()]);
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true });
+  });
+
+  const snapshot = (server: EtcdServer) => execa("node", ["--import", preload, PERCH, "snapshot", "--endpoints", server.clientUrl, "--prefix", "/cli/", "--log-level", "debug"], { reject: false, stripFinalNewline: false });
+  const expected = '{\n  "/cli/a": "1",\n  "/cli/ключ": "✓"\n}\n';
+
+  it("lists through the gateway without loading etcd3", async () => {
+    const r = await snapshot(etcd);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(expected);
+    expect(r.stderr).not.toContain("listing over gRPC");
+    expect(r.stderr).toContain("LOADED 0\n");
+  });
+
+  it("loads etcd3 when the gateway is off (and the check above would see it)", async () => {
+    const r = await snapshot(noGateway);
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(expected);
+    expect(r.stderr).toContain("listing over gRPC");
+    expect(r.stderr).not.toContain("LOADED 0\n");
+    expect(r.stderr).toMatch(/LOADED [1-9]\d*\n/);
+  });
+});
+
+function listen(server: Server): Promise<number> {
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address !== null ? address.port : 0);
+    });
+  });
+}
+
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  const port = await listen(server);
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
