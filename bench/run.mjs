@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm run bench`: perch at Calico scale. Starts its own etcd on loopback, loads synthetic Calico
-// clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/cli/main.js)
+// clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/bundle/perch.js)
 // and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
 //
 //   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]

@@ -1,4 +1,5 @@
-// Running the BUILT perch CLI (dist/cli/main.js): one-shot renders timed as whole processes, and
+// Running the BUILT perch CLI (dist/bundle/perch.js, the esbuild bundle of dist/cli/main.js that
+// npm ships): one-shot renders timed as whole processes, and
 // `perch watch` as a child process with its JSON log and its /metrics.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -13,7 +14,7 @@ import { onJsonLines } from "./json-lines.mjs";
 /* global fetch, setTimeout, clearTimeout */
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
-export const PERCH = path.join(REPO, "dist/cli/main.js");
+export const PERCH = path.join(REPO, "dist/bundle/perch.js");
 const TIME_BIN = "/usr/bin/time";
 
 /** Every child this bench started and that is still running: killed if the bench exits early. */
@@ -35,7 +36,7 @@ export function cleanEnv(extra = {}) {
 }
 
 /**
- * Run `node dist/cli/main.js ...args` once as a whole process. Wall time is measured here
+ * Run `node dist/bundle/perch.js ...args` once as a whole process. Wall time is measured here
  * (spawn to exit, ms resolution); peak RSS comes from GNU time's %M (the kernel's ru_maxrss of
  * the child, KiB). `nodeArgs` go before the script (e.g. --cpu-prof).
  */

@@ -1,9 +1,38 @@
 // Summaries of V8 CPU profiles (`node --cpu-prof`): where the samples' time went, by package or
 // source file and by function (self time), so BENCHMARKS.md can say where a missed target's time
 // goes without anyone opening the .cpuprofile by hand.
+import { readFileSync } from "node:fs";
 import { readdir, readFile } from "node:fs/promises";
+import { SourceMap } from "node:module";
 import path from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { REPO } from "./perch.mjs";
+
+const BUNDLE_URL = pathToFileURL(path.join(REPO, "dist/bundle/")).href;
+const bundleMaps = new Map();
+
+/**
+ * The shipped CLI is an esbuild bundle (scripts/bundle.mjs): its call frames name a few chunks of
+ * dist/bundle/. Map each back through the chunk's source map to the file it came from (src/…,
+ * node_modules/…), so the views below still name perch's files and the packages.
+ */
+function unbundled(frame) {
+  if (!frame.url.startsWith(BUNDLE_URL)) return frame;
+  const file = fileURLToPath(frame.url);
+  let map = bundleMaps.get(file);
+  if (map === undefined) {
+    try {
+      map = new SourceMap(JSON.parse(readFileSync(`${file}.map`, "utf8")));
+    } catch {
+      map = null;
+    }
+    bundleMaps.set(file, map);
+  }
+  const entry = map?.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!entry?.originalSource) return frame;
+  const url = pathToFileURL(path.resolve(path.dirname(file), entry.originalSource)).href;
+  return { ...frame, url, lineNumber: entry.originalLine, columnNumber: entry.originalColumn };
+}
 
 /** Where a profile node's code lives, coarsely: a package, a perch source file, node internals. */
 function place(url) {
@@ -22,18 +51,19 @@ function place(url) {
   return file;
 }
 
-/** Attribute a function to a bucket for the "by activity" view. */
-function activity(node) {
-  const { url, functionName } = node.callFrame;
+/** Attribute a function (its call frame, unbundled) to a bucket for the "by activity" view. */
+function activity({ url, functionName }) {
   if (functionName === "(garbage collector)") return "garbage collection";
   if (functionName === "(idle)") return "idle (waiting: I/O, child processes)";
   if (functionName === "(program)") return "VM (program)";
   if (url.startsWith("node:internal/modules") || functionName === "compileSourceTextModule" || functionName === "wrapSafe") return "module loading (resolve, read, compile)";
-  if (url.includes("/handlebars/dist/cjs/handlebars/compiler/") || url.includes("/source-map/")) return "Handlebars template compilation";
+  // handlebars/lib/…: the bundle's source maps follow handlebars' own, past dist/cjs/.
+  if (/\/handlebars\/(dist\/cjs|lib)\/handlebars\/compiler\//.test(url) || url.includes("/source-map/")) return "Handlebars template compilation";
   if (url.includes("/handlebars/")) return "Handlebars runtime";
-  if (url.includes("/dist/template/")) return "perch template helpers";
-  if (url.includes("/dist/mirror/")) return "perch mirror / key index";
-  if (url.includes(`${REPO}/dist/`)) return "perch, other modules (pass, writer, daemon, store)";
+  if (url.startsWith(BUNDLE_URL)) return "bundle runtime (esbuild's CommonJS wrappers)";
+  if (url.includes("/dist/template/") || url.includes(`${REPO}/src/template/`)) return "perch template helpers";
+  if (url.includes("/dist/mirror/") || url.includes(`${REPO}/src/mirror/`)) return "perch mirror / key index";
+  if (url.includes(`${REPO}/dist/`) || url.includes(`${REPO}/src/`)) return "perch, other modules (pass, writer, daemon, store)";
   if (url.includes("/etcd3/") || url.includes("/@grpc/") || url.includes("/protobufjs/")) return "etcd client (gRPC, protobuf)";
   if (url.includes("/pino")) return "logging (pino)";
   if (url.includes("/prom-client/")) return "metrics (prom-client)";
@@ -62,13 +92,13 @@ export async function summarizeProfile(file, { top = 15 } = {}) {
   const functions = new Map();
   let totalUs = 0;
   for (const [id, us] of selfUs) {
-    const node = byId.get(id);
+    const frame = unbundled(byId.get(id).callFrame);
     totalUs += us;
-    const where = place(node.callFrame.url);
+    const where = place(frame.url);
     places.set(where, (places.get(where) ?? 0) + us);
-    const what = activity(node);
+    const what = activity(frame);
     activities.set(what, (activities.get(what) ?? 0) + us);
-    const fn = `${node.callFrame.functionName || "(anonymous)"} — ${where}${node.callFrame.url ? `:${node.callFrame.lineNumber + 1}` : ""}`;
+    const fn = `${frame.functionName || "(anonymous)"} — ${where}${frame.url ? `:${frame.lineNumber + 1}` : ""}`;
     functions.set(fn, (functions.get(fn) ?? 0) + us);
   }
   const rank = (m) =>

@@ -6,7 +6,8 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
-export const PERCH = path.join(REPO, "dist/cli/main.js");
+// The shipped CLI: the esbuild bundle of dist/cli/main.js (scripts/bundle.mjs).
+export const PERCH = path.join(REPO, "dist/bundle/perch.js");
 
 export interface TestConfdir {
   dir: string;

@@ -40,9 +40,11 @@ describe("npm pack → npm install", () => {
   });
 
   it("packs the build, the Calico set, the example and the docs, not the sources", () => {
-    for (const file of ["dist/cli/main.js", "templates/bird.cfg.hbs", "conf.d/bird.toml", "examples/keys.json", "examples/conf.d/bird.toml", "docs/templates.md", "docs/deploy.md", "README.md", "package.json"]) {
+    for (const file of ["dist/bundle/perch.js", "templates/bird.cfg.hbs", "conf.d/bird.toml", "examples/keys.json", "examples/conf.d/bird.toml", "docs/templates.md", "docs/deploy.md", "README.md", "package.json"]) {
       expect(packed).toContain(file);
     }
+    // The bundle's lazily imported chunks (commands, execa, chokidar, the etcd store).
+    expect(packed.filter((f) => /^dist\/bundle\/chunks\/.+\.js$/.test(f)).length).toBeGreaterThan(0);
     expect(packed.filter((f) => /^(src|test|bench|scripts)\//.test(f))).toEqual([]);
   });
 
