@@ -29,7 +29,7 @@ import { evaluateTargets } from "./lib/targets.mjs";
 import { measureBurst } from "./suites/burst.mjs";
 import { measureEtcdLoad } from "./suites/etcd-load.mjs";
 import { measureLatency } from "./suites/latency.mjs";
-import { etcdRenderArgs, fileRenderArgs, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
+import { etcdRenderArgs, fileRenderArgs, measureNodeStart, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
 import { measureScale } from "./suites/scale.mjs";
 
 const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale"];
@@ -171,6 +171,14 @@ try {
     results.oneshot ??= {};
     const exampleArgs = fileRenderArgs(path.join(REPO, "examples"), path.join(REPO, "examples", "keys.json"), "node-a");
     results.oneshot.example = await measureOneShot(ctx, "the example (file store)", exampleArgs);
+    results.oneshot.nodeStart = await measureNodeStart(ctx);
+    // This workplace sets NODE_EXTRA_CA_CERTS, which every Node process loads at start: the same
+    // figures without it show what the machine, not perch, adds (the targets read the rows above).
+    if (process.env.NODE_EXTRA_CA_CERTS) {
+      const dropEnv = ["NODE_EXTRA_CA_CERTS"];
+      results.oneshot.nodeStartWithoutExtraCa = await measureNodeStart(ctx, { dropEnv });
+      results.oneshot.exampleWithoutExtraCa = await measureOneShot(ctx, "the example (file store), without NODE_EXTRA_CA_CERTS", exampleArgs, { dropEnv, breakdown: false });
+    }
     if (ctx.profile) ctx.profiles["oneshot-example"] = await profileOneShot(ctx, "oneshot-example", exampleArgs);
   }
   if (want("scale")) results.scale = await measureScale(ctx);

@@ -63,8 +63,9 @@ generated code is cached on disk keyed by the template's hash (\`src/template/sp
 
 What remains, by the profiles:
 - **Module loading** (\`node:internal/modules\` in the profiles) and Node's own start-up: a floor for every process, including the
-  example's; the 150 ms target leaves little above it on this machine. A single-file bundle of perch and its dependencies, or Node 22's
-  module compile cache, would cut it further; neither is in place.
+  example's; the 150 ms target leaves little above it on this machine. The shipped CLI is an esbuild bundle (\`scripts/bundle.mjs\`:
+  \`dist/bundle/perch.js\` and a few chunks instead of ~200 modules; the profiles are mapped back to \`src/\` and the packages through
+  its source maps). Node 22's module compile cache would cut it further; not in place.
 - **The etcd client stack**: \`src/store/etcd-store.ts\` loads \`etcd3\`, which loads \`@grpc/grpc-js\` and \`protobufjs\` and builds etcd's
   protobuf types at import (\`protobufjs\`, \`@grpc/grpc-js\`, \`long\` in the profile). It is already imported only for the etcd backend, but
   every etcd render pays it, and it is what puts the etcd one-shot's time and memory above the file store's. For a one-shot \`list\` (a

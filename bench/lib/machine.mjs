@@ -18,5 +18,7 @@ export function describeMachine() {
     platform: `${os.platform()} ${os.arch()}`,
     etcd: firstLine("/usr/bin/etcd", ["--version"]),
     bird: firstLine("bird", ["--version"]),
+    // Node loads these certificates at every start (this workplace sets it): part of every cold figure.
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
   };
 }

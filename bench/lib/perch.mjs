@@ -38,9 +38,10 @@ export function cleanEnv(extra = {}) {
 /**
  * Run `node dist/bundle/perch.js ...args` once as a whole process. Wall time is measured here
  * (spawn to exit, ms resolution); peak RSS comes from GNU time's %M (the kernel's ru_maxrss of
- * the child, KiB). `nodeArgs` go before the script (e.g. --cpu-prof).
+ * the child, KiB). `nodeArgs` go before the script (e.g. --cpu-prof); `dropEnv` names variables
+ * the child does not get.
  */
-export async function timedRun(args, { cwd = REPO, nodeArgs = [] } = {}) {
+export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [] } = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), "perch-bench-time-"));
   const timeFile = path.join(dir, "time");
   const useTime = existsSync(TIME_BIN);
@@ -48,7 +49,8 @@ export async function timedRun(args, { cwd = REPO, nodeArgs = [] } = {}) {
   const startedEpoch = Date.now();
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const child = track(spawn(argv[0], argv.slice(1), { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }));
+    const env = Object.fromEntries(Object.entries(cleanEnv()).filter(([k]) => !dropEnv.includes(k)));
+    const child = track(spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] }));
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (c) => (out += c));

@@ -98,6 +98,9 @@ export function renderMarkdown(results) {
       }
     }
     if (os.example) cases.push(["file (`--confdir examples --keys examples/keys.json`)", "the example (3 nodes)", "examples/conf.d (no check_cmd)", os.example]);
+    if (os.exampleWithoutExtraCa) {
+      cases.push(["file (the example), environment without `NODE_EXTRA_CA_CERTS` (not a target row)", "the example (3 nodes)", "examples/conf.d (no check_cmd)", os.exampleWithoutExtraCa]);
+    }
     out.push(
       table(
         ["store", "cluster", "conf.d", "runs", "median wall", "min – max wall", "median peak RSS"],
@@ -105,6 +108,16 @@ export function renderMarkdown(results) {
       ),
     );
     out.push("");
+    if (os.nodeStart) {
+      out.push(
+        `Node's own start-up, \`node -e 0\` spawned the same way: median ${fmt(os.nodeStart.medianWallMs)} ms over ${os.nodeStart.runs} runs` +
+          (os.nodeStartWithoutExtraCa
+            ? ` — this workplace sets \`NODE_EXTRA_CA_CERTS=${results.machine.nodeExtraCaCerts}\`, which Node loads at every start; without it, ${fmt(os.nodeStartWithoutExtraCa.medianWallMs)} ms. `
+            : ". ") +
+          "It is in every one-shot figure above.",
+      );
+      out.push("");
+    }
     out.push(
       "Where the time goes (medians of extra runs with `--log-level debug`, from perch's own log timestamps; the columns are medians each, so they need not add up): start-up = node, module loading, conf.d, " +
         "template compilation and the store connection, until the listing starts; pass = rendering plus staging, checks and installs.",
@@ -180,13 +193,18 @@ export function renderMarkdown(results) {
           `${fmt(c.renderMeans.bird6?.meanMs)} ms`,
           `${fmt(c.renderMeans.bird_aggr?.meanMs, 2)} ms`,
           c.checkMeans.bird ? `${fmt(c.checkMeans.bird.meanMs)} ms` : "–",
+          c.checkAloneMedianMs === undefined ? "–" : `${fmt(c.checkAloneMedianMs, 2)} ms`,
           `${fmt(c.putRoundTripMedianMs, 2)} ms`,
         ]);
       }
     }
-    out.push("From the daemon's `/metrics` over the same changes (`perch_render_duration_seconds`, `perch_check_duration_seconds`), and the bench's put round trip:");
+    out.push(
+      "From the daemon's `/metrics` over the same changes (`perch_render_duration_seconds`, `perch_check_duration_seconds`), the same check run " +
+        "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, median of 20), and the bench's put round trip. " +
+        "The last two added up are what an address change with the shipped set's check costs before perch does anything:",
+    );
     out.push("");
-    out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "etcd put round trip (median)"], means));
+    out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "bird -p -c alone (median)", "etcd put round trip (median)"], means));
     out.push("");
   }
 

@@ -1,10 +1,12 @@
 // One-shot: a cold `perch render` as a whole process (node start, module loading, conf.d and
 // template loading, listing, rendering, staging, check_cmd, install), wall time and peak RSS.
 // Every run renders into a fresh --root, so every file is written (and checked) each time.
+import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { summarizeProfile, profileIn } from "../lib/profile.mjs";
-import { REPO, timedRun } from "../lib/perch.mjs";
+import { cleanEnv, REPO, timedRun } from "../lib/perch.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 
@@ -12,18 +14,18 @@ import { tempDir } from "../lib/confdirs.mjs";
  * Run `perch render` (argsFor(root) gives the flags) `runs` times after one discarded warm-up run
  * (which only fills the page cache), then a few more times with debug logs for a phase breakdown.
  */
-export async function measureOneShot(ctx, label, argsFor) {
+export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], breakdown = true } = {}) {
   const runs = [];
   for (let i = 0; i <= ctx.runs; i++) {
     const root = await tempDir("root");
     try {
-      const r = await timedRun([...argsFor(root), "--sync-only"]);
+      const r = await timedRun([...argsFor(root), "--sync-only"], { dropEnv });
       if (i > 0) runs.push({ wallMs: round(r.wallMs, 1), maxRssKiB: r.maxRssKiB });
     } finally {
       await rm(root, { recursive: true, force: true });
     }
   }
-  const breakdown = await phaseBreakdown(argsFor, ctx.breakdownRuns);
+  const phases = breakdown ? await phaseBreakdown(argsFor, ctx.breakdownRuns) : undefined;
   const result = {
     label,
     runs: runs.length,
@@ -31,7 +33,7 @@ export async function measureOneShot(ctx, label, argsFor) {
     maxRssKiB: runs.map((r) => r.maxRssKiB),
     medianWallMs: round(median(runs.map((r) => r.wallMs)), 1),
     medianMaxRssMB: round((median(runs.map((r) => r.maxRssKiB)) * 1024) / 1e6, 1),
-    breakdown,
+    breakdown: phases,
   };
   ctx.log(`  one-shot ${label}: median ${result.medianWallMs} ms, peak RSS ${result.medianMaxRssMB} MB (${runs.length} runs)`);
   return result;
@@ -90,6 +92,23 @@ async function oneBreakdown(argsFor) {
   } finally {
     await rm(root, { recursive: true, force: true });
   }
+}
+
+/**
+ * Node's own start-up on this machine, with the environment perch runs in (`node -e 0`, spawn to
+ * exit): the floor under every one-shot figure. Median of `ctx.runs` after one warm-up.
+ */
+export async function measureNodeStart(ctx, { dropEnv = [] } = {}) {
+  const env = Object.fromEntries(Object.entries(cleanEnv()).filter(([k]) => !dropEnv.includes(k)));
+  const times = [];
+  for (let i = 0; i <= ctx.runs; i++) {
+    const started = performance.now();
+    await new Promise((resolve, reject) => spawn(process.execPath, ["-e", "0"], { env, stdio: "ignore" }).once("error", reject).once("close", resolve));
+    if (i > 0) times.push(performance.now() - started);
+  }
+  const result = { runs: times.length, medianWallMs: round(median(times), 1) };
+  ctx.log(`  node -e 0${dropEnv.length ? ` without ${dropEnv.join(", ")}` : ""}: median ${result.medianWallMs} ms`);
+  return result;
 }
 
 /** One more run under `node --cpu-prof`, summarized (the profile stays in bench/results/profiles). */
