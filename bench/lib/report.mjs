@@ -1,7 +1,33 @@
 // BENCHMARKS.md, generated from the results of a run. Every figure in it comes from `results`;
 // the only hand-written prose is the method notes here and the findings in findings.mjs.
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { FINDINGS } from "./findings.mjs";
+import { REPO } from "./perch.mjs";
 import { evaluateTargets } from "./targets.mjs";
+
+/** Earlier full runs' BENCHMARKS.md, oldest first: their target tables are the "before" columns. */
+const BASELINES = [
+  { file: "bench/baseline/BENCHMARKS-before-perf.md", label: "before the performance work (029de7f)" },
+  { file: "bench/baseline/BENCHMARKS-2026-11-21-first-session.md", label: "end of the first session (3ac2c44)" },
+];
+
+/** measurement → figure, read from a baseline's "## Targets" table. */
+function baselineFigures(file) {
+  const figures = new Map();
+  let text;
+  try {
+    text = readFileSync(path.join(REPO, file), "utf8");
+  } catch {
+    return figures;
+  }
+  const section = text.split("## Targets")[1]?.split("\n## ")[0] ?? "";
+  for (const line of section.split("\n")) {
+    const cells = line.split(" | ").map((c) => c.replace(/^\| ?| ?\|$/g, ""));
+    if (cells.length === 4 && cells[0] !== "measurement" && !cells[0].startsWith("---")) figures.set(cells[0], cells[2]);
+  }
+  return figures;
+}
 
 const fmt = (x, digits = 1) => (x === undefined || x === null ? "–" : typeof x === "number" ? String(Math.round(x * 10 ** digits) / 10 ** digits) : String(x));
 const row = (cells) => `| ${cells.join(" | ")} |`;
@@ -341,7 +367,16 @@ export function renderMarkdown(results) {
   out.push(
     "[`bench/baseline/BENCHMARKS-before-perf.md`](bench/baseline/BENCHMARKS-before-perf.md) is this file as the same bench generated it before the " +
       "performance work (commit 029de7f): full re-render of every template on every change, templates compiled twice per process, every command's " +
-      "modules loaded at start, 1,000-key listing pages. Compare its tables with the ones above.",
+      "modules loaded at start, 1,000-key listing pages. [`bench/baseline/BENCHMARKS-2026-11-21-first-session.md`](bench/baseline/BENCHMARKS-2026-11-21-first-session.md) " +
+      "is the last full run of the first session (incremental rendering in place). The target figures of each, read from those files, beside this run's:",
+  );
+  out.push("");
+  const before = BASELINES.map((b) => baselineFigures(b.file));
+  out.push(
+    table(
+      ["measurement", "target", ...BASELINES.map((b) => b.label), "this run"],
+      targets.map((t) => [t.measurement, t.target, ...before.map((m) => m.get(t.measurement) ?? "–"), t.figure]),
+    ),
   );
   out.push("");
 
