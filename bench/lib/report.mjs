@@ -171,7 +171,7 @@ export function renderMarkdown(results) {
       "`--wait 0ms:0ms` is accepted (`parseWait` in `src/util/duration.ts` takes any non-negative duration), so changes are rendered as soon as they arrive. " +
         "One change at a time, each put only after the previous change's pass has finished; half the changes give a remote node a new IPv4 address " +
         "(`bird.cfg`, the full-mesh file, changes; `bird6.cfg` is rendered too, since its keys cover `/host`, but stays unchanged), half give this node a new " +
-        "IPv4 block (`bird_aggr.cfg` changes). Latency = from just before the etcd put is sent to the completed read (fs.watch on the directory, backed by a 25 ms poll) " +
+        "IPv4 block (`bird_aggr.cfg` changes; the bench deletes that block again, untimed, before the next change, so every new block meets the node with its three). Latency = from just before the etcd put is sent to the completed read (fs.watch on the directory, backed by a 25 ms poll) " +
         "that first shows the new content. Render and check means come from the daemon's `/metrics` histograms over the same changes.",
     );
     out.push("");
