@@ -211,7 +211,11 @@ export class RenderMemo implements ReadTracker {
   }
 
   private unregister(entry: Entry): void {
-    for (const path of entry.paths) this.readers.get(path)?.delete(entry);
+    for (const path of entry.paths) {
+      const entries = this.readers.get(path);
+      // An empty set goes too: paths of hosts long gone would otherwise stay for the process's life.
+      if (entries?.delete(entry) && entries.size === 0) this.readers.delete(path);
+    }
   }
 
   private forget(): void {
