@@ -76,13 +76,12 @@ const FAILED: ReadonlySet<Outcome> = new Set(["render-failed", "check-failed", "
 
 export async function runPass(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
   const started = performance.now();
+  // One resource at a time: each file is installed as soon as it is rendered. (Writing the
+  // unchecked ones concurrently saved a cold one-shot a few ms, but every render then ran before
+  // the first file's write could go on: a change's file came milliseconds later.)
+  const ordered = [...resources.filter((r) => !r.checkCmd), ...resources.filter((r) => r.checkCmd)];
   const reports = new Map<string, ResourceReport>();
-  // Unchecked resources first, and together: nothing checks them against each other, and their
-  // writes' file-system calls (two of them fsyncs) then overlap instead of queueing.
-  const unchecked = resources.filter((r) => !r.checkCmd);
-  await Promise.all(unchecked.map(async (resource) => reports.set(resource.name, await processResource(resource, mirror, opts))));
-  // Checked ones one at a time, in conf.d order: a check may read what an earlier one installed.
-  for (const resource of resources.filter((r) => r.checkCmd)) reports.set(resource.name, await processResource(resource, mirror, opts));
+  for (const resource of ordered) reports.set(resource.name, await processResource(resource, mirror, opts));
 
   const inOrder = resources.map((r) => reports.get(r.name) as ResourceReport);
   const written = resources.filter((r) => reports.get(r.name)?.outcome === "written");
