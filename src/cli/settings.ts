@@ -6,10 +6,11 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import toml from "toml";
-import { PerchError, PerchErrors } from "../errors.js";
+import { errorMessage, PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
 import type { EtcdConnection } from "../store/etcd-connection.js";
+import { endpointUrl } from "../store/endpoint-url.js";
 
 type SettingKind = "string" | "list" | "boolean";
 
@@ -219,6 +220,16 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
     logLevel,
   };
   if ((config.certFile === undefined) !== (config.keyFile === undefined)) bad("--cert-file and --key-file go together");
+  // A malformed endpoint is configuration, not an outage: reported at once, never retried.
+  if (config.backend === "etcd" && (STORE as readonly string[]).includes(command)) {
+    for (const endpoint of config.endpoints) {
+      try {
+        endpointUrl(endpoint);
+      } catch (err) {
+        bad(errorMessage(err));
+      }
+    }
+  }
   if (errors.length > 0) throw new PerchErrors(errors);
   return config;
 }

@@ -53,6 +53,18 @@ describe("perch render refuses a bad confdir with one exact line per problem", (
   });
 });
 
+describe("a malformed etcd endpoint is configuration: exit 2 at once, for the daemon too", () => {
+  it("perch render, perch snapshot and perch watch name the endpoint and exit 2 without retrying", async () => {
+    const message = 'invalid etcd endpoint "etcd-1 etcd-2": expected http://HOST:PORT or https://HOST:PORT';
+    for (const command of ["render", "watch", "snapshot"]) {
+      const extra = command === "snapshot" ? ["--prefix", "/calico"] : ["--confdir", c.dir];
+      const r = await runPerch([command, ...extra], { env: { ETCD_ENDPOINTS: "etcd-1 etcd-2" } });
+      expect(r.exitCode, command).toBe(2);
+      expect(r.stderr, command).toBe(`perch ${command}: ${message}`);
+    }
+  });
+});
+
 describe("perch watch and a conf.d file that stops parsing", () => {
   it("is refused with the file and line, on the edit and on SIGHUP; the running set keeps rendering; the fix applies", async () => {
     const dest = path.join(c.out, "app.cfg");

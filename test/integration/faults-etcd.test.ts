@@ -118,7 +118,6 @@ async function cases(): Promise<Case[]> {
   const cert = ["--cert-file", tlsEtcd.certFile as string, "--key-file", tlsEtcd.keyFile as string];
   const exact = (s: string) => s;
   return [
-    { name: "an endpoint that is no URL", args: ["--endpoints", "etcd-1 etcd-2"], message: exact('invalid etcd endpoint "etcd-1 etcd-2": expected http://HOST:PORT or https://HOST:PORT') },
     {
       name: "a host name that does not resolve",
       args: ["--endpoints", "http://etcd.perch-test.invalid:2379"],

@@ -31,6 +31,19 @@ describe("resolveConfig", () => {
     expect(resolveConfig("render", {}, {}).logLevel).toBe("warn");
   });
 
+  it("refuses a malformed etcd endpoint for every command that opens the store, not for the file backend", () => {
+    const message = 'invalid etcd endpoint "etcd-1 etcd-2": expected http://HOST:PORT or https://HOST:PORT';
+    for (const command of ["render", "watch", "snapshot"]) {
+      const flags = command === "snapshot" ? { endpoints: ["etcd-1 etcd-2"], prefix: ["/calico"] } : { endpoints: ["etcd-1 etcd-2"] };
+      expect(errorsOf(() => resolveConfig(command, flags, {}))).toEqual([message]);
+    }
+    expect(errorsOf(() => resolveConfig("render", {}, { ETCD_ENDPOINTS: "http://ok:2379,ftp://etcd:2379" }))).toEqual([
+      'invalid etcd endpoint "ftp://etcd:2379": expected http://HOST:PORT or https://HOST:PORT',
+    ]);
+    expect(resolveConfig("render", { endpoints: ["etcd-1 etcd-2"], keys: "k.json" }, {}).backend).toBe("file");
+    expect(resolveConfig("check", { endpoints: ["etcd-1 etcd-2"] }, {}).command).toBe("check");
+  });
+
   it("takes etcd's standard variables", () => {
     const c = resolveConfig("render", {}, {
       ETCD_ENDPOINTS: "https://a:2379, https://b:2379",
