@@ -135,17 +135,22 @@ async function recordInstalled(dest: string, bytes: Buffer): Promise<void> {
   }
 }
 
-/** Writes every byte, sets owner and mode, then fsyncs (so the fsync covers the metadata too). */
+/** Writes every byte, then sets owner and mode. */
+async function prepare(handle: FileHandle, bytes: Uint8Array, want: Ownership): Promise<void> {
+  await step("writing", () => handle.writeFile(bytes));
+  const st = await step("reading its owner", () => handle.stat());
+  const uid = want.uid ?? st.uid;
+  const gid = want.gid ?? st.gid;
+  // Only when it differs: an unprivileged perch may not chown, even to its own ids. chown comes
+  // before chmod because it clears setuid/setgid bits.
+  if (uid !== st.uid || gid !== st.gid) await step(`setting owner ${uid}:${gid}`, () => handle.chown(uid, gid));
+  await step(`setting mode ${want.mode.toString(8).padStart(4, "0")}`, () => handle.chmod(want.mode));
+}
+
+/** prepare, then fsync (so the fsync covers the metadata too), and close. */
 async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership): Promise<void> {
   try {
-    await step("writing", () => handle.writeFile(bytes));
-    const st = await step("reading its owner", () => handle.stat());
-    const uid = want.uid ?? st.uid;
-    const gid = want.gid ?? st.gid;
-    // Only when it differs: an unprivileged perch may not chown, even to its own ids. chown comes
-    // before chmod because it clears setuid/setgid bits.
-    if (uid !== st.uid || gid !== st.gid) await step(`setting owner ${uid}:${gid}`, () => handle.chown(uid, gid));
-    await step(`setting mode ${want.mode.toString(8).padStart(4, "0")}`, () => handle.chmod(want.mode));
+    await prepare(handle, bytes, want);
     await step("fsync", () => handle.sync());
   } finally {
     await handle.close();
@@ -177,19 +182,29 @@ function substituteSrc(command: string, stage: string): string {
   return command.replaceAll("{{.src}}", () => stage).replaceAll("{{src}}", () => stage);
 }
 
+/**
+ * --keep-stage-file: a copy, so the stage file itself still follows one path (renamed, or removed
+ * on failure) while the kept one survives both a failed check and a write, until the next write's
+ * cleanup.
+ */
+async function keepCopy(policy: WritePolicy, stage: string, dir: string, base: string): Promise<void> {
+  if (policy.keepStageFile) await step("keeping a copy of the stage file", () => copyFile(stage, newStagePath(dir, base), constants.COPYFILE_EXCL));
+}
+
+/** fsync through a read-only descriptor (Linux flushes the file's data and metadata all the same). */
+async function syncPath(file: string): Promise<void> {
+  const handle = await open(file, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 async function syncDirectory(dir: string): Promise<void> {
   // Best effort: the rename has happened, so the file is installed; failing now would skip the
   // reload of a file that did change. Some filesystems refuse fsync on a directory (EINVAL).
-  try {
-    const handle = await open(dir, constants.O_RDONLY);
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // see above
-  }
+  await syncPath(dir).catch(() => undefined);
 }
 
 /**
@@ -279,18 +294,30 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     // O_EXCL: never reuse a file someone else created; 0600 until the final mode is set.
     const handle = await step("creating the stage file", () => open(stage, "wx", 0o600));
     stageExists = true;
-    await fill(handle, bytes, want);
-    // A copy, so the stage file itself still follows one path (renamed, or removed on failure)
-    // while the kept one survives both a failed check and a write, until the next write's cleanup.
-    if (policy.keepStageFile) {
-      await step("keeping a copy of the stage file", () => copyFile(stage, newStagePath(dir, base), constants.COPYFILE_EXCL));
-    }
-
     let check: CommandResult | undefined;
-    if (policy.checkCmd !== undefined) {
+    if (policy.checkCmd === undefined) {
+      await fill(handle, bytes, want);
+      await keepCopy(policy, stage, dir, base);
+    } else {
+      try {
+        await prepare(handle, bytes, want);
+      } finally {
+        // Closed before the check: a check_cmd that executes the staged file would get ETXTBSY
+        // while a descriptor open for writing exists.
+        await handle.close();
+      }
+      // The check reads the staged bytes (from the page cache) while the fsync takes them to disk:
+      // only the rename has to wait for both, and a check no longer waits for the disk first.
+      const synced = step("fsync", () => syncPath(stage));
+      synced.catch(() => undefined); // awaited below, after the check
+      await keepCopy(policy, stage, dir, base);
       // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there. So
       // the stage file's path must not be relative to perch's own directory (`--root out`).
       check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs });
+      await synced;
+    }
+
+    if (check !== undefined) {
       if (!check.ok) {
         return finish({
           action: "check-failed",

@@ -176,6 +176,12 @@ describe("writeFile", () => {
     expect(await readFile(dest, "utf8")).toBe("protocol kernel {}\n");
   });
 
+  it("lets check_cmd execute the staged file itself (no descriptor open for writing: no ETXTBSY)", async () => {
+    const r = await writeFile('#!/bin/sh\necho "checked $0"\n', dest, policy({ mode: 0o755, checkCmd: "{{.src}}" }));
+    expect(r).toMatchObject({ action: "written", check: { ok: true } });
+    expect(r.check?.output).toMatch(/^checked .*\.bird\.cfg\.perch-stage-/);
+  });
+
   it("keeps the old file byte-identical when check_cmd rejects the new one", async () => {
     const before = await existing("good config\n");
     const checkCmd = 'grep -q good {{.src}} || { echo "syntax error in {{.src}}"; exit 1; }';
