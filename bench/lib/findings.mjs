@@ -12,7 +12,8 @@ The shipped \`bird.toml\` has Calico's \`check_cmd = "bird -p -c {{.src}}"\`, an
 file before the rename: a file BIRD rejects is never installed. The last table of the watch-latency section measures that command on
 its own, spawned by the bench on the installed \`bird.cfg\` — BIRD reading every peer, plus a shell and a process start — and the etcd
 put's own round trip. Those two added up are already above the p50 targets (5 ms at 1,000 nodes, 15 ms at 5,000) before perch does
-anything; perch's \`check_cmd\` mean (from its metrics) is close to the bare command's. No change to perch can meet these rows while the
+anything; perch's own \`check_cmd\` mean (from its metrics) is a little above the bare command's (the fork of the daemon's
+larger process, \`execa\`). No change to perch can meet these rows while the
 check runs before the install; the "without check_cmd" rows show perch's own part.
 
 What perch does per change (\`src/template/memo.ts\`, \`src/write/write-file.ts\`, \`src/watch/coalescer.ts\`): the full mesh renders
