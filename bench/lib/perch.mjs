@@ -29,9 +29,14 @@ function track(child) {
   return child;
 }
 
-/** Environment for perch: no inherited PERCH_*, ETCD_* or NODENAME (the flags say it all). */
-export function cleanEnv(extra = {}) {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("PERCH_") && !k.startsWith("ETCD_") && k !== "NODENAME"));
+/**
+ * Environment for perch: no inherited PERCH_*, ETCD_* or NODENAME (the flags say it all), nor the
+ * variables named in `drop`.
+ */
+export function cleanEnv(extra = {}, drop = []) {
+  const env = Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("PERCH_") && !k.startsWith("ETCD_") && k !== "NODENAME" && !drop.includes(k)),
+  );
   return { ...env, ...extra };
 }
 
@@ -49,8 +54,7 @@ export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [] }
   const startedEpoch = Date.now();
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const env = Object.fromEntries(Object.entries(cleanEnv()).filter(([k]) => !dropEnv.includes(k)));
-    const child = track(spawn(argv[0], argv.slice(1), { cwd, env, stdio: ["ignore", "pipe", "pipe"] }));
+    const child = track(spawn(argv[0], argv.slice(1), { cwd, env: cleanEnv({}, dropEnv), stdio: ["ignore", "pipe", "pipe"] }));
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (c) => (out += c));

@@ -14,12 +14,10 @@ import { errorMessage, PerchError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
-import type { EtcdConnection } from "./etcd-connection.js";
+import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
 import type { EtcdStoreOptions } from "./etcd-store.js";
 import type { ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
-/** Keys per range request: the etcd3 store's DEFAULT_PAGE_SIZE (measured there). */
-const DEFAULT_PAGE_SIZE = 5_000;
 const DEFAULT_TIMEOUT_MS = 5_000;
 
 export interface GatewayOptions extends EtcdConnection {
@@ -93,7 +91,7 @@ export async function listViaGateway(options: GatewayOptions, prefixes: readonly
     if (options.username !== undefined || options.password !== undefined) await client.authenticate(options.username, options.password);
     const ranges = disjointPrefixes(prefixes).map((p) => prefixRange(Buffer.from(p)));
     if (ranges.length === 0) return { revision: revisionOf(await client.post("/v3/maintenance/status", {})), kvs: [] };
-    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
+    const pageSize = options.pageSize ?? LIST_PAGE_SIZE;
     let revision: number | undefined;
     const kvs: KeyValue[] = [];
     for (const range of ranges) {

@@ -33,7 +33,7 @@ import {
 import { PerchError } from "../errors.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
-import type { EtcdConnection } from "./etcd-connection.js";
+import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
 export interface EtcdStoreOptions extends EtcdConnection {
@@ -60,13 +60,6 @@ function silenceIpServerNameWarning(): void {
 }
 silenceIpServerNameWarning();
 
-/**
- * Keys per range request. etcd 3.4's cost per page grows with what is left of the range, so
- * fewer, larger pages list faster; larger still would raise the daemon's memory high-water mark
- * (measured: 1,000 keys a page lists 100,000 keys in ~2 s, 5,000 in ~1 s at ~180 MB RSS, 10,000
- * in ~0.9 s at ~213 MB).
- */
-const DEFAULT_PAGE_SIZE = 5_000;
 const INITIAL_BACKOFF_MS = 100;
 /**
  * Failed reconnects of a change stream after which its client is replaced (see Connection.renew):
@@ -83,7 +76,7 @@ type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
 
 export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store> {
   const conn = await Connection.open(options);
-  return new EtcdStore(conn, options.pageSize ?? DEFAULT_PAGE_SIZE);
+  return new EtcdStore(conn, options.pageSize ?? LIST_PAGE_SIZE);
 }
 
 /**
