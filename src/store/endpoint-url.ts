@@ -1,4 +1,4 @@
-/** Parsing of etcd endpoints, shared by the etcd3 store and the gateway lister (which must not load etcd3). */
+/** Parsing of etcd endpoints, shared by the etcd3 store and the one-shot lister (which must not load etcd3). */
 import { PerchError } from "../errors.js";
 
 /** An endpoint as etcd3 takes it (`host:port` means http://), or a PerchError that says what is wrong. */

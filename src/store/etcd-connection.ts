@@ -10,7 +10,7 @@ export interface EtcdConnection {
 }
 
 /**
- * Keys per range request, for both ways of listing (gRPC and the JSON gateway). etcd 3.4's cost
+ * Keys per range request, for both ways of listing (the etcd3 client and the one-shot lister). etcd 3.4's cost
  * per page grows with what is left of the range, so fewer, larger pages list faster; larger still
  * would raise the daemon's memory high-water mark (measured over gRPC: 1,000 keys a page lists
  * 100,000 keys in ~2 s, 5,000 in ~1 s at ~180 MB RSS, 10,000 in ~0.9 s at ~213 MB).

@@ -50,14 +50,11 @@ async function expiredCertificate(caDir: string): Promise<{ cert: string; key: s
   return { cert: path.join(dir, "expired.crt"), key: path.join(dir, "expired.key") };
 }
 
-/** MARKER as a gRPC request carries it, and as the JSON gateway does (base64; it starts a key). */
-const MARKER_FORMS = [MARKER, Buffer.from(MARKER).toString("base64").slice(0, 24)];
-
 /**
  * A proxy to `target` that forwards until a client sends a request naming MARKER, then goes
  * silent on that connection (both ways, the socket left open): a server that answered the dial
- * probe and then hangs, so only the request timeout can end the wait (a one-shot's gateway
- * listing gives up and falls back to gRPC, which then times out too).
+ * probe and then hangs, so only the request timeout can end the wait (a one-shot's direct
+ * listing gives up and falls back to the etcd3 client, which then times out too).
  */
 async function freezingProxy(target: string): Promise<string> {
   const [host, port] = target.split(":");
@@ -65,7 +62,7 @@ async function freezingProxy(target: string): Promise<string> {
     const upstream = connect(Number(port), host);
     let frozen = false;
     client.on("data", (chunk: Buffer) => {
-      if (frozen || MARKER_FORMS.some((form) => chunk.includes(form))) frozen = true;
+      if (frozen || chunk.includes(MARKER)) frozen = true;
       else upstream.write(chunk);
     });
     upstream.on("data", (chunk: Buffer) => {

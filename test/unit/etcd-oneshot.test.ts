@@ -1,9 +1,9 @@
-// The gateway lister's ranges are etcd3's (0xff bytes included), and what it will not handle
+// The one-shot lister's ranges are etcd3's (0xff bytes included), and what it will not handle
 // itself is handed to the etcd3 store before any request.
 import fc from "fast-check";
 import { Range } from "etcd3";
 import { afterEach, describe, expect, it } from "vitest";
-import { GatewayError, listViaGateway, prefixRange, type GatewayOptions } from "../../src/store/etcd-gateway.js";
+import { DirectListError, listDirect, prefixRange, type DirectListOptions } from "../../src/store/etcd-oneshot.js";
 
 describe("prefixRange", () => {
   it("is etcd3's Range.prefix for any bytes", () => {
@@ -32,13 +32,13 @@ describe("left to the etcd3 store", () => {
     delete process.env.grpc_proxy;
   });
 
-  const refusal = async (options: GatewayOptions): Promise<string> => {
-    const err = await listViaGateway(options, ["/a/"]).then(
+  const refusal = async (options: DirectListOptions): Promise<string> => {
+    const err = await listDirect(options, ["/a/"]).then(
       () => undefined,
       (e: unknown) => e,
     );
-    expect(err).toBeInstanceOf(GatewayError);
-    return (err as GatewayError).message;
+    expect(err).toBeInstanceOf(DirectListError);
+    return (err as DirectListError).message;
   };
 
   it.each([
@@ -61,6 +61,6 @@ describe("left to the etcd3 store", () => {
 
   it("no endpoint that can be connected to: the last one's error", async () => {
     const message = await refusal({ endpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"] });
-    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:2\/v3\/kv\/range: connect ECONNREFUSED/);
+    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:2: connect ECONNREFUSED/);
   });
 });

@@ -1,9 +1,10 @@
-// One-shot listing over etcd's JSON gateway: the same snapshot as the etcd3 store (pages, nested
+// One-shot listing directly over HTTP/2: the same snapshot as the etcd3 store (pages, nested
 // prefixes, UTF-8, empty prefixes and prefix lists), at one revision while keys are written, over
 // TLS with client certificates and with a password, failing over past a dead endpoint; and the
-// fall-back to the etcd3 store (gateway turned off, TLS or password wrong) with its errors. The
-// built CLI lists through the gateway without loading etcd3.
+// fall-back to the etcd3 store (the direct listing failing, TLS or password wrong) with its errors.
+// The built CLI lists without loading etcd3.
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer as createHttpServer } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,7 +12,7 @@ import { execa } from "execa";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Etcd3 } from "etcd3";
-import { GatewayError, listViaGateway, OneShotEtcdStore, type GatewayOptions } from "../../src/store/etcd-gateway.js";
+import { DirectListError, listDirect, OneShotEtcdStore, type DirectListOptions } from "../../src/store/etcd-oneshot.js";
 import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
 import type { Snapshot } from "../../src/store/types.js";
 import { PERCH } from "../helpers/confdir.js";
@@ -66,9 +67,9 @@ async function listOnce(store: OneShotEtcdStore, prefixes: readonly string[]): P
   }
 }
 
-describe("listing over the JSON gateway", () => {
+describe("listing directly over HTTP/2", () => {
   let etcd: EtcdServer;
-  let conn: GatewayOptions;
+  let conn: DirectListOptions;
   const keys: Record<string, string> = {
     "/gw/a/sub/x": "nested",
     "/gw/ab/1": "shares /gw/a as a string prefix",
@@ -96,11 +97,11 @@ describe("listing over the JSON gateway", () => {
     { name: "the empty prefix (every key)", prefixes: [""] },
     { name: "no prefix", prefixes: [] },
   ])("lists what the etcd3 store lists: $name", async ({ prefixes }) => {
-    const gateway = sorted(await listViaGateway(conn, prefixes));
-    expect(gateway).toEqual(sorted(await viaEtcd3(conn, prefixes)));
-    expect(gateway.revision).toBeGreaterThan(0);
+    const direct = sorted(await listDirect(conn, prefixes));
+    expect(direct).toEqual(sorted(await viaEtcd3(conn, prefixes)));
+    expect(direct.revision).toBeGreaterThan(0);
     const all = Object.entries(keys).filter(([k]) => prefixes.some((p) => k.startsWith(p)));
-    expect(Object.fromEntries(gateway.kvs.map((kv) => [kv.key, kv.value]))).toEqual(Object.fromEntries(all));
+    expect(Object.fromEntries(direct.kvs.map((kv) => [kv.key, kv.value]))).toEqual(Object.fromEntries(all));
   });
 
   it("lists at the revision of its first page while keys are written", async () => {
@@ -115,7 +116,7 @@ describe("listing over the JSON gateway", () => {
         if (listing) written.push(Number(res.header.revision));
       }
     })();
-    const snapshot = await listViaGateway({ ...conn, pageSize: 5 }, ["/pin/"]);
+    const snapshot = await listDirect({ ...conn, pageSize: 5 }, ["/pin/"]);
     listing = false;
     await writer;
     expect(written.filter((r) => r > snapshot.revision).length).toBeGreaterThan(0);
@@ -126,7 +127,7 @@ describe("listing over the JSON gateway", () => {
 
   it("fails over past an endpoint that refuses, and stays with the one that answers", async () => {
     const refused = await closedPort();
-    const s = await listViaGateway({ ...conn, endpoints: [`http://127.0.0.1:${refused}`, etcd.endpoint] }, ["/gw/b/"]);
+    const s = await listDirect({ ...conn, endpoints: [`http://127.0.0.1:${refused}`, etcd.endpoint] }, ["/gw/b/"]);
     expect(s.kvs).toEqual([{ key: "/gw/b/1", value: "b" }]);
   });
 
@@ -134,15 +135,15 @@ describe("listing over the JSON gateway", () => {
     const silent = createServer(() => undefined);
     const port = await listen(silent);
     try {
-      const err = await thrown(listViaGateway({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 }, ["/gw/"]));
-      expect(err).toBeInstanceOf(GatewayError);
-      expect(err.message).toBe(`http://127.0.0.1:${port}/v3/kv/range: no answer within 300 ms`);
+      const err = await thrown(listDirect({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 }, ["/gw/"]));
+      expect(err).toBeInstanceOf(DirectListError);
+      expect(err.message).toBe(`http://127.0.0.1:${port}/etcdserverpb.KV/Range: no answer within 300 ms`);
     } finally {
       silent.close();
     }
   });
 
-  it("the one-shot store lists through the gateway and closes without having loaded etcd3's store", async () => {
+  it("the one-shot store lists directly and closes without having loaded etcd3's store", async () => {
     const { store, debug } = oneShot(conn);
     expect(sorted(await listOnce(store, ["/gw/a/"]))).toEqual(sorted(await viaEtcd3(conn, ["/gw/a/"])));
     expect(debug).toEqual([]);
@@ -152,24 +153,35 @@ describe("listing over the JSON gateway", () => {
 describe("falling back to the etcd3 store", () => {
   let etcd: EtcdServer;
   beforeAll(async () => {
-    etcd = await startEtcd({ extraArgs: ["--enable-grpc-gateway=false"] });
+    etcd = await startEtcd();
     await putAll(etcd.client(), { "/fb/1": "one", "/fb/2": "two", "/fb/3": "three" });
   });
   afterAll(async () => {
     await etcd?.stop();
   });
 
-  it("lists through etcd3 when etcd's gateway is turned off, and says why at debug level", async () => {
+  it("lists through etcd3 when the direct listing fails, and says why at debug level", async () => {
     const conn = { endpoints: [etcd.clientUrl], pageSize: 2 };
-    const err = await thrown(listViaGateway(conn, ["/fb/"]));
-    expect(err).toBeInstanceOf(GatewayError);
-    expect(err.message).toMatch(/\/v3\/kv\/range: HTTP 404: /);
-    const { store, debug } = oneShot(conn);
-    const s = await listOnce(store, ["/fb/"]);
+    const debug: string[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => void debug.push(line) });
+    const failing = () => Promise.reject(new DirectListError("refused by the test"));
+    const s = await listOnce(new OneShotEtcdStore(conn, logger, failing), ["/fb/"]);
     expect(sorted(s)).toEqual(sorted(await viaEtcd3(conn, ["/fb/"])));
     expect(s.kvs).toHaveLength(3);
     expect(debug).toHaveLength(1);
-    expect(JSON.parse(debug[0] as string)).toMatchObject({ level: 20, via: "gateway", err: expect.stringContaining("HTTP 404") });
+    expect(JSON.parse(debug[0] as string)).toMatchObject({ level: 20, via: "http2", err: "refused by the test" });
+  });
+
+  it("a server that is not etcd (HTTP/1.1 only) is an error of the direct lister, not a hang", async () => {
+    const web = createHttpServer((_req, res) => res.end("hello"));
+    const port = await listen(web);
+    try {
+      const err = await thrown(listDirect({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 2_000 }, ["/fb/"]));
+      expect(err).toBeInstanceOf(DirectListError);
+      expect(err.message).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${port}(/etcdserverpb\\.KV/Range)?: (?!no answer)`));
+    } finally {
+      web.close();
+    }
   });
 
   it("watches through etcd3", async () => {
@@ -202,33 +214,36 @@ describe("TLS and passwords", () => {
 
   it("lists with the CA, client certificate and key", async () => {
     const conn = { endpoints: [tlsEtcd.clientUrl], caFile: tlsEtcd.caFile, certFile: tlsEtcd.certFile, keyFile: tlsEtcd.keyFile };
-    const s = await listViaGateway(conn, ["/t/"]);
+    const s = await listDirect(conn, ["/t/"]);
     expect(s).toEqual(await viaEtcd3(conn, ["/t/"]));
     expect(s.kvs).toEqual([{ key: "/t/1", value: "tls" }]);
-    // etcd3 speaks TLS to an http:// endpoint once a CA is given: so does the gateway lister.
-    expect(await listViaGateway({ ...conn, endpoints: [tlsEtcd.endpoint] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
+    // etcd3 speaks TLS to an http:// endpoint once a CA is given: so does the direct lister.
+    expect(await listDirect({ ...conn, endpoints: [tlsEtcd.endpoint] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
     // A refused TLS endpoint is as unreachable as a plain one: on to the next.
-    expect(await listViaGateway({ ...conn, endpoints: [`https://127.0.0.1:${await closedPort()}`, tlsEtcd.clientUrl] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
+    expect(await listDirect({ ...conn, endpoints: [`https://127.0.0.1:${await closedPort()}`, tlsEtcd.clientUrl] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
   });
 
   it("without a client certificate: the etcd3 store's error", async () => {
     const conn = { endpoints: [tlsEtcd.clientUrl], caFile: tlsEtcd.caFile };
-    expect(await thrown(listViaGateway(conn, ["/t/"]))).toBeInstanceOf(GatewayError);
+    expect(await thrown(listDirect(conn, ["/t/"]))).toBeInstanceOf(DirectListError);
     const err = await thrown(listOnce(oneShot(conn).store, ["/t/"]));
     expect(err.message).toMatch(/^cannot connect to etcd at https:\/\/127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1:\d+ failed: /);
   });
 
   it("authenticates with the user name and password", async () => {
     const conn = { endpoints: [authEtcd.clientUrl], username: "root", password };
-    const s = await listViaGateway(conn, ["/t/"]);
+    const s = await listDirect(conn, ["/t/"]);
     expect(s).toEqual(await viaEtcd3(conn, ["/t/"]));
     expect(s.kvs).toEqual([{ key: "/t/1", value: "auth" }]);
-    expect(await listViaGateway(conn, [])).toMatchObject({ kvs: [] });
+    expect(await listDirect(conn, [])).toMatchObject({ kvs: [] });
   });
 
   it("with a wrong password or none: the etcd3 store's errors, and no password in the debug line", async () => {
     const wrong = { endpoints: [authEtcd.clientUrl], username: "root", password: "not-the-password" };
-    expect(await thrown(listViaGateway(wrong, ["/t/"]))).toBeInstanceOf(GatewayError);
+    const direct = await thrown(listDirect(wrong, ["/t/"]));
+    expect(direct).toBeInstanceOf(DirectListError);
+    // etcd's answer is a gRPC status in the trailers.
+    expect(direct.message).toBe(`${authEtcd.clientUrl}/etcdserverpb.Auth/Authenticate: gRPC status 3: etcdserver: authentication failed, invalid user ID or password`);
     const { store, debug } = oneShot(wrong);
     expect((await thrown(listOnce(store, ["/t/"]))).message).toBe(`etcd at ${authEtcd.clientUrl}: authentication failed for user "root": wrong user name or password`);
     expect(debug.join("")).toContain("authentication failed");
@@ -240,13 +255,13 @@ describe("TLS and passwords", () => {
 
 describe("perch snapshot (built CLI)", () => {
   let etcd: EtcdServer;
-  let noGateway: EtcdServer;
   let dir: string;
   let preload: string;
+  const password = "cli-pa55";
   beforeAll(async () => {
-    [etcd, noGateway] = await Promise.all([startEtcd(), startEtcd({ extraArgs: ["--enable-grpc-gateway=false"] })]);
-    await Promise.all([etcd, noGateway].map((e) => putAll(e.client(), { "/cli/a": "1", "/cli/ключ": "✓" })));
-    dir = await mkdtemp(path.join(tmpdir(), "perch-gateway-"));
+    etcd = await startEtcd({ auth: { user: "root", password } });
+    await putAll(etcd.client(), { "/cli/a": "1", "/cli/ключ": "✓" });
+    dir = await mkdtemp(path.join(tmpdir(), "perch-oneshot-"));
     preload = path.join(dir, "report-etcd3.mjs");
     // etcd3 and gRPC are CommonJS: whatever imports them, they land in the CommonJS module cache.
     await writeFile(
@@ -260,26 +275,30 @@ describe("perch snapshot (built CLI)", () => {
     );
   });
   afterAll(async () => {
-    await Promise.all([etcd?.stop(), noGateway?.stop()]);
+    await etcd?.stop();
     if (dir !== undefined) await rm(dir, { recursive: true, force: true });
   });
 
-  const snapshot = (server: EtcdServer) => execa("node", ["--import", preload, PERCH, "snapshot", "--endpoints", server.clientUrl, "--prefix", "/cli/", "--log-level", "debug"], { reject: false, stripFinalNewline: false });
-  const expected = '{\n  "/cli/a": "1",\n  "/cli/ключ": "✓"\n}\n';
+  const snapshot = (user: string) =>
+    execa("node", ["--import", preload, PERCH, "snapshot", "--endpoints", etcd.clientUrl, "--prefix", "/cli/", "--log-level", "debug"], {
+      reject: false,
+      stripFinalNewline: false,
+      env: { ETCD_USERNAME: user, ETCD_PASSWORD: password },
+    });
 
-  it("lists through the gateway without loading etcd3", async () => {
-    const r = await snapshot(etcd);
+  it("lists without loading etcd3", async () => {
+    const r = await snapshot("root");
     expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(expected);
-    expect(r.stderr).not.toContain("listing over gRPC");
+    expect(r.stdout).toBe('{\n  "/cli/a": "1",\n  "/cli/ключ": "✓"\n}\n');
+    expect(r.stderr).not.toContain("listing through the etcd3 client");
     expect(r.stderr).toContain("LOADED 0\n");
   });
 
-  it("loads etcd3 when the gateway is off (and the check above would see it)", async () => {
-    const r = await snapshot(noGateway);
-    expect(r.exitCode).toBe(0);
-    expect(r.stdout).toBe(expected);
-    expect(r.stderr).toContain("listing over gRPC");
+  it("loads etcd3 when the direct listing fails (and the check above would see it)", async () => {
+    const r = await snapshot("nobody");
+    expect(r.exitCode).toBe(1);
+    expect(r.stderr).toContain("listing through the etcd3 client");
+    expect(r.stderr).toContain('authentication failed for user "nobody"');
     expect(r.stderr).not.toContain("LOADED 0\n");
     expect(r.stderr).toMatch(/LOADED [1-9]\d*\n/);
   });
