@@ -170,3 +170,48 @@ describe("perch render", () => {
     expect(r.stderr).toContain(`perch render: ${c.keysFile}: value of key /k must be a string, got number`);
   });
 });
+
+// The pass's order and its failure isolation, with checks that look at the tree while they run.
+describe("perch render: install order and failures", () => {
+  it("installs in the same order: unchecked first, then checked, each check seeing every earlier file", async () => {
+    // Each check records every destination's content and the number of stage files (its own).
+    const seen = (name: string) => `check_cmd = 'grep -H . *.cfg > ../${name}.seen; ls -A | grep -c perch-stage >> ../${name}.seen'`;
+    await c.writeTemplate("t.hbs", '{{getv "/k"}}\n');
+    for (const name of ["a", "b", "c", "x", "y"]) await writeFile(path.join(c.out, `${name}.cfg`), "old\n");
+    for (const name of ["a", "b", "c"]) await c.writeResource(name, resourceToml("t.hbs", path.join(c.out, `${name}.cfg`), ["/k"], seen(name)));
+    for (const name of ["x", "y"]) await c.writeResource(name, resourceToml("t.hbs", path.join(c.out, `${name}.cfg`), ["/k"]));
+    await c.writeKeys({ "/k": "new" });
+    const r = await render();
+    expect(r.exitCode).toBe(0);
+    const state = (installed: string[]) =>
+      ["a", "b", "c", "x", "y"].map((name) => `${name}.cfg:${installed.includes(name) ? "new" : "old"}\n`).join("") + "1\n";
+    expect(await readFile(path.join(c.dir, "a.seen"), "utf8")).toBe(state(["x", "y"]));
+    expect(await readFile(path.join(c.dir, "b.seen"), "utf8")).toBe(state(["x", "y", "a"]));
+    expect(await readFile(path.join(c.dir, "c.seen"), "utf8")).toBe(state(["x", "y", "a", "b"]));
+  });
+
+  it("a failed check, render or write of one resource does not stop the others; the reload runs once", async () => {
+    const reloads = path.join(c.dir, "reloads.log");
+    const reload = `reload_cmd = "cat ${path.join(c.out, "c.cfg")} ${path.join(c.out, "e.cfg")} >> ${reloads}"`;
+    await c.writeTemplate("t.hbs", '{{getv "/k"}}\n');
+    await c.writeTemplate("missing.hbs", '{{getv "/missing"}}\n');
+    await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a.cfg"), ["/k"], `check_cmd = "false"\n${reload}`));
+    await c.writeResource("b", resourceToml("missing.hbs", path.join(c.out, "b.cfg"), ["/k"], `check_cmd = "true"\n${reload}`));
+    await c.writeResource("c", resourceToml("t.hbs", path.join(c.out, "c.cfg"), ["/k"], `check_cmd = "true"\n${reload}`));
+    await c.writeResource("d", resourceToml("t.hbs", path.join(c.out, "no-such-dir", "d.cfg"), ["/k"], reload));
+    await c.writeResource("e", resourceToml("t.hbs", path.join(c.out, "e.cfg"), ["/k"], reload));
+    await c.writeKeys({ "/k": "v" });
+    const r = await render();
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout.split("\n").filter((line) => !line.startsWith(" "))).toEqual([
+      expect.stringMatching(/^check-failed\s+a\s/),
+      expect.stringMatching(/^render-failed\s+b\s/),
+      expect.stringMatching(/^written\s+c\s/),
+      expect.stringMatching(/^failed\s+d\s/),
+      expect.stringMatching(/^written\s+e\s/),
+      expect.stringMatching(/^reloaded\s/),
+    ]);
+    expect((await readdir(c.out)).sort()).toEqual(["c.cfg", "e.cfg"]);
+    expect(await readFile(reloads, "utf8")).toBe("v\nv\n");
+  });
+});
