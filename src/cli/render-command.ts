@@ -5,12 +5,17 @@ import { Mirror } from "../mirror/mirror.js";
 import { runPass, type PassReport, describeCommand } from "../render/pass.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
+import { loadCommandRunner } from "../write/run-command.js";
 import { EXIT } from "./exit.js";
 import { openStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
+  // A command will run (a check, or a reload): load its runner while the listing waits on the store.
+  // A failed import is reported by the command's own run.
+  const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
+  if (commands) loadCommandRunner().catch(() => undefined);
   const store = await openStore(config, { oneShot: true, logger });
   try {
     const listStart = performance.now();

@@ -14,7 +14,10 @@ const I32 = 5;
 export interface RangePage {
   /** The header's revision (undefined if the answer had none). */
   revision: number | undefined;
-  kvs: Array<{ key: Uint8Array; value: Uint8Array }>;
+  /** Keys and values decoded as UTF-8, as the etcd3 store decodes them. */
+  kvs: Array<{ key: string; value: string }>;
+  /** The last key's bytes, where the next page starts (undefined when there are no keys). */
+  lastKey: Buffer | undefined;
   more: boolean;
 }
 
@@ -24,8 +27,6 @@ export class WireError extends Error {
     this.name = "WireError";
   }
 }
-
-const EMPTY: Uint8Array = new Uint8Array(0);
 
 /** etcdserverpb.RangeRequest: key = 1, range_end = 2, limit = 3, revision = 4 (0: the newest). */
 export function rangeRequest(key: Uint8Array, end: Uint8Array, limit: number, revision: number): Uint8Array {
@@ -42,18 +43,24 @@ export function authenticateRequest(name: string, password: string): Uint8Array 
 /**
  * etcdserverpb.RangeResponse: header = 1, kvs = 2 (mvccpb.KeyValue: key = 1, value = 5; the
  * revisions, version and lease are skipped), more = 3, count = 4. Fields at their default value
- * are absent from the wire (an empty value, more = false). Keys and values are views into `message`.
+ * are absent from the wire (an empty value, more = false). Strings are decoded straight from the
+ * message: no intermediate buffer per key.
  */
-export function readRangeResponse(message: Uint8Array): RangePage {
+export function readRangeResponse(message: Buffer): RangePage {
   const r = new Reader(message);
-  const page: RangePage = { revision: undefined, kvs: [], more: false };
+  const page: RangePage = { revision: undefined, kvs: [], lastKey: undefined, more: false };
+  let lastKey: [number, number] | undefined;
   while (r.pos < r.end) {
     const tag = r.varint();
     if (tag === ((1 << 3) | LEN)) page.revision = readHeader(r.bytes());
-    else if (tag === ((2 << 3) | LEN)) page.kvs.push(readKeyValue(r));
-    else if (tag === ((3 << 3) | VARINT)) page.more = r.varint() !== 0;
+    else if (tag === ((2 << 3) | LEN)) {
+      const kv = readKeyValue(r);
+      page.kvs.push({ key: message.toString("utf8", kv[0], kv[1]), value: message.toString("utf8", kv[2], kv[3]) });
+      lastKey = [kv[0], kv[1]];
+    } else if (tag === ((3 << 3) | VARINT)) page.more = r.varint() !== 0;
     else r.skip(tag);
   }
+  if (lastKey !== undefined) page.lastKey = message.subarray(lastKey[0], lastKey[1]);
   return page;
 }
 
@@ -93,19 +100,22 @@ function readHeader(message: Uint8Array): number | undefined {
   return revision;
 }
 
-/** A KeyValue read in place from the response's reader (no reader, no copy per key). */
-function readKeyValue(r: Reader): { key: Uint8Array; value: Uint8Array } {
+/** A KeyValue read in place from the response's reader: where its key and its value are (start, end, start, end). */
+function readKeyValue(r: Reader): [number, number, number, number] {
   const end = r.length();
-  let key: Uint8Array = EMPTY;
-  let value: Uint8Array = EMPTY;
+  const at: [number, number, number, number] = [0, 0, 0, 0];
   while (r.pos < end) {
     const tag = r.varint();
-    if (tag === ((1 << 3) | LEN)) key = r.bytes();
-    else if (tag === ((5 << 3) | LEN)) value = r.bytes();
-    else r.skip(tag);
+    if (tag === ((1 << 3) | LEN) || tag === ((5 << 3) | LEN)) {
+      const fieldEnd = r.length();
+      const slot = tag === ((1 << 3) | LEN) ? 0 : 2;
+      at[slot] = r.pos;
+      at[slot + 1] = fieldEnd;
+      r.pos = fieldEnd;
+    } else r.skip(tag);
   }
   if (r.pos !== end) throw new WireError("a KeyValue's last field runs past its end");
-  return { key, value };
+  return at;
 }
 
 class Reader {

@@ -110,10 +110,9 @@ export async function listDirect(options: DirectListOptions, prefixes: readonly 
         // makes etcd 3.4 read the rest of the range for every page.
         const page = await client.call("/etcdserverpb.KV/Range", rangeRequest(key, range.end, pageSize, revision ?? 0), readRangeResponse);
         revision ??= revisionOf(page.revision);
-        for (const kv of page.kvs) kvs.push({ key: utf8(kv.key), value: utf8(kv.value) });
-        const last = page.kvs.at(-1);
-        if (!page.more || last === undefined) break;
-        key = Buffer.concat([last.key, Buffer.from([0])]);
+        for (const kv of page.kvs) kvs.push(kv);
+        if (!page.more || page.lastKey === undefined) break;
+        key = Buffer.concat([page.lastKey, Buffer.from([0])]);
       }
     }
     return { revision: revision ?? 0, kvs };
@@ -138,10 +137,6 @@ function revisionOf(revision: number | undefined): number {
   return revision;
 }
 
-function utf8(bytes: Uint8Array): string {
-  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8");
-}
-
 /** A gRPC message on the wire: not compressed (0), its length (4 bytes, big-endian), the message. */
 function frame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
@@ -152,7 +147,7 @@ function frame(message: Uint8Array): Buffer {
 }
 
 /** The one message of a unary answer. */
-function unframe(body: Buffer, where: string): Uint8Array {
+function unframe(body: Buffer, where: string): Buffer {
   if (body.length < 5 || body[0] !== 0 || body.readUInt32BE(1) !== body.length - 5) {
     throw new DirectListError(`${where}: not one uncompressed gRPC message (${body.length} bytes)`);
   }
@@ -213,7 +208,7 @@ class Http2Client {
   }
 
   /** A unary call on the chosen endpoint, or on each in order until one can be connected to; `read` decodes the answer. */
-  async call<T>(path: string, request: Uint8Array, read: (message: Uint8Array) => T): Promise<T> {
+  async call<T>(path: string, request: Uint8Array, read: (message: Buffer) => T): Promise<T> {
     if (this.#chosen !== undefined) return this.unary(this.#chosen.url, this.#chosen.session, path, request, read);
     let unreachable: DirectListError | undefined;
     for (const url of this.urls) {
@@ -264,7 +259,7 @@ class Http2Client {
     });
   }
 
-  private unary<T>(url: URL, session: http2.ClientHttp2Session, path: string, request: Uint8Array, read: (message: Uint8Array) => T): Promise<T> {
+  private unary<T>(url: URL, session: http2.ClientHttp2Session, path: string, request: Uint8Array, read: (message: Buffer) => T): Promise<T> {
     const where = `${this.authority(url)}${path}`;
     const headers: http2.OutgoingHttpHeaders = { ":method": "POST", ":path": path, "content-type": "application/grpc", te: "trailers" };
     if (this.#token !== undefined) headers.token = this.#token;
