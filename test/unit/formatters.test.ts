@@ -1,3 +1,4 @@
+import { isIPv6 } from "node:net";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { PerchError } from "../../src/errors.js";
@@ -53,7 +54,19 @@ describe("the formatter table", () => {
 
 const VALID: Record<string, unknown[]> = {
   ipv4: ["0.0.0.0", "10.0.0.1", "192.168.1.254", "255.255.255.255"],
-  ipv6: ["::", "::1", "fe80::1", "2001:db8::", "2001:DB8:0:0:0:0:0:1", "::ffff:192.0.2.1"],
+  ipv6: [
+    "::",
+    "::1",
+    "fe80::1",
+    "2001:db8::",
+    "2001:DB8:0:0:0:0:0:1",
+    "::ffff:192.0.2.1",
+    "1:2:3:4:5:6:7::",
+    "::2:3:4:5:6:7:8",
+    "1:2:3::6:7:8",
+    "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
+    "1:2:3:4:5:6:1.2.3.4",
+  ],
   ip: ["10.0.0.1", "2001:db8::1", "::"],
   cidrv4: ["10.0.0.0/8", "0.0.0.0/0", "192.0.2.1/32", "192.168.0.0/16"],
   cidrv6: ["::/0", "2001:db8::/32", "fd00::1/128"],
@@ -68,7 +81,27 @@ const VALID: Record<string, unknown[]> = {
 
 const INVALID: Record<string, unknown[]> = {
   ipv4: ["256.0.0.1", "1.2.3", "1.2.3.4.5", "01.2.3.4", "1.2.3.4/32", "::1", "0x0a.0.0.1", 167772161],
-  ipv6: ["fe80::1%eth0", ":::", "2001:db8::g", "10.0.0.1", "1:2:3:4:5:6:7:8:9", "[::1]", "::1/128"],
+  ipv6: [
+    "fe80::1%eth0",
+    ":::",
+    "2001:db8::g",
+    "10.0.0.1",
+    "1:2:3:4:5:6:7:8:9",
+    "[::1]",
+    "::1/128",
+    "1:2:3:4:5:6:7",
+    "1:2:3:4:5:6:7:8::",
+    "::1:2:3:4:5:6:7:8",
+    "1::2::3",
+    "12345::",
+    ":1::",
+    "1::2:",
+    "1:",
+    ":1",
+    ":",
+    "1:2:3:4:5:6:7:1.2.3.4",
+    "::1.2.3.04",
+  ],
   ip: ["localhost", "10.0.0.256", "fe80::1%1", "1.2.3.4:179"],
   cidrv4: [
     "10.0.0.0/33",
@@ -85,8 +118,23 @@ const INVALID: Record<string, unknown[]> = {
   ],
   cidrv6: ["::/129", "fe80::1%eth0/64", "10.0.0.0/8", "::/064", "::", "2001:db8::/3 2"],
   cidr: ["10.0.0.0/33", "10.0.0.0/64", "::/129", "10.0.0.0"],
-  asn: ["4294967296", "-1", "+1", "064512", "1.10", "6451 2", "AS64512", "0x10", "", 4294967296, -1, 1.5],
-  port: ["0", "65536", "0179", "179.0", "http", 0, 65536, 179.5, -179],
+  asn: [
+    "4294967296",
+    "-1",
+    "+1",
+    "064512",
+    "1.10",
+    "6451 2",
+    "AS64512",
+    "0x10",
+    "",
+    "9007199254740993",
+    "99999999999999999999",
+    4294967296,
+    -1,
+    1.5,
+  ],
+  port: ["0", "65536", "0179", "179.0", "http", "9007199254740993", 0, 65536, 179.5, -179],
   uint: ["-1", "1.0", "01", "1e3", "", -1, 0.5, 1e21, NaN, Infinity],
   birdIdent: ["9x", "", "a-b", "a.b", "a b", "é", "Node_１", "a\u200b"],
   birdString: [
@@ -299,6 +347,40 @@ describe("properties", () => {
     fc.assert(
       fc.property(withSyntax(['"', "\n", "\\"]), (value) => {
         expect(() => format("birdString", value)).toThrow(PerchError);
+      }),
+    );
+  });
+
+  /** Whether the formatter returns `value` (it throws otherwise). */
+  const accepts = (name: string, value: string): boolean => {
+    try {
+      return format(name, value) === value;
+    } catch (err) {
+      expect(err).toBeInstanceOf(PerchError);
+      return false;
+    }
+  };
+
+  it("ipv6 accepts exactly what node:net's isIPv6 accepts, zone ids aside", () => {
+    const groups = ["0", "1", "ab", "fff", "FFFF", "12345", "g"];
+    const part = fc.constantFrom(...groups, ":", "::", ":::", ".", "1.2.3.4", "%eth0");
+    fc.assert(
+      fc.property(fc.array(part, { maxLength: 16 }), (parts) => {
+        const text = parts.join("");
+        expect(accepts("ipv6", text), text).toBe(!text.includes("%") && isIPv6(text));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("asn, port and community bounds are exact however long the number", () => {
+    fc.assert(
+      fc.property(fc.stringMatching(/^(?:0|[1-9][0-9]{0,24})$/), (text) => {
+        const n = BigInt(text);
+        expect(accepts("asn", text), text).toBe(n <= 4294967295n);
+        expect(accepts("port", text), text).toBe(n >= 1n && n <= 65535n);
+        expect(accepts("community", `${text}:1`), text).toBe(n <= 65535n);
+        expect(accepts("community", `1:${text}:1`), text).toBe(n <= 4294967295n);
       }),
     );
   });

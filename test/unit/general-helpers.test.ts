@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KeyIndex } from "../../src/mirror/key-index.js";
 import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js";
@@ -168,6 +169,31 @@ describe("split and join", () => {
     expect(errorOf("join", "abc", ",")).toBe('join: expected a list, got "abc"');
     expect(errorOf("join", [{ a: 1 }], ",")).toBe('join: expected a string, got {"a":1}');
     expect(errorOf("split", null, ",")).toBe("split: expected a string, got null");
+    // Every item is checked before the separator.
+    expect(errorOf("join", ["a", null], undefined)).toBe("join: expected a string, got null");
+    expect(errorOf("join", ["a"], undefined)).toBe("join: expected a string, got undefined");
+  });
+
+  it("records the source key of every part and of the joined result", () => {
+    const scope = newScope({ "10.0.0.0-8": "/blocks/10.0.0.0-8" });
+    const parts = helper("split").fn(["10.0.0.0-8", "-"], scope);
+    expect(parts).toEqual(["10.0.0.0", "8"]);
+    expect(scope.provenance.keyOf("10.0.0.0")).toBe("/blocks/10.0.0.0-8");
+    expect(scope.provenance.keyOf("8")).toBe("/blocks/10.0.0.0-8");
+    expect(helper("join").fn([parts, "/"], scope)).toBe("10.0.0.0/8");
+    expect(scope.provenance.keyOf("10.0.0.0/8")).toBe("/blocks/10.0.0.0-8");
+    // The first item with a key names the source; items that are not strings are skipped.
+    expect(helper("join").fn([[1, "x", "8"], "_"], scope)).toBe("1_x_8");
+    expect(scope.provenance.keyOf("1_x_8")).toBe("/blocks/10.0.0.0-8");
+    expect(helper("toUpper").fn(["8"], scope)).toBe("8");
+  });
+
+  it("records nothing for a result whose source has no key", () => {
+    const scope = newScope();
+    expect(helper("split").fn(["a-b", "-"], scope)).toEqual(["a", "b"]);
+    expect(helper("join").fn([["a", 1], "-"], scope)).toBe("a-1");
+    expect(helper("base").fn(["/x/y"], scope)).toBe("y");
+    expect(scope.provenance.size).toBe(0);
   });
 });
 
@@ -233,6 +259,29 @@ describe("comparisons", () => {
     // U+FFFF is EF BF BF in UTF-8, below F0 9F 98 80; in UTF-16 the surrogate D83D sorts first.
     expect(call("lt", "\uffff", "😀")).toBe(true);
     expect(call("gt", "😀", "\uffff")).toBe(true);
+    expect(call("lt", "a😀", "a\uffff"), "after a common prefix").toBe(false);
+    expect(call("lt", "ab", "abc")).toBe(true);
+    expect(call("gt", "\ue000", "\ud800"), "a lone surrogate is U+FFFD's bytes").toBe(false);
+    expect(call("eq", "\ud800", "\ufffd")).toBe(true);
+    expect(call("eq", "\udc00", "\ud800")).toBe(true);
+    expect(call("lt", "\ud83d", "\ud83d\ude00"), "a lone high surrogate before its pair").toBe(true);
+    expect(call("lt", "\ud800a", "\ufffdb")).toBe(true);
+  });
+
+  it("orders any two strings as Buffer.compare orders their UTF-8 bytes", () => {
+    // UTF-8 length boundaries, surrogates (paired and lone) and the code points around them.
+    const units = ["a", "z", "\u00e9", "\u07ff", "\u0800", "\ud83d", "\ude00", "\ud800", "\udfff", "\ue000", "\ufffd", "\uffff"];
+    const unit = fc.constantFrom(...units);
+    const text = fc.array(unit, { maxLength: 4 }).map((chosen) => chosen.join(""));
+    fc.assert(
+      fc.property(text, text, text, (prefix, x, y) => {
+        const order = Buffer.compare(Buffer.from(prefix + x), Buffer.from(prefix + y));
+        expect(call("lt", prefix + x, prefix + y)).toBe(order < 0);
+        expect(call("eq", prefix + x, prefix + y)).toBe(order === 0);
+        expect(call("gt", prefix + x, prefix + y)).toBe(order > 0);
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   it("is variadic for eq only, like Go", () => {
@@ -453,6 +502,40 @@ describe("printf and concat", () => {
     expect(errorOf("printf", "%x", 1.5)).toBe("printf: expected an integer, got 1.5");
     expect(errorOf("printf", "%s", { a: 1 })).toBe('printf: expected a string, got {"a":1}');
     expect(errorOf("printf", undefined)).toBe("printf: expected a string, got undefined");
+  });
+
+  it("reports the first problem in format order, too many arguments last", () => {
+    const unsupported = (verb: string) => `printf: unsupported verb "%${verb}" (supported: %s %d %v %q %x %%)`;
+    expect(errorOf("printf", "%s %z")).toBe("printf: missing argument for %s");
+    expect(errorOf("printf", "%z %s")).toBe(unsupported("z"));
+    expect(errorOf("printf", "%z"), "unsupported before missing").toBe(unsupported("z"));
+    expect(errorOf("printf", "%s%", "a")).toBe(unsupported(""));
+    expect(errorOf("printf", "%", "a"), "unsupported before too many").toBe(unsupported(""));
+    expect(errorOf("printf", "%z", 1, 2)).toBe(unsupported("z"));
+    expect(errorOf("printf", "%d %z", "abc")).toBe('printf: expected an integer, got "abc"');
+    expect(errorOf("printf", "%z %d", 1, "x")).toBe(unsupported("z"));
+    expect(errorOf("printf", "%d %q", "x")).toBe('printf: expected an integer, got "x"');
+    expect(errorOf("printf", "%s", 1, 2, 3)).toBe("printf: too many arguments (the format uses 1, got 3)");
+    expect(errorOf("printf", "", 1)).toBe("printf: too many arguments (the format uses 0, got 1)");
+    expect(errorOf("printf", "%s%%", 1, 2)).toBe("printf: too many arguments (the format uses 1, got 2)");
+  });
+
+  it("takes the whole code point after % as the verb", () => {
+    expect(errorOf("printf", "%😀", 1)).toBe('printf: unsupported verb "%😀" (supported: %s %d %v %q %x %%)');
+    expect(errorOf("printf", "a%\n", 1)).toBe('printf: unsupported verb "%\n" (supported: %s %d %v %q %x %%)');
+    expect(errorOf("printf", "%\ud800x", 1)).toBe('printf: unsupported verb "%\ud800" (supported: %s %d %v %q %x %%)');
+    expect(call("printf", "%%")).toBe("%");
+    expect(call("printf", "%%%s%%", 1)).toBe("%1%");
+    expect(call("printf", "😀%s😀", "é")).toBe("😀é😀");
+    expect(call("printf", "")).toBe("");
+    expect(call("printf", 5), "a scalar format is its text").toBe("5");
+  });
+
+  it("formats alike however many formats it has seen", () => {
+    // Past the bound of parsed formats, the cache starts over; results must not change.
+    for (let i = 0; i < 2500; i++) expect(call("printf", `%s-${i}-%d`, "n", i)).toBe(`n-${i}-${i}`);
+    expect(call("printf", "%s-0-%d", "m", 7)).toBe("m-0-7");
+    expect(errorOf("printf", "%s-1-%z", "m")).toBe('printf: unsupported verb "%z" (supported: %s %d %v %q %x %%)');
   });
 
   it("concatenates scalars", () => {

@@ -44,42 +44,82 @@ function hasControlCharacter(text: string): boolean {
 /** Canonical decimal: ASCII digits only, no sign, no leading zeros (so no octal or lookalike doubts). */
 const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
-function decimalIn(text: string, min: bigint, max: bigint): boolean {
+/**
+ * Bounds are safe integers, so Number's rounding cannot move a value across one: anything that
+ * rounds is above 2^53, and so above every bound. (BigInt would be exact too, and slower.)
+ */
+function decimalIn(text: string, min: number, max: number): boolean {
   if (!DECIMAL.test(text)) return false;
-  const n = BigInt(text);
+  const n = Number(text);
   return n >= min && n <= max;
 }
 
-const UINT32_MAX = 4294967295n;
-const UINT16_MAX = 65535n;
+const UINT32_MAX = 4294967295;
+const UINT16_MAX = 65535;
 
 /** node:net accepts zone ids (`fe80::1%eth0`), which are not addresses BIRD can take. */
 function ipv6(text: string): boolean {
-  return /^[0-9A-Fa-f:.]+$/.test(text) && isIPv6(text);
+  if (!/^[0-9A-Fa-f:.]+$/.test(text)) return false;
+  // node:net's regular expression tries each of its forms in turn on every call (a few percent of
+  // an IPv6 mesh render): it is left only the forms with an embedded IPv4 address.
+  return text.includes(".") ? isIPv6(text) : hexGroups(text);
+}
+
+const COLON = 0x3a;
+
+/**
+ * isIPv6 for hex digits and colons: eight groups of one to four digits, or at most seven with a
+ * single "::" standing for the rest.
+ */
+function hexGroups(text: string): boolean {
+  const gap = text.indexOf("::");
+  if (gap === -1) return groupsIn(text, 0, text.length) === 8;
+  // A second "::" (which includes ":::") is never valid.
+  if (text.indexOf("::", gap + 1) !== -1) return false;
+  const before = gap === 0 ? 0 : groupsIn(text, 0, gap);
+  const after = gap + 2 === text.length ? 0 : groupsIn(text, gap + 2, text.length);
+  return before >= 0 && after >= 0 && before + after <= 7;
+}
+
+/** How many colon-separated groups text[start, end) holds; -1 if one is empty or too long. */
+function groupsIn(text: string, start: number, end: number): number {
+  let groups = 0;
+  let digits = 0;
+  for (let i = start; i < end; i++) {
+    if (text.charCodeAt(i) !== COLON) {
+      if (++digits > 4) return -1;
+    } else if (digits === 0) {
+      return -1;
+    } else {
+      groups++;
+      digits = 0;
+    }
+  }
+  return digits === 0 ? -1 : groups + 1;
 }
 
 function ip(text: string): boolean {
   return isIPv4(text) || ipv6(text);
 }
 
-function cidrOf(address: (text: string) => boolean, maxLength: bigint): (text: string) => boolean {
+function cidrOf(address: (text: string) => boolean, maxLength: number): (text: string) => boolean {
   return (text) => {
-    const [addr, length, ...rest] = text.split("/");
-    if (addr === undefined || length === undefined || rest.length > 0) return false;
-    return address(addr) && decimalIn(length, 0n, maxLength);
+    const parts = text.split("/");
+    if (parts.length !== 2) return false;
+    return address(parts[0] as string) && decimalIn(parts[1] as string, 0, maxLength);
   };
 }
 
-const cidrv4 = cidrOf(isIPv4, 32n);
-const cidrv6 = cidrOf(ipv6, 128n);
+const cidrv4 = cidrOf(isIPv4, 32);
+const cidrv6 = cidrOf(ipv6, 128);
 
 /** Standard communities are two 16-bit halves; large communities three 32-bit parts. */
-const COMMUNITY_PART_MAX: Readonly<Record<number, bigint>> = { 2: UINT16_MAX, 3: UINT32_MAX };
+const COMMUNITY_PART_MAX: Readonly<Record<number, number>> = { 2: UINT16_MAX, 3: UINT32_MAX };
 
 function community(text: string): boolean {
   const parts = text.split(":");
   const max = COMMUNITY_PART_MAX[parts.length];
-  return max !== undefined && parts.every((part) => decimalIn(part, 0n, max));
+  return max !== undefined && parts.every((part) => decimalIn(part, 0, max));
 }
 
 /** Which inputs a formatter takes: strings, or also numbers where JSON may carry the value as one. */
@@ -100,7 +140,9 @@ function formatter(
   return {
     arity: [1, 1],
     doc,
-    fn: ([value], scope) => {
+    // Indexed, not destructured: see general.ts.
+    fn: (args, scope) => {
+      const value = args[0];
       const text = textOf(value, inputs);
       if (text === undefined || !valid(text)) throw valueError(`invalid ${label}`, value, scope);
       return text;
@@ -118,13 +160,13 @@ export const formatterHelpers: HelperTable = {
   asn: formatter(
     "AS number",
     "asn v: v if it is a decimal AS number 0..4294967295",
-    (t) => decimalIn(t, 0n, UINT32_MAX),
+    (t) => decimalIn(t, 0, UINT32_MAX),
     "string or number",
   ),
   port: formatter(
     "port",
     "port v: v if it is a decimal port 1..65535",
-    (t) => decimalIn(t, 1n, UINT16_MAX),
+    (t) => decimalIn(t, 1, UINT16_MAX),
     "string or number",
   ),
   uint: formatter(

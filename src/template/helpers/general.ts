@@ -39,6 +39,11 @@ function integer(helper: string, value: unknown, scope: RenderScope): number {
   return n;
 }
 
+/*
+ * Helpers index their argument lists rather than destructure them: destructuring runs the array
+ * iterator, which costs on every call until the optimizing compiler takes over (a cold render).
+ */
+
 function arithmetic(
   name: string,
   doc: string,
@@ -48,9 +53,9 @@ function arithmetic(
   return {
     arity: [2, 2],
     doc,
-    fn: ([a, b], scope) => {
-      const x = integer(name, a, scope);
-      const y = integer(name, b, scope);
+    fn: (args, scope) => {
+      const x = integer(name, args[0], scope);
+      const y = integer(name, args[1], scope);
       if (divides && y === 0) throw new PerchError(`${name}: division by zero`);
       // `+ 0` turns -0 into 0: Go ints have no negative zero, and it would print as "0" anyway.
       const result = op(x, y) + 0;
@@ -71,7 +76,27 @@ function compare(helper: string, a: unknown, b: unknown, scope: RenderScope): nu
   const x = comparable(helper, a, scope);
   const y = comparable(helper, b, scope);
   if (typeof x === "number" && typeof y === "number") return x < y ? -1 : x > y ? 1 : 0;
-  return Buffer.compare(Buffer.from(String(x)), Buffer.from(String(y)));
+  return compareUtf8(String(x), String(y));
+}
+
+function isSurrogate(unit: number): boolean {
+  return unit >= 0xd800 && unit <= 0xdfff;
+}
+
+/**
+ * Buffer.compare of the strings' UTF-8 bytes, without encoding them when it can: UTF-8 keeps code
+ * point order, so where the first differing UTF-16 units (or the end of the shorter string) are not
+ * surrogates, they decide. Around surrogates (pairs, and lone ones that encode as U+FFFD) the bytes do.
+ */
+function compareUtf8(x: string, y: string): number {
+  if (x === y) return 0;
+  const common = Math.min(x.length, y.length);
+  let i = 0;
+  while (i < common && x.charCodeAt(i) === y.charCodeAt(i)) i++;
+  const a = i < x.length ? x.charCodeAt(i) : -1;
+  const b = i < y.length ? y.charCodeAt(i) : -1;
+  if (!isSurrogate(a) && !isSurrogate(b)) return a < b ? -1 : 1;
+  return Buffer.compare(Buffer.from(x), Buffer.from(y));
 }
 
 function isNil(value: unknown): value is null | undefined {
@@ -85,7 +110,7 @@ function equal(helper: string, a: unknown, b: unknown, scope: RenderScope): bool
 }
 
 function ordering(name: string, doc: string, holds: (order: number) => boolean): HelperSpec {
-  return { arity: [2, 2], doc, fn: ([a, b], scope) => holds(compare(name, a, b, scope)) };
+  return { arity: [2, 2], doc, fn: (args, scope) => holds(compare(name, args[0], args[1], scope)) };
 }
 
 /** Go's `and`/`or`: the first argument whose truth is `stopAt`, else the last argument. */
@@ -95,11 +120,11 @@ function decide(args: unknown[], stopAt: boolean): unknown {
 }
 
 function stringPair(name: string, doc: string, op: (s: string, t: string) => unknown): HelperSpec {
-  return { arity: [2, 2], doc, fn: ([s, t], scope) => op(text(name, s, scope), text(name, t, scope)) };
+  return { arity: [2, 2], doc, fn: (args, scope) => op(text(name, args[0], scope), text(name, args[1], scope)) };
 }
 
 function stringMap(name: string, doc: string, map: (s: string) => string): HelperSpec {
-  return { arity: [1, 1], doc, fn: ([s], scope) => map(text(name, s, scope)) };
+  return { arity: [1, 1], doc, fn: (args, scope) => map(text(name, args[0], scope)) };
 }
 
 /** Go path.Clean: collapse slashes, drop ".", resolve ".." lexically; "" becomes ".". */
@@ -173,7 +198,9 @@ function goQuote(s: string): string {
   return `"${Array.from(s, goEscape).join("")}"`;
 }
 
-const VERBS: Readonly<Record<string, (value: unknown, scope: RenderScope) => string>> = {
+type Verb = (value: unknown, scope: RenderScope) => string;
+
+const VERBS: Readonly<Record<string, Verb>> = {
   s: (value, scope) => text("printf", value, scope),
   v: (value, scope) => text("printf", value, scope),
   d: (value, scope) => String(integer("printf", value, scope)),
@@ -185,19 +212,64 @@ const VERBS: Readonly<Record<string, (value: unknown, scope: RenderScope) => str
   },
 };
 
+/** A format cut at its verbs: literals[i] comes before verbs[i], the last literal after the last verb. */
+interface Format {
+  literals: string[];
+  /** What followed each "%" ("" at the end of the format), with its renderer if it is supported. */
+  verbs: Array<{ verb: string; render: Verb | undefined }>;
+}
+
+/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
+const formats = new Map<string, Format>();
+/** Formats built from store values could be unbounded; past this many, start over. */
+const MAX_FORMATS = 1000;
+
+/** A verb is the code point after "%", as in Go; "%%" is literal text. */
+function parseFormat(format: string): Format {
+  const literals: string[] = [];
+  const verbs: Format["verbs"] = [];
+  let literal = "";
+  let start = 0;
+  for (let at = format.indexOf("%"); at !== -1; at = format.indexOf("%", start)) {
+    const code = format.codePointAt(at + 1);
+    const verb = code === undefined ? "" : String.fromCodePoint(code);
+    literal += format.slice(start, at);
+    start = at + 1 + verb.length;
+    if (verb === "%") {
+      literal += "%";
+    } else {
+      literals.push(literal);
+      literal = "";
+      verbs.push({ verb, render: VERBS[verb] });
+    }
+  }
+  literals.push(literal + format.slice(start));
+  return { literals, verbs };
+}
+
+/**
+ * `args` holds the format first, then the values. Errors come in format order, as the verbs are
+ * reached: an unsupported verb before a missing argument, both before too many arguments.
+ */
 function printf(format: string, args: unknown[], scope: RenderScope): string {
-  let used = 0;
-  const out = format.replace(/%(.?)/gsu, (_match, verb: string) => {
-    if (verb === "%") return "%";
-    const render = VERBS[verb];
+  let parsed = formats.get(format);
+  if (parsed === undefined) {
+    if (formats.size >= MAX_FORMATS) formats.clear();
+    parsed = parseFormat(format);
+    formats.set(format, parsed);
+  }
+  const { literals, verbs } = parsed;
+  let out = literals[0] as string;
+  for (let i = 0; i < verbs.length; i++) {
+    const { verb, render } = verbs[i] as Format["verbs"][number];
     if (render === undefined) {
       throw new PerchError(`printf: unsupported verb "%${verb}" (supported: %s %d %v %q %x %%)`);
     }
-    if (used >= args.length) throw new PerchError(`printf: missing argument for %${verb}`);
-    return render(args[used++], scope);
-  });
-  if (used < args.length) {
-    throw new PerchError(`printf: too many arguments (the format uses ${used}, got ${args.length})`);
+    if (i + 1 >= args.length) throw new PerchError(`printf: missing argument for %${verb}`);
+    out += render(args[i + 1], scope) + (literals[i + 1] as string);
+  }
+  if (verbs.length + 1 < args.length) {
+    throw new PerchError(`printf: too many arguments (the format uses ${verbs.length}, got ${args.length - 1})`);
   }
   return out;
 }
@@ -245,12 +317,13 @@ const helpers: HelperTable = {
   json: {
     arity: [1, 1],
     doc: "json s: the parsed JSON value of s; its strings remember s's key for error messages",
-    fn: ([s], scope) => parseJson("json", s, scope),
+    fn: (args, scope) => parseJson("json", args[0], scope),
   },
   jsonArray: {
     arity: [1, 1],
     doc: "jsonArray s: the parsed JSON array in s (JSON null is an empty list, as in confd); anything else is an error",
-    fn: ([s], scope) => {
+    fn: (args, scope) => {
+      const s = args[0];
       const parsed = parseJson("jsonArray", s, scope);
       // Go's json.Unmarshal of null into a slice leaves it empty; Calico writes "null" for an empty family.
       if (parsed === null) return [];
@@ -266,9 +339,10 @@ const helpers: HelperTable = {
   join: {
     arity: [2, 2],
     doc: "join list sep: the list's items joined with sep",
-    fn: ([list, sep], scope) => {
+    fn: (args, scope) => {
+      const list = args[0];
       if (!Array.isArray(list)) throw valueError("join: expected a list, got", list, scope);
-      return list.map((item: unknown) => text("join", item, scope)).join(text("join", sep, scope));
+      return list.map((item: unknown) => text("join", item, scope)).join(text("join", args[1], scope));
     },
   },
   base: stringMap("base", 'base path: the last element of path (Go path.Base; base "" is ".")', goBase),
@@ -280,12 +354,15 @@ const helpers: HelperTable = {
   eq: {
     arity: [2, Infinity],
     doc: "eq a b...: whether a equals b (or any later argument, like Go's eq)",
-    fn: ([a, ...rest], scope) => rest.some((b) => equal("eq", a, b, scope)),
+    fn: (args, scope) => {
+      for (let i = 1; i < args.length; i++) if (equal("eq", args[0], args[i], scope)) return true;
+      return false;
+    },
   },
   ne: {
     arity: [2, 2],
     doc: "ne a b: whether a differs from b",
-    fn: ([a, b], scope) => !equal("ne", a, b, scope),
+    fn: (args, scope) => !equal("ne", args[0], args[1], scope),
   },
   lt: ordering("lt", "lt a b: a < b (numerically if both are numbers, else as strings)", (o) => o < 0),
   le: ordering("le", "le a b: a <= b (numerically if both are numbers, else as strings)", (o) => o <= 0),
@@ -304,12 +381,13 @@ const helpers: HelperTable = {
   not: {
     arity: [1, 1],
     doc: "not a: whether a is falsy (Go truth: empty lists and maps are false)",
-    fn: ([a]) => !truthy(a),
+    fn: (args) => !truthy(args[0]),
   },
   len: {
     arity: [1, 1],
     doc: "len x: a string's length in UTF-8 bytes (like Go), a list's items, a map's keys",
-    fn: ([x], scope) => {
+    fn: (args, scope) => {
+      const x = args[0];
       if (typeof x === "string") return Buffer.byteLength(x);
       if (Array.isArray(x)) return x.length;
       if (isObject(x)) return Object.keys(x).length;
@@ -319,7 +397,11 @@ const helpers: HelperTable = {
   index: {
     arity: [2, Infinity],
     doc: "index coll key...: coll[key][key2]...; a missing item is undefined, indexing nothing an error",
-    fn: ([collection, ...keys], scope) => keys.reduce((value, key) => index(value, key, scope), collection),
+    fn: (args, scope) => {
+      let value = args[0];
+      for (let i = 1; i < args.length; i++) value = index(value, args[i], scope);
+      return value;
+    },
   },
   add: arithmetic("add", "add a b: a + b (integers)", (a, b) => a + b),
   sub: arithmetic("sub", "sub a b: a - b (integers)", (a, b) => a - b),
@@ -343,18 +425,19 @@ const helpers: HelperTable = {
   replace: {
     arity: [3, 4],
     doc: "replace s old new [n]: s with the first n (default all) old replaced by new (Go strings.Replace)",
-    fn: ([s, old, replacement, n = -1], scope) =>
+    fn: (args, scope) =>
       goReplace(
-        text("replace", s, scope),
-        text("replace", old, scope),
-        text("replace", replacement, scope),
-        integer("replace", n, scope),
+        text("replace", args[0], scope),
+        text("replace", args[1], scope),
+        text("replace", args[2], scope),
+        // n is -1 (all) when it is left out or undefined.
+        integer("replace", args[3] === undefined ? -1 : args[3], scope),
       ),
   },
   printf: {
     arity: [1, Infinity],
     doc: "printf format args...: Go's fmt.Sprintf for %s %d %v %q %x and %%",
-    fn: ([format, ...args], scope) => printf(text("printf", format, scope), args, scope),
+    fn: (args, scope) => printf(text("printf", args[0], scope), args, scope),
   },
   concat: {
     arity: [2, Infinity],
@@ -364,13 +447,13 @@ const helpers: HelperTable = {
   default: {
     arity: [2, 2],
     doc: "default value fallback: value, or fallback when value is falsy (Go truth)",
-    fn: ([value, fallback]) => (truthy(value) ? value : fallback),
+    fn: (args) => (truthy(args[0]) ? args[0] : args[1]),
   },
   hashToIPv4: {
     arity: [1, 1],
     doc: "hashToIPv4 s: the first four bytes of SHA-256(s) as a dotted quad (Calico's router id hash)",
-    fn: ([s], scope) => {
-      const digest = createHash("sha256").update(text("hashToIPv4", s, scope)).digest();
+    fn: (args, scope) => {
+      const digest = createHash("sha256").update(text("hashToIPv4", args[0], scope)).digest();
       return digest.subarray(0, 4).join(".");
     },
   },
@@ -401,8 +484,11 @@ function keepProvenance(spec: HelperSpec): HelperSpec {
     fn: (args, scope) => {
       const result = spec.fn(args, scope);
       const key = sourceKey(args[0], scope);
-      if (key !== undefined) {
-        for (const item of Array.isArray(result) ? result : [result]) {
+      if (key === undefined) return result;
+      if (typeof result === "string") scope.provenance.set(result, key);
+      else if (Array.isArray(result)) {
+        for (let i = 0; i < result.length; i++) {
+          const item: unknown = result[i];
           if (typeof item === "string") scope.provenance.set(item, key);
         }
       }
