@@ -135,15 +135,21 @@ async function recordInstalled(dest: string, bytes: Buffer): Promise<void> {
   }
 }
 
-/** Writes every byte, then sets owner and mode. */
+/**
+ * Writes every byte, then sets owner and mode: in that order, since a write clears setuid/setgid
+ * bits (without CAP_FSETID) and so does chown. (Running the write and the owner/mode steps at once
+ * measured 0.03-0.1 ms faster, not worth the ordering rules it needs.)
+ */
 async function prepare(handle: FileHandle, bytes: Uint8Array, want: Ownership): Promise<void> {
   await step("writing", () => handle.writeFile(bytes));
-  const st = await step("reading its owner", () => handle.stat());
-  const uid = want.uid ?? st.uid;
-  const gid = want.gid ?? st.gid;
-  // Only when it differs: an unprivileged perch may not chown, even to its own ids. chown comes
-  // before chmod because it clears setuid/setgid bits.
-  if (uid !== st.uid || gid !== st.gid) await step(`setting owner ${uid}:${gid}`, () => handle.chown(uid, gid));
+  // No owner wanted: the file keeps the one it has, so there is nothing to read.
+  if (want.uid !== undefined || want.gid !== undefined) {
+    const st = await step("reading its owner", () => handle.stat());
+    const uid = want.uid ?? st.uid;
+    const gid = want.gid ?? st.gid;
+    // Only when it differs: an unprivileged perch may not chown, even to its own ids.
+    if (uid !== st.uid || gid !== st.gid) await step(`setting owner ${uid}:${gid}`, () => handle.chown(uid, gid));
+  }
   await step(`setting mode ${want.mode.toString(8).padStart(4, "0")}`, () => handle.chmod(want.mode));
 }
 
@@ -208,12 +214,12 @@ async function syncDirectory(dir: string): Promise<void> {
 }
 
 /**
- * Installs the stage file over `dest`. Returns true when the rename was refused because `dest` is a
- * mount point (EBUSY: a file bind-mounted into a container) or on another filesystem (EXDEV), and
- * the bytes were written into the existing file instead — not atomic, but the only way to update
- * it; the stage file is then still there.
+ * Installs the stage file over `dest`, and records it (recordInstalled). Returns true when the
+ * rename was refused because `dest` is a mount point (EBUSY: a file bind-mounted into a container)
+ * or on another filesystem (EXDEV), and the bytes were written into the existing file instead — not
+ * atomic, but the only way to update it; the stage file is then still there.
  */
-async function commit(stage: string, dest: string, bytes: Uint8Array, want: Ownership): Promise<boolean> {
+async function commit(stage: string, dest: string, bytes: Buffer, want: Ownership): Promise<boolean> {
   try {
     await rename(stage, dest);
   } catch (err) {
@@ -223,9 +229,12 @@ async function commit(stage: string, dest: string, bytes: Uint8Array, want: Owne
     const flags = constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW;
     const handle = await step(`opening it for an in-place write after ${code}`, () => open(dest, flags));
     await fill(handle, bytes, want);
+    await recordInstalled(dest, bytes);
     return true;
   }
-  await syncDirectory(path.dirname(dest));
+  // The installed file's identity is read while the directory's fsync runs: neither changes what
+  // the other sees, and both are done before the caller reloads.
+  await Promise.all([syncDirectory(path.dirname(dest)), recordInstalled(dest, bytes)]);
   return false;
 }
 
@@ -331,7 +340,6 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
 
     const inPlace = await commit(stage, dest, bytes, want);
     stageExists = inPlace;
-    await recordInstalled(dest, bytes);
     return finish({ action: "written", changed: true, previous, ...(check && { check }), ...(inPlace && { inPlace }) });
   } catch (err) {
     const reason = err instanceof StepError ? `${describeErrno(err.original)} (${err.step})` : describeErrno(err);

@@ -3,7 +3,7 @@ import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, sta
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
 import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
 
 const run = promisify(execFile);
@@ -75,6 +75,21 @@ async function nobodysDirectory(mode: number): Promise<string> {
   }
   await chmod(sub, mode);
   return sub;
+}
+
+/** Runs `fn` on a 1 MiB tmpfs that `nobody` owns; skips without CAP_SYS_ADMIN (needed to mount it). */
+async function onFullFilesystem(ctx: TestContext, fn: (dir: string) => Promise<void>): Promise<void> {
+  const full = await nobodysDirectory(0o755);
+  try {
+    await run("mount", ["-t", "tmpfs", "-o", `size=1m,mode=755,uid=${NOBODY}`, "tmpfs", full]);
+  } catch {
+    ctx.skip("tmpfs mounts need CAP_SYS_ADMIN");
+  }
+  try {
+    await fn(full);
+  } finally {
+    await run("umount", [full]);
+  }
 }
 
 describe("writeFile", () => {
@@ -304,6 +319,60 @@ describe("writeFile", () => {
     expect(await stat(target)).toMatchObject({ uid: process.geteuid?.() === 0 ? NOBODY : process.geteuid?.() });
     expect(await modeOf(target)).toBe(0o600);
     expect(await stageFiles(sub)).toEqual([]);
+  });
+
+  it("keeps setuid and setgid bits, which a write by an unprivileged user would clear", async () => {
+    const sub = await nobodysDirectory(0o755);
+    const target = path.join(sub, "helper");
+    // Large, so that the write would still be running when a chmod started at the same time ends.
+    const content = `#!/bin/sh\n${"#".repeat(4 << 20)}\n`;
+    for (const mode of [0o4755, 0o2750, 0o6755]) {
+      const r = await asNobody(() => writeFile(`${content}${mode.toString(8)}\n`, target, policy({ mode })));
+      expect(r.action).toBe("written");
+      expect(await modeOf(target)).toBe(mode);
+    }
+  });
+
+  it("fails with the errno when the owner cannot be set, the destination untouched", async () => {
+    const sub = await nobodysDirectory(0o755);
+    const target = path.join(sub, "bird.cfg");
+    await fsWriteFile(target, "old\n");
+    const owner = isRoot ? 0 : NOBODY;
+    const r = await asNobody(() => writeFile("new\n", target, policy({ uid: owner, gid: owner })));
+    expect(r).toMatchObject({
+      action: "failed",
+      changed: true,
+      previous: Buffer.from("old\n"),
+      error: `cannot write ${target}: EPERM: operation not permitted (setting owner ${owner}:${owner})`,
+    });
+    expect(await readFile(target, "utf8")).toBe("old\n");
+    expect(await stageFiles(sub)).toEqual([]);
+  });
+
+  it("fails writing on a full filesystem (ENOSPC), leaving the old file and no stage file", async (ctx) => {
+    await onFullFilesystem(ctx, async (full) => {
+      const target = path.join(full, "bird.cfg");
+      await fsWriteFile(target, "old\n");
+      await chmod(target, 0o644);
+      const r = await writeFile("x".repeat(2 << 20), target, policy({ mode: 0o600 }));
+      expect(r).toMatchObject({ action: "failed", error: `cannot write ${target}: ENOSPC: no space left on device (writing)` });
+      expect(await readFile(target, "utf8")).toBe("old\n");
+      expect(await modeOf(target)).toBe(0o644);
+      expect(await stageFiles(full)).toEqual([]);
+    });
+  });
+
+  it.runIf(isRoot)("reports the write's failure when setting the owner, meanwhile, failed too", async (ctx) => {
+    await onFullFilesystem(ctx, async (full) => {
+      const target = path.join(full, "bird.cfg");
+      // Both steps fail, at once, the write last (its first 1 MiB goes in): the error is still the
+      // write's, the step that comes first.
+      for (let i = 0; i < 5; i++) {
+        const r = await asNobody(() => writeFile("x".repeat(2 << 20), target, policy({ uid: 0, gid: 0 })));
+        expect(r).toMatchObject({ action: "failed", error: `cannot write ${target}: ENOSPC: no space left on device (writing)` });
+      }
+      expect(await stageFiles(full)).toEqual([]);
+    });
   });
 
   it("writes in place when the destination is a bind-mounted file (EBUSY)", async (ctx) => {
