@@ -45,15 +45,25 @@ export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource
   }
   if (names.length === 0) throw new PerchErrors([new PerchError("no resources: the directory has no *.toml files", { file: confd })]);
 
+  // Read concurrently (each read is several thread-pool round trips), parse in name order.
+  const texts = await Promise.all(names.map((fileName) => readFile(path.join(confd, fileName), "utf8")));
   const definitions: ResourceDefinition[] = [];
-  for (const fileName of names) {
-    const file = path.join(confd, fileName);
-    const parsed = parseResource(file, fileName.slice(0, -".toml".length), await readFile(file, "utf8"));
+  names.forEach((fileName, i) => {
+    const parsed = parseResource(path.join(confd, fileName), fileName.slice(0, -".toml".length), texts[i] as string);
     errors.push(...parsed.errors);
     if (parsed.resource) definitions.push(parsed.resource);
-  }
+  });
   checkOnly(opts.only, names, confd, errors);
 
+  // Templates are read concurrently too (a rejection is handled where it is awaited), compiled in order.
+  const sources = new Map<string, Promise<string>>();
+  for (const def of definitions) {
+    const srcPath = templatePath(opts.confdir, def);
+    if (sources.has(srcPath)) continue;
+    const read = readFile(srcPath, "utf8");
+    read.catch(() => undefined);
+    sources.set(srcPath, read);
+  }
   const templates = new Map<string, CompiledTemplate | null>();
   const loaded: LoadedResource[] = [];
   const byDest = new Map<string, ResourceDefinition>();
@@ -65,7 +75,7 @@ export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource
     }
     byDest.set(def.dest, def);
     if (opts.only && !opts.only.includes(def.name)) continue;
-    const template = await loadTemplate(opts.confdir, def, templates, errors);
+    const template = await loadTemplate(opts.confdir, def, sources, templates, errors);
     if (template) loaded.push(resolve(def, template, opts));
   }
   if (errors.length > 0) throw new PerchErrors(errors);
@@ -78,17 +88,22 @@ function checkOnly(only: readonly string[] | undefined, fileNames: string[], con
   }
 }
 
+function templatePath(confdir: string, def: ResourceDefinition): string {
+  return path.resolve(confdir, "templates", def.src);
+}
+
 async function loadTemplate(
   confdir: string,
   def: ResourceDefinition,
+  sources: ReadonlyMap<string, Promise<string>>,
   cache: Map<string, CompiledTemplate | null>,
   errors: PerchError[],
 ): Promise<CompiledTemplate | undefined> {
-  const srcPath = path.resolve(confdir, "templates", def.src);
+  const srcPath = templatePath(confdir, def);
   if (cache.has(srcPath)) return cache.get(srcPath) ?? undefined;
   let compiled: CompiledTemplate | null = null;
   try {
-    const source = await readFile(srcPath, "utf8");
+    const source = await (sources.get(srcPath) ?? readFile(srcPath, "utf8"));
     compiled = compileTemplate(def.src, srcPath, source);
   } catch (err) {
     if (err instanceof PerchError) errors.push(err.withContext({ file: srcPath, resource: def.name }));
