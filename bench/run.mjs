@@ -128,6 +128,12 @@ if (want("oneshot")) {
     results.oneshot.nodeStartWithoutExtraCa = await measureNodeStart(ctx, { dropEnv });
     results.oneshot.exampleWithoutExtraCa = await measureOneShot(ctx, "the example (file store), without NODE_EXTRA_CA_CERTS", exampleArgs, { dropEnv, breakdown: false });
   }
+  // Every figure above runs with perch's caches (compiled templates, V8 code) filled by the warm-up
+  // run; a build's very first run, or a machine without a usable cache directory, has neither.
+  results.oneshot.exampleWithoutCaches = await measureOneShot(ctx, "the example (file store), PERCH_CACHE_DIR= (no caches)", exampleArgs, {
+    env: { PERCH_CACHE_DIR: "" },
+    breakdown: false,
+  });
   if (ctx.profile) ctx.profiles["oneshot-example"] = await profileOneShot(ctx, "oneshot-example", exampleArgs);
 }
 const noCheck = await confdirVariant({ check: false });

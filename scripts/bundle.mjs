@@ -1,40 +1,33 @@
-// Bundle the compiled CLI (dist/cli/main.js, from `tsc -p tsconfig.build.json`) into
-// dist/bundle/perch.js with esbuild: the shipped `perch`. Node then resolves and reads a few
-// files at start-up instead of ~200 (perch's modules, handlebars, pino, toml, diff, execa …),
-// which is most of a one-shot render's cold start. dist/ itself stays: the tests and the bench
-// import its modules directly.
+// Bundle the compiled CLI (dist/, from `tsc -p tsconfig.build.json`) with esbuild into the shipped
+// `perch`: Node then reads two files at start-up instead of ~200 (perch's modules, handlebars,
+// pino, toml, diff, execa …), which was most of a one-shot render's cold start. dist/ itself
+// stays: the tests and the bench import its modules directly.
 //
-// Code splitting keeps the `await import()`s lazy: each command, execa, chokidar, pino-pretty
-// and the etcd store land in their own chunks, loaded only when used.
+// - dist/bundle/perch.cjs, the program (dist/cli/entry.js and everything it imports), one
+//   CommonJS file: Node 20 can give V8 cached data to a vm.Script, not to an ES module. The
+//   `await import()`s of commands, execa, chokidar and pino-pretty stay lazy (esbuild evaluates
+//   each such module on its first import).
+// - dist/bundle/perch.js, the launcher (dist/cli/launch.js): runs perch.cjs with the code cache.
 import { build } from "esbuild";
 import { mkdir, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 
 const REPO = path.resolve(import.meta.dirname, "..");
-// dist/bundle/perch.js sits at the same depth as dist/cli/main.js: main.ts reads
+// dist/bundle/ sits at the same depth as dist/cli/: main.ts reads
 // `new URL("../../package.json", import.meta.url)` for --version.
 const OUT_DIR = path.join(REPO, "dist/bundle");
-const ENTRY = path.join(REPO, "dist/cli/main.js");
 
 // Left as imports of node_modules, not bundled:
 // - etcd3 reads ../proto/rpc.proto relative to its own file when it loads (and drags in gRPC
 //   and protobufjs, which do the same kind of thing); it is only loaded by the etcd backend.
 const EXTERNAL = ["etcd3"];
 
-const result = await build({
+const common = {
   absWorkingDir: REPO,
-  entryPoints: { perch: ENTRY },
-  outdir: OUT_DIR,
   bundle: true,
-  splitting: true,
-  format: "esm",
   platform: "node",
   target: "node20",
   external: EXTERNAL,
-  // handlebars, pino and toml are CommonJS: their `require()`s of node builtins need a real
-  // `require` in an ES module.
-  banner: { js: 'import { createRequire as __perchCreateRequire } from "node:module";\nconst require = __perchCreateRequire(import.meta.url);' },
-  chunkNames: "chunks/[name]-[hash]",
   // External maps cost nothing at start-up: Node opens a .map only under --enable-source-maps.
   // esbuild chains tsc's maps, so `node --enable-source-maps` shows src/*.ts positions. No
   // sourcesContent: the maps stay small (the sources are in src/ and node_modules/).
@@ -43,12 +36,32 @@ const result = await build({
   legalComments: "none",
   logLevel: "warning",
   write: false,
-});
+};
+
+const [program, launcher] = await Promise.all([
+  build({
+    ...common,
+    entryPoints: [path.join(REPO, "dist/cli/entry.js")],
+    outfile: path.join(OUT_DIR, "perch.cjs"),
+    format: "cjs",
+    // A CommonJS file has no import.meta: its URL is the bundle's own (createRequire and the
+    // package.json lookup resolve from dist/bundle/, as they did from dist/cli/).
+    define: { "import.meta.url": "__perchModuleUrl" },
+    banner: { js: 'var __perchModuleUrl = require("node:url").pathToFileURL(__filename).href;' },
+  }),
+  build({
+    ...common,
+    entryPoints: [path.join(REPO, "dist/cli/launch.js")],
+    outfile: path.join(OUT_DIR, "perch.js"),
+    format: "esm",
+  }),
+]);
+const result = { outputFiles: [...program.outputFiles, ...launcher.outputFiles] };
 
 // Tests and benches may be running dist/bundle/perch.js while this rebuilds it: write each file
-// beside its place and rename it in, the entry last (so it never names a chunk not yet there),
-// then remove what the previous build left and this one did not write (chunk names carry a hash;
-// a recent .tmp is another build's, in flight).
+// beside its place and rename it in, the launcher last (so it never runs a program not yet
+// there), then remove what the previous build left and this one did not write (a recent .tmp is
+// another build's, in flight).
 const entry = path.join(OUT_DIR, "perch.js");
 const outputs = [...result.outputFiles].sort((a, b) => Number(a.path === entry) - Number(b.path === entry));
 for (const { path: file, contents } of outputs) {
@@ -64,7 +77,11 @@ for (const dirent of await readdir(OUT_DIR, { recursive: true, withFileTypes: tr
   if (file.endsWith(".tmp") && Date.now() - (await stat(file).catch(() => ({ mtimeMs: 0 }))).mtimeMs < 60_000) continue;
   await rm(file, { force: true });
 }
+// Directories an older layout used (chunks/), now empty.
+for (const dirent of await readdir(OUT_DIR, { withFileTypes: true })) {
+  const dir = path.join(OUT_DIR, dirent.name);
+  if (dirent.isDirectory() && (await readdir(dir)).length === 0) await rm(dir, { recursive: true });
+}
 
-const code = outputs.filter((o) => o.path.endsWith(".js"));
-const bytes = code.reduce((n, o) => n + o.contents.byteLength, 0);
-console.log(`bundle: ${path.relative(REPO, entry)} + ${code.length - 1} chunks, ${(bytes / 1024).toFixed(0)} KiB`);
+const size = (file) => outputs.find((o) => o.path === path.join(OUT_DIR, file)).contents.byteLength / 1024;
+console.log(`bundle: dist/bundle/perch.js (launcher, ${size("perch.js").toFixed(0)} KiB) + perch.cjs (${size("perch.cjs").toFixed(0)} KiB)`);

@@ -1,5 +1,5 @@
-// Running the BUILT perch CLI (dist/bundle/perch.js, the esbuild bundle of dist/cli/main.js that
-// npm ships): one-shot renders timed as whole processes, and
+// Running the BUILT perch CLI (dist/bundle/perch.js, the launcher of the esbuild bundle that npm
+// ships): one-shot renders timed as whole processes, and
 // `perch watch` as a child process with its JSON log and its /metrics.
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -44,9 +44,9 @@ export function cleanEnv(extra = {}, drop = []) {
  * Run `node dist/bundle/perch.js ...args` once as a whole process. Wall time is measured here
  * (spawn to exit, ms resolution); peak RSS comes from GNU time's %M (the kernel's ru_maxrss of
  * the child, KiB). `nodeArgs` go before the script (e.g. --cpu-prof); `dropEnv` names variables
- * the child does not get.
+ * the child does not get, `env` variables it gets (e.g. PERCH_CACHE_DIR).
  */
-export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [] } = {}) {
+export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [], env = {} } = {}) {
   const dir = await mkdtemp(path.join(tmpdir(), "perch-bench-time-"));
   const timeFile = path.join(dir, "time");
   const useTime = existsSync(TIME_BIN);
@@ -54,7 +54,7 @@ export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [] }
   const startedEpoch = Date.now();
   const started = performance.now();
   const { code, stdout, stderr } = await new Promise((resolve, reject) => {
-    const child = track(spawn(argv[0], argv.slice(1), { cwd, env: cleanEnv({}, dropEnv), stdio: ["ignore", "pipe", "pipe"] }));
+    const child = track(spawn(argv[0], argv.slice(1), { cwd, env: cleanEnv(env, dropEnv), stdio: ["ignore", "pipe", "pipe"] }));
     let out = "";
     let err = "";
     child.stdout.setEncoding("utf8").on("data", (c) => (out += c));

@@ -8,15 +8,17 @@ import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { REPO } from "./perch.mjs";
 
-const BUNDLE_URL = pathToFileURL(path.join(REPO, "dist/bundle/")).href;
+const BUNDLE_DIR = path.join(REPO, "dist/bundle/");
+const BUNDLE_URL = pathToFileURL(BUNDLE_DIR).href;
 const bundleMaps = new Map();
 
 /**
- * The shipped CLI is an esbuild bundle (scripts/bundle.mjs): its call frames name a few chunks of
- * dist/bundle/. Map each back through the chunk's source map to the file it came from (src/…,
+ * The shipped CLI is an esbuild bundle (scripts/bundle.mjs): its call frames name dist/bundle/perch.cjs. Map each back through the chunk's source map to the file it came from (src/…,
  * node_modules/…), so the views below still name perch's files and the packages.
  */
 function unbundled(frame) {
+  // The launcher runs perch.cjs as a vm.Script named by its path, not its URL.
+  if (frame.url.startsWith(BUNDLE_DIR)) frame = { ...frame, url: pathToFileURL(frame.url).href };
   if (!frame.url.startsWith(BUNDLE_URL)) return frame;
   const file = fileURLToPath(frame.url);
   let map = bundleMaps.get(file);
@@ -60,7 +62,7 @@ function activity({ url, functionName }) {
   // handlebars/lib/…: the bundle's source maps follow handlebars' own, past dist/cjs/.
   if (/\/handlebars\/(dist\/cjs|lib)\/handlebars\/compiler\//.test(url) || url.includes("/source-map/")) return "Handlebars template compilation";
   if (url.includes("/handlebars/")) return "Handlebars runtime";
-  if (url.startsWith(BUNDLE_URL)) return "bundle runtime (esbuild's CommonJS wrappers)";
+  if (url.startsWith(BUNDLE_URL) || url.startsWith(BUNDLE_DIR)) return "bundle runtime (esbuild's CommonJS wrappers)";
   if (url.includes("/dist/template/") || url.includes(`${REPO}/src/template/`)) return "perch template helpers";
   if (url.includes("/dist/mirror/") || url.includes(`${REPO}/src/mirror/`)) return "perch mirror / key index";
   if (url.includes(`${REPO}/dist/`) || url.includes(`${REPO}/src/`)) return "perch, other modules (pass, writer, daemon, store)";

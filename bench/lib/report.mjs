@@ -124,6 +124,9 @@ export function renderMarkdown(results) {
       }
     }
     if (os.example) cases.push(["file (`--confdir examples --keys examples/keys.json`)", "the example (3 nodes)", "examples/conf.d (no check_cmd)", os.example]);
+    if (os.exampleWithoutCaches) {
+      cases.push(["file (the example), `PERCH_CACHE_DIR=`: no template or code cache, as a build's first run (not a target row)", "the example (3 nodes)", "examples/conf.d (no check_cmd)", os.exampleWithoutCaches]);
+    }
     if (os.exampleWithoutExtraCa) {
       cases.push(["file (the example), environment without `NODE_EXTRA_CA_CERTS` (not a target row)", "the example (3 nodes)", "examples/conf.d (no check_cmd)", os.exampleWithoutExtraCa]);
     }

@@ -14,12 +14,12 @@ import { tempDir } from "../lib/confdirs.mjs";
  * Run `perch render` (argsFor(root) gives the flags) `runs` times after one discarded warm-up run
  * (which only fills the page cache), then a few more times with debug logs for a phase breakdown.
  */
-export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], breakdown = true } = {}) {
+export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], env = {}, breakdown = true } = {}) {
   const runs = [];
   for (let i = 0; i <= ctx.runs; i++) {
     const root = await tempDir("root");
     try {
-      const r = await timedRun([...argsFor(root), "--sync-only"], { dropEnv });
+      const r = await timedRun([...argsFor(root), "--sync-only"], { dropEnv, env });
       if (i > 0) runs.push({ wallMs: round(r.wallMs, 1), maxRssKiB: r.maxRssKiB });
     } finally {
       await rm(root, { recursive: true, force: true });

@@ -1,5 +1,4 @@
-#!/usr/bin/env node
-/** perch's entry point: parse, configure, load the resource set, dispatch. */
+/** perch's command line: parse, configure, load the resource set, dispatch (run by entry.ts). */
 import { readFileSync } from "node:fs";
 import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
@@ -71,7 +70,3 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     return EXIT.failed;
   }
 }
-
-// Exit as soon as the command is done: a gRPC call abandoned on an unresponsive server must not
-// keep the process alive.
-process.exit(await main(process.argv.slice(2), process.argv[1]));

@@ -81,12 +81,15 @@ export class Mirror {
   apply(events: readonly ChangeEvent[], revision: number): Set<string> {
     const dirty = new Set<string>();
     for (const ev of events) {
-      if (ev.type === "put") {
-        if (!this.selected(ev.key)) continue;
-        this.all.set(ev.key, ev.value);
-      } else if (!this.all.delete(ev.key)) continue;
+      if (ev.type === "delete" && !this.all.delete(ev.key)) continue;
+      // A put is stored once some view selects it: each view is matched once per event.
+      let stored = false;
       for (const v of this.views) {
         if (!matches(v, ev.key)) continue;
+        if (!stored && ev.type === "put") {
+          this.all.set(ev.key, ev.value);
+          stored = true;
+        }
         const rel = relativeKey(v.selection.prefix, ev.key);
         // Two keys meet in one relative key when they differ only by the slash after the prefix
         // (`/calico` and `/calico/` are both "/"): the view holds the one with the slash, whatever

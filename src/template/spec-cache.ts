@@ -6,25 +6,19 @@
  * directory that belongs to the current user and that no one else can write.
  */
 import { createHash } from "node:crypto";
-import { mkdirSync, readdirSync, readFileSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
-import { homedir } from "node:os";
+import { readFileSync } from "node:fs";
 import path from "node:path";
-
-/** Beyond this many entries, the oldest half is removed when a new one is written. */
-const MAX_ENTRIES = 256;
+import { cacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
 
 export interface SpecCache {
   get(source: string): string | undefined;
   set(source: string, spec: string): void;
 }
 
-/**
- * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`.
- * Undefined when the directory cannot be made safe to use.
- */
+/** Undefined when there is no usable cache directory (see cacheDirectory). */
 export function openSpecCache(salt: string, env: NodeJS.ProcessEnv = process.env): SpecCache | undefined {
-  const dir = env.PERCH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "perch");
-  if (dir === "" || !ownedAndPrivate(dir)) return undefined;
+  const dir = cacheDirectory(env);
+  if (dir === undefined) return undefined;
   const file = (source: string) => path.join(dir, `${createHash("sha256").update(salt).update("\0").update(source).digest("hex")}.js`);
   return {
     get(source) {
@@ -35,32 +29,7 @@ export function openSpecCache(salt: string, env: NodeJS.ProcessEnv = process.env
       }
     },
     set(source, spec) {
-      const target = file(source);
-      const temp = `${target}.${process.pid}.tmp`;
-      try {
-        writeFileSync(temp, spec, { mode: 0o600 });
-        renameSync(temp, target);
-        prune(dir);
-      } catch {
-        // A cache that cannot be written is only a slower start.
-      }
+      writeCacheEntry(file(source), spec);
     },
   };
-}
-
-function ownedAndPrivate(dir: string): boolean {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const st = statSync(dir);
-    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
-  } catch {
-    return false;
-  }
-}
-
-function prune(dir: string): void {
-  const names = readdirSync(dir).filter((n) => n.endsWith(".js"));
-  if (names.length <= MAX_ENTRIES) return;
-  const byAge = names.map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
-  for (const { n } of byAge.slice(0, names.length - MAX_ENTRIES / 2)) unlinkSync(path.join(dir, n));
 }

@@ -6,7 +6,7 @@ import path from "node:path";
 import { execa, type ResultPromise } from "execa";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
-// The shipped CLI: the esbuild bundle of dist/cli/main.js (scripts/bundle.mjs).
+// The shipped CLI: the launcher of the esbuild bundle (scripts/bundle.mjs).
 export const PERCH = path.join(REPO, "dist/bundle/perch.js");
 
 export interface TestConfdir {

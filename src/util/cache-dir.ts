@@ -1,0 +1,56 @@
+/**
+ * perch's on-disk cache directory, shared by the template spec cache and the launcher's V8 code
+ * cache. Both hold code that perch runs, so the directory is used only when it belongs to the
+ * current user and no one else can write to it.
+ */
+import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import path from "node:path";
+
+/** Beyond this many entries of one kind, the oldest half is removed when a new one is written. */
+const MAX_ENTRIES = 256;
+
+/**
+ * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`.
+ * Undefined when the directory cannot be made safe to use.
+ */
+export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const dir = env.PERCH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "perch");
+  return dir !== "" && ownedAndPrivate(dir) ? dir : undefined;
+}
+
+/**
+ * Writes `file` (in the cache directory) by rename, so a reader never sees half of it, then prunes
+ * the entries with the same extension. Best effort: a cache that cannot be written is only a slower start.
+ */
+export function writeCacheEntry(file: string, contents: string | Uint8Array): void {
+  const temp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(temp, contents, { mode: 0o600 });
+    renameSync(temp, file);
+    prune(path.dirname(file), path.extname(file));
+  } catch {
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Never written, or already renamed.
+    }
+  }
+}
+
+function ownedAndPrivate(dir: string): boolean {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const st = statSync(dir);
+    return st.isDirectory() && st.uid === process.getuid?.() && (st.mode & 0o022) === 0;
+  } catch {
+    return false;
+  }
+}
+
+function prune(dir: string, extension: string): void {
+  const names = readdirSync(dir).filter((n) => n.endsWith(extension));
+  if (names.length <= MAX_ENTRIES) return;
+  const byAge = names.map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
+  for (const { n } of byAge.slice(0, names.length - MAX_ENTRIES / 2)) unlinkSync(path.join(dir, n));
+}

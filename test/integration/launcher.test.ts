@@ -1,0 +1,65 @@
+// The shipped launcher (dist/bundle/perch.js) and its V8 code cache: written at the first run's
+// exit into PERCH_CACHE_DIR, reused as is, replaced when V8 rejects it, never used from a
+// directory others can write, and off for an empty PERCH_CACHE_DIR — the command's output the same
+// in every case.
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { REPO, runPerch } from "../helpers/confdir.js";
+
+const EXAMPLE = ["render", "--confdir", path.join(REPO, "examples"), "--backend", "file", "--keys", path.join(REPO, "examples", "keys.json"), "--node-name", "node-a", "--noop"];
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "perch-launcher-"));
+  // --noop writes nothing, so the example's destination directory must exist under --root.
+  await mkdir(path.join(dir, "root", "etc", "calico", "confd", "config"), { recursive: true });
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function codeCaches(cacheDir: string): Promise<string[]> {
+  return (await readdir(cacheDir).catch(() => [])).filter((n) => n.endsWith(".v8cache"));
+}
+
+async function render(cacheDir: string) {
+  const r = await runPerch([...EXAMPLE, "--root", path.join(dir, "root")], { env: { PERCH_CACHE_DIR: cacheDir } });
+  expect(r.exitCode).toBe(0);
+  return r.stdout;
+}
+
+describe("the V8 code cache", () => {
+  it("is written by the first run, reused unchanged by the next, and replaced when V8 rejects it", async () => {
+    const cacheDir = path.join(dir, "cache");
+    const first = await render(cacheDir);
+    expect(first).toContain("would-write");
+    const [name] = await codeCaches(cacheDir);
+    expect(name).toMatch(/^code-v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8cache$/);
+    const file = path.join(cacheDir, name as string);
+    const written = await stat(file);
+    expect(written.size).toBeGreaterThan(100_000);
+    expect((written.mode & 0o777).toString(8)).toBe("600");
+
+    expect(await render(cacheDir)).toBe(first);
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
+
+    // Garbage of the same size: V8 refuses it, the run still works and writes a good cache again.
+    await writeFile(file, Buffer.alloc(written.size, 7));
+    expect(await render(cacheDir)).toBe(first);
+    const rewritten = await readFile(file);
+    expect(rewritten.equals(Buffer.alloc(written.size, 7))).toBe(false);
+    expect(await codeCaches(cacheDir)).toEqual([name]);
+  });
+
+  it("is neither read nor written in a directory others can write, nor with PERCH_CACHE_DIR empty", async () => {
+    const open = path.join(dir, "open");
+    await mkdir(open);
+    await chmod(open, 0o777);
+    const reference = await render(path.join(dir, "reference"));
+    expect(await render(open)).toBe(reference);
+    expect(await codeCaches(open)).toEqual([]);
+    expect(await render("")).toBe(reference);
+  });
+});
