@@ -1,10 +1,8 @@
 // The per-call paths a render spends its time in (the helper wrapper, let, printf's parsed formats),
 // through real templates: what they print and how they fail must not depend on how they are called.
 import { describe, expect, it } from "vitest";
-import { PerchError } from "../../src/errors.js";
-import { Mirror } from "../../src/mirror/mirror.js";
-import { compileTemplate } from "../../src/template/compile.js";
-import { Provenance } from "../../src/template/provenance.js";
+import type { PerchError } from "../../src/errors.js";
+import { renderTemplate, renderTemplateError } from "../helpers/render-template.js";
 
 const KEYS: Record<string, string> = {
   "/host/a/ip": "10.0.0.1",
@@ -12,22 +10,8 @@ const KEYS: Record<string, string> = {
   "/host/c/ip": "10.0.0.3; }",
 };
 
-function render(source: string): string {
-  const mirror = new Mirror([{ name: "r", prefix: "", paths: ["/host"] }]);
-  mirror.replace(Object.entries(KEYS).map(([key, value]) => ({ key, value })), 1);
-  const t = compileTemplate("t.hbs", "/conf/templates/t.hbs", source);
-  return t.render({ view: mirror.view("r"), env: {}, provenance: new Provenance() });
-}
-
-function renderError(source: string): PerchError {
-  try {
-    render(source);
-  } catch (err) {
-    expect(err).toBeInstanceOf(PerchError);
-    return err as PerchError;
-  }
-  throw new Error("expected the render to fail");
-}
+const render = (source: string): string => renderTemplate(KEYS, source, { paths: ["/host"] });
+const renderError = (source: string): PerchError => renderTemplateError(KEYS, source, { paths: ["/host"] });
 
 describe("the helper wrapper", () => {
   it.each([

@@ -1,9 +1,8 @@
 // confd's store helpers, pinned corner by corner (memkv v0.1.1 semantics), through real templates.
 import { describe, expect, it } from "vitest";
-import { Mirror } from "../../src/mirror/mirror.js";
-import { compileTemplate } from "../../src/template/compile.js";
 import { PerchError } from "../../src/errors.js";
-import { Provenance } from "../../src/template/provenance.js";
+import { compileTemplate } from "../../src/template/compile.js";
+import { renderTemplate, renderTemplateError } from "../helpers/render-template.js";
 
 const KEYS: Record<string, string> = {
   "/app/a": "3",
@@ -17,22 +16,9 @@ const KEYS: Record<string, string> = {
   "/other/secret": "nope",
 };
 
-function render(source: string, opts: { prefix?: string; paths?: string[]; env?: Record<string, string> } = {}): string {
-  const mirror = new Mirror([{ name: "r", prefix: opts.prefix ?? "", paths: opts.paths ?? ["/app"] }]);
-  mirror.replace(Object.entries(KEYS).map(([key, value]) => ({ key, value })), 1);
-  const t = compileTemplate("t.hbs", "/conf/templates/t.hbs", source);
-  return t.render({ view: mirror.view("r"), env: opts.env ?? {}, provenance: new Provenance() });
-}
-
-function renderError(source: string): PerchError {
-  try {
-    render(source);
-  } catch (err) {
-    expect(err).toBeInstanceOf(PerchError);
-    return err as PerchError;
-  }
-  throw new Error("expected the render to fail");
-}
+type Options = { prefix?: string; paths?: string[]; env?: Record<string, string> };
+const render = (source: string, opts: Options = {}): string => renderTemplate(KEYS, source, { ...opts, paths: opts.paths ?? ["/app"] });
+const renderError = (source: string): PerchError => renderTemplateError(KEYS, source, { paths: ["/app"] });
 
 describe("getv", () => {
   it("returns the value of an existing key", () => {
