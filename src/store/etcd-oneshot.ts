@@ -137,6 +137,15 @@ function revisionOf(revision: number | undefined): number {
   return revision;
 }
 
+/** gRPC percent-encodes its status message; a malformed one is shown as it came. */
+function percentDecoded(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}
+
 /** A gRPC message on the wire: not compressed (0), its length (4 bytes, big-endian), the message. */
 function frame(message: Uint8Array): Buffer {
   const out = Buffer.allocUnsafe(5 + message.length);
@@ -278,7 +287,7 @@ class Http2Client {
       // A failed call may answer with headers only ("trailers-only"): its status is in the headers.
       const noteStatus = (h: http2.IncomingHttpHeaders): void => {
         if (h["grpc-status"] !== undefined) grpcStatus = String(h["grpc-status"]);
-        if (h["grpc-message"] !== undefined) grpcMessage = decodeURIComponent(String(h["grpc-message"]));
+        if (h["grpc-message"] !== undefined) grpcMessage = percentDecoded(String(h["grpc-message"]));
       };
       stream.on("response", (h) => {
         status = String(h[":status"]);
@@ -287,6 +296,8 @@ class Http2Client {
       stream.on("trailers", noteStatus);
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
       stream.on("error", (err) => fail(err.message, err));
+      // After "end" this does nothing (the promise is settled); before it, the session went away.
+      stream.on("close", () => fail("the connection closed before the answer ended"));
       stream.on("end", () => {
         clearTimeout(timer);
         try {

@@ -1,5 +1,7 @@
 // The one-shot lister's ranges are etcd3's (0xff bytes included), and what it will not handle
 // itself is handed to the etcd3 store before any request.
+import { constants, createServer, type ServerHttp2Stream } from "node:http2";
+import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { Range } from "etcd3";
 import { afterEach, describe, expect, it } from "vitest";
@@ -62,5 +64,59 @@ describe("left to the etcd3 store", () => {
   it("no endpoint that can be connected to: the last one's error", async () => {
     const message = await refusal({ endpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"] });
     expect(message).toMatch(/^http:\/\/127\.0\.0\.1:2: connect ECONNREFUSED/);
+  });
+});
+
+describe("answers that are not etcd's", () => {
+  /** An h2c server on loopback whose every stream gets `answer`; returns its endpoint and a closer. */
+  async function fakeServer(answer: (stream: ServerHttp2Stream) => void): Promise<{ endpoint: string; close: () => Promise<void> }> {
+    const server = createServer();
+    server.on("stream", (stream) => {
+      // The reset test's own stream errors on this side too.
+      stream.on("error", () => undefined);
+      answer(stream);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as AddressInfo;
+    return { endpoint: `http://127.0.0.1:${port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  }
+
+  it("a gRPC error whose message is not valid percent-encoding is reported as it came", async () => {
+    const s = await fakeServer((stream) => stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "13", "grpc-message": "bad %E0%A4%A" }, { endStream: true }));
+    try {
+      const err = await listDirect({ endpoints: [s.endpoint] }, ["/a/"]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DirectListError);
+      expect((err as Error).message).toBe(`${s.endpoint}/etcdserverpb.KV/Range: gRPC status 13: bad %E0%A4%A`);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("a stream the server cancels is an error at once, not a wait for the timeout", async () => {
+    const s = await fakeServer((stream) => stream.close(constants.NGHTTP2_CANCEL));
+    try {
+      const started = performance.now();
+      const err = await listDirect({ endpoints: [s.endpoint], timeoutMs: 5_000 }, ["/a/"]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DirectListError);
+      expect((err as Error).message).toMatch(new RegExp(`^${s.endpoint.replaceAll(".", "\\.")}/etcdserverpb\\.KV/Range: `));
+      expect(performance.now() - started).toBeLessThan(2_000);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it("an answer that is not one gRPC message is refused", async () => {
+    const s = await fakeServer((stream) => {
+      stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+      stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+      stream.end(Buffer.from([0, 0, 0, 0, 9, 1, 2]));
+    });
+    try {
+      const err = await listDirect({ endpoints: [s.endpoint] }, ["/a/"]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(DirectListError);
+      expect((err as Error).message).toBe(`${s.endpoint}/etcdserverpb.KV/Range: not one uncompressed gRPC message (7 bytes)`);
+    } finally {
+      await s.close();
+    }
   });
 });
