@@ -12,14 +12,17 @@ import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
-  // A command will run (a check, or a reload): load its runner while the listing waits on the store.
-  // A failed import is reported by the command's own run.
   const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
-  if (commands) loadCommandRunner().catch(() => undefined);
   const store = await openStore(config, { oneShot: true, logger });
   try {
     const listStart = performance.now();
-    const snapshot = await store.list(mirror.watchPrefixes());
+    const listing = store.list(mirror.watchPrefixes());
+    // A command will run (a check, or a reload): load its runner while the store answers. The
+    // bundled module initialises synchronously, so it waits for setImmediate, after this turn's I/O
+    // callbacks have sent the request, rather than delay the request. A failed import is reported
+    // by the command's own run.
+    if (commands) setImmediate(() => void loadCommandRunner().catch(() => undefined));
+    const snapshot = await listing;
     mirror.replace(snapshot.kvs, snapshot.revision);
     logger.info({ event: "list", store: store.kind, keys: mirror.size, revision: snapshot.revision, durationMs: Math.round(performance.now() - listStart) }, "listed");
   } finally {
