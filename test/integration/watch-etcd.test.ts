@@ -78,28 +78,41 @@ describe("perch watch with etcd", () => {
   });
 
   it("coalesces 1,000 puts within one second into at most 3 reloads, ending at the final state", async () => {
-    await clearPrefix("/");
-    const { dest, reloadLog } = await appConfdir();
-    // A quiet period of 300 ms, well under the burst: with 100 ms, a 100 ms stall of this shared
-    // 2-core machine between two waves (the whole suite runs beside it) made a fourth reload.
-    w = await startWatch(["--confdir", c.dir, "--endpoints", etcd.clientUrl, "--wait", "300ms:1s"]);
-    await w.waitForFile(dest, (s) => s === "");
-    const before = await reloadCount(reloadLog);
-    const started = Date.now();
-    const client = etcd.client();
-    // Four waves of 250 concurrent puts: etcd batches them, so the burst fits in a second even on
-    // a busy 2-core machine.
-    for (let i = 0; i < 1000; i += 250) {
-      await Promise.all(Array.from({ length: 250 }, (_, j) => client.put(`/app/k${String(i + j).padStart(4, "0")}`).value(String(i + j))));
+    // The claim is about a burst that fits in one second. With the whole suite running beside it, this
+    // shared 2-core machine once took 1,056 ms for the puts: such an attempt proves nothing either
+    // way, so it is made again (each attempt on fresh keys and a fresh daemon), up to three times.
+    const attempts: number[] = [];
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await clearPrefix("/");
+      await c?.cleanup();
+      const { dest, reloadLog } = await appConfdir();
+      // A quiet period of 300 ms, well under the burst: with 100 ms, a 100 ms stall of the machine
+      // between two waves made a fourth reload.
+      w = await startWatch(["--confdir", c.dir, "--endpoints", etcd.clientUrl, "--wait", "300ms:1s"]);
+      await w.waitForFile(dest, (s) => s === "");
+      const before = await reloadCount(reloadLog);
+      const started = Date.now();
+      const client = etcd.client();
+      // Four waves of 250 concurrent puts: etcd batches them.
+      for (let i = 0; i < 1000; i += 250) {
+        await Promise.all(Array.from({ length: 250 }, (_, j) => client.put(`/app/k${String(i + j).padStart(4, "0")}`).value(String(i + j))));
+      }
+      const burstMs = Date.now() - started;
+      const final = await w.waitForFile(dest, (s) => s.split("\n").length === 1001);
+      expect(final.split("\n")[999]).toBe("/k0999=999");
+      attempts.push(burstMs);
+      if (burstMs >= 1000) {
+        await w.stop();
+        w = undefined;
+        continue;
+      }
+      await new Promise((r) => setTimeout(r, 1200));
+      const reloads = (await reloadCount(reloadLog)) - before;
+      expect(reloads).toBeGreaterThanOrEqual(1);
+      expect(reloads).toBeLessThanOrEqual(3);
+      return;
     }
-    const burstMs = Date.now() - started;
-    expect(burstMs).toBeLessThan(1000);
-    const final = await w.waitForFile(dest, (s) => s.split("\n").length === 1001);
-    expect(final.split("\n")[999]).toBe("/k0999=999");
-    await new Promise((r) => setTimeout(r, 1200));
-    const reloads = (await reloadCount(reloadLog)) - before;
-    expect(reloads).toBeGreaterThanOrEqual(1);
-    expect(reloads).toBeLessThanOrEqual(3);
+    expect.fail(`no attempt put 1,000 keys within one second (took ${attempts.join(", ")} ms)`);
   });
 
   it("rides out an etcd outage: last good file stays, not ready while down, converges after", async () => {
