@@ -20,6 +20,12 @@ interface View {
   index: KeyIndex;
   /** `path/` for each path, so a key test is two string comparisons. */
   dirs: string[];
+  /**
+   * Whether two of this view's keys can meet in one relative key (see twinKey). Not when every
+   * path lies below `prefix/`: each selected key then has the slash, and its twin (without it)
+   * is selected by no path.
+   */
+  twins: boolean;
 }
 
 export class Mirror {
@@ -33,6 +39,7 @@ export class Mirror {
       selection,
       index: new KeyIndex(),
       dirs: selection.paths.map((p) => (p.endsWith("/") ? p : `${p}/`)),
+      twins: !selection.paths.every((p) => p.startsWith(`${selection.prefix}/`)),
     }));
     for (const v of this.views) this.byName.set(v.selection.name, v);
   }
@@ -94,7 +101,7 @@ export class Mirror {
         // Two keys meet in one relative key when they differ only by the slash after the prefix
         // (`/calico` and `/calico/` are both "/"): the view holds the one with the slash, whatever
         // order they come in, so that it always equals what a fresh listing gives.
-        const twin = twinKey(v.selection.prefix, ev.key);
+        const twin = v.twins ? twinKey(v.selection.prefix, ev.key) : undefined;
         const twinValue = twin !== undefined && matches(v, twin) ? this.all.get(twin) : undefined;
         let changed: boolean;
         if (twinValue !== undefined && (twin as string).length > ev.key.length) changed = false;
