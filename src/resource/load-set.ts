@@ -75,7 +75,8 @@ export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource
     }
     byDest.set(def.dest, def);
     if (opts.only && !opts.only.includes(def.name)) continue;
-    const template = await loadTemplate(opts.confdir, def, sources, templates, errors);
+    const srcPath = templatePath(opts.confdir, def);
+    const template = await loadTemplate(def, srcPath, sources.get(srcPath) as Promise<string>, templates, errors);
     if (template) loaded.push(resolve(def, template, opts));
   }
   if (errors.length > 0) throw new PerchErrors(errors);
@@ -92,18 +93,18 @@ function templatePath(confdir: string, def: ResourceDefinition): string {
   return path.resolve(confdir, "templates", def.src);
 }
 
+/** `read` is the template file's text, read ahead; each template is compiled once (`cache`). */
 async function loadTemplate(
-  confdir: string,
   def: ResourceDefinition,
-  sources: ReadonlyMap<string, Promise<string>>,
+  srcPath: string,
+  read: Promise<string>,
   cache: Map<string, CompiledTemplate | null>,
   errors: PerchError[],
 ): Promise<CompiledTemplate | undefined> {
-  const srcPath = templatePath(confdir, def);
   if (cache.has(srcPath)) return cache.get(srcPath) ?? undefined;
   let compiled: CompiledTemplate | null = null;
   try {
-    const source = await (sources.get(srcPath) ?? readFile(srcPath, "utf8"));
+    const source = await read;
     compiled = compileTemplate(def.src, srcPath, source);
   } catch (err) {
     if (err instanceof PerchError) errors.push(err.withContext({ file: srcPath, resource: def.name }));

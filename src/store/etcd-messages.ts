@@ -66,38 +66,29 @@ export function readRangeResponse(message: Buffer): RangePage {
 
 /** The revision in the header (field 1) of any etcd response, e.g. a StatusResponse. */
 export function readResponseRevision(message: Uint8Array): number | undefined {
-  const r = new Reader(message);
-  let revision: number | undefined;
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === ((1 << 3) | LEN)) revision = readHeader(r.bytes());
-    else r.skip(tag);
-  }
-  return revision;
+  return lastField(message, (1 << 3) | LEN, (r) => readHeader(r.bytes()));
 }
 
 /** etcdserverpb.AuthenticateResponse: header = 1, token = 2. */
 export function readAuthenticateResponse(message: Uint8Array): string {
-  const r = new Reader(message);
-  let token = "";
-  while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === ((2 << 3) | LEN)) token = Buffer.from(r.bytes()).toString("utf8");
-    else r.skip(tag);
-  }
-  return token;
+  return lastField(message, (2 << 3) | LEN, (r) => Buffer.from(r.bytes()).toString("utf8")) ?? "";
 }
 
 /** etcdserverpb.ResponseHeader: cluster_id = 1, member_id = 2, revision = 3, raft_term = 4. */
 function readHeader(message: Uint8Array): number | undefined {
+  return lastField(message, (3 << 3) | VARINT, (r) => r.varint());
+}
+
+/** The value of the field with `tag` (the last one, as protobuf has it), read by `read`; the other fields are skipped. */
+function lastField<T>(message: Uint8Array, tag: number, read: (r: Reader) => T): T | undefined {
   const r = new Reader(message);
-  let revision: number | undefined;
+  let value: T | undefined;
   while (r.pos < r.end) {
-    const tag = r.varint();
-    if (tag === ((3 << 3) | VARINT)) revision = r.varint();
-    else r.skip(tag);
+    const t = r.varint();
+    if (t === tag) value = read(r);
+    else r.skip(t);
   }
-  return revision;
+  return value;
 }
 
 /** A KeyValue read in place from the response's reader: where its key and its value are (start, end, start, end). */
