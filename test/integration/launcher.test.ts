@@ -63,3 +63,19 @@ describe("the V8 code cache", () => {
     expect(await render("")).toBe(reference);
   });
 });
+
+describe("the bundle's start-up", () => {
+  it("runs no ES module and loads none of the built-ins only pino's transports need", async () => {
+    // scripts/bundle.mjs: a CommonJS launcher, and pino's transport, worker_threads and sonic-boom's
+    // assert replaced. A preload prints the built-in modules Node loaded by the time perch exits.
+    const preload = path.join(dir, "modules.cjs");
+    await writeFile(preload, 'process.on("exit", () => process.stderr.write("MODULES " + JSON.stringify(process.moduleLoadList) + "\\n"));\n');
+    const r = await runPerch([...EXAMPLE, "--root", path.join(dir, "root")], { env: { NODE_OPTIONS: `--require ${preload}` } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toContain("would-write");
+    const line = r.stderr.split("\n").find((l) => l.startsWith("MODULES "));
+    const loaded = JSON.parse((line ?? "MODULES []").slice("MODULES ".length)) as string[];
+    expect(loaded).toContain("NativeModule internal/modules/cjs/loader");
+    expect(loaded.filter((m) => /^NativeModule (worker_threads|assert|internal\/modules\/esm\/(translators|module_job))$/.test(m))).toEqual([]);
+  });
+});
