@@ -38,6 +38,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     keepStageFile: config.keepStageFile,
     syncOnly: config.syncOnly,
     createDirs: config.root !== undefined,
+    overlapRenders: true,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
   if (!report.ok) return EXIT.failed;

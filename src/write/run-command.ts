@@ -19,6 +19,8 @@ export interface RunCommandOptions {
   env?: NodeJS.ProcessEnv;
   /** Bytes of output kept (the last ones); default 64 KiB. */
   outputLimit?: number;
+  /** Called once the process has been started (or has failed to start), before it is waited for. */
+  onSpawned?: () => void;
 }
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024;
@@ -139,6 +141,7 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
     buffer: false,
     reject: false,
   });
+  opts.onSpawned?.();
   const collect = (chunk: Buffer | string): void => tail.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   // stderr stays attached: a syntax error in `command` is reported before the `exec 2>&1` runs.
   subprocess.stdout?.on("data", collect);

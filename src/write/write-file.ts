@@ -18,6 +18,11 @@ export interface WritePolicy {
   noop: boolean;
   /** Leave a copy of the stage file beside the destination (confd's `-keep-stage-file`), for debugging. */
   keepStageFile?: boolean;
+  /**
+   * Called at most once, when the write starts waiting on work that does not need this thread (the
+   * stage file's fsync, or the check_cmd process): the caller may use the thread meanwhile.
+   */
+  onWaiting?: () => void;
 }
 
 export interface WriteResult {
@@ -154,10 +159,12 @@ async function prepare(handle: FileHandle, bytes: Uint8Array, want: Ownership): 
 }
 
 /** prepare, then fsync (so the fsync covers the metadata too), and close. */
-async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership): Promise<void> {
+async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership, onWaiting?: () => void): Promise<void> {
   try {
     await prepare(handle, bytes, want);
-    await step("fsync", () => handle.sync());
+    const synced = step("fsync", () => handle.sync());
+    onWaiting?.();
+    await synced;
   } finally {
     await handle.close();
   }
@@ -305,7 +312,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     stageExists = true;
     let check: CommandResult | undefined;
     if (policy.checkCmd === undefined) {
-      await fill(handle, bytes, want);
+      await fill(handle, bytes, want, policy.onWaiting);
       await keepCopy(policy, stage, dir, base);
     } else {
       try {
@@ -322,7 +329,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
       await keepCopy(policy, stage, dir, base);
       // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there. So
       // the stage file's path must not be relative to perch's own directory (`--root out`).
-      check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs });
+      check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs, onSpawned: policy.onWaiting });
       await synced;
     }
 

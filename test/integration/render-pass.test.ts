@@ -190,6 +190,24 @@ describe("perch render: install order and failures", () => {
     expect(await readFile(path.join(c.dir, "c.seen"), "utf8")).toBe(state(["x", "y", "a", "b"]));
   });
 
+  it("renders the next resource while a check runs, and still starts its write only after that install", async () => {
+    // a's check takes 300 ms; b (after a in conf.d order) is rendered meanwhile, but its check sees a.cfg installed.
+    await c.writeTemplate("t.hbs", '{{getv "/k"}}\n');
+    await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a.cfg"), ["/k"], `check_cmd = "sleep 0.3"`));
+    await c.writeResource("b", resourceToml("t.hbs", path.join(c.out, "b.cfg"), ["/k"], `check_cmd = "grep -qx new a.cfg"`));
+    await c.writeKeys({ "/k": "new" });
+    const r = await render("--log-level", "debug");
+    expect(r.exitCode).toBe(0);
+    const events = r.stderr
+      .split("\n")
+      .filter((line) => line.startsWith("{"))
+      .map((line) => JSON.parse(line) as { event?: string; resource?: string; time: number })
+      .filter((e) => e.event === "render" || e.event === "write")
+      .map((e) => `${e.event} ${e.resource}`);
+    expect(events).toEqual(["render a", "render b", "write a", "write b"]);
+    expect(r.stdout).toMatch(/^written\s+a\s.*\nwritten\s+b\s/);
+  });
+
   it("a failed check, render or write of one resource does not stop the others; the reload runs once", async () => {
     const reloads = path.join(c.dir, "reloads.log");
     const reload = `reload_cmd = "cat ${path.join(c.out, "c.cfg")} ${path.join(c.out, "e.cfg")} >> ${reloads}"`;
