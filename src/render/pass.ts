@@ -36,10 +36,11 @@ export interface PassOptions {
   /** Watch mode: each resource's memo of its last render, for incremental rendering. */
   memoFor?: (resource: string) => RenderMemo;
   /**
-   * Render the next resource while the previous one's write waits on its fsync or check_cmd (a
-   * one-shot, where only the whole pass's time counts). Writes still run one at a time, in the same
-   * order. Off in watch mode: there a changed file should be in place as early as possible, not
-   * after the next resource's render.
+   * For a one-shot, where only the whole pass's time counts: write the unchecked resources side by
+   * side, and render the next resource while a checked one's write waits on its fsync or check_cmd.
+   * Checked resources are still written one at a time, in order, after every unchecked one. Off in
+   * watch mode: there a changed file should be in place as early as possible, not after the next
+   * resource's render.
    */
   overlapRenders?: boolean;
 }
@@ -83,26 +84,30 @@ const FAILED: ReadonlySet<Outcome> = new Set(["render-failed", "check-failed", "
 
 export async function runPass(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
   const started = performance.now();
-  // One write at a time, each started as soon as its file is rendered and the previous write is
-  // done. (Writing the unchecked ones concurrently saved a cold one-shot a few ms, but every render
-  // then ran before the first file's write could go on: a change's file came milliseconds later.)
+  // Watch mode: one write at a time, each started as soon as its file is rendered and the previous
+  // write is done, so a change's file is in place before anything else runs. (Writing the unchecked
+  // ones concurrently there made every render run before the first file's write could go on.)
   const ordered = [...resources.filter((r) => !r.checkCmd), ...resources.filter((r) => r.checkCmd)];
   const reports = new Map<string, ResourceReport>();
-  let writing: Promise<void> = Promise.resolve();
+  const writes: Promise<void>[] = [];
   for (const resource of ordered) {
     const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
     const rendered = render(resource, mirror, opts, log);
-    await writing;
     if (!("content" in rendered)) {
       reports.set(resource.name, rendered);
       continue;
     }
+    // With overlapRenders, unchecked files are written side by side (nothing orders them among
+    // themselves); a checked one waits for every earlier write, so its check sees them installed.
+    const alongside = opts.overlapRenders === true && !resource.checkCmd;
+    if (!alongside) await Promise.all(writes);
     let waiting = (): void => undefined;
     const handedOver = new Promise<void>((resolve) => (waiting = resolve));
-    writing = write(resource, rendered, opts, log, waiting).then((report) => void reports.set(resource.name, report));
-    await (opts.overlapRenders ? Promise.race([handedOver, writing]) : writing);
+    const writing = write(resource, rendered, opts, log, waiting).then((report) => void reports.set(resource.name, report));
+    writes.push(writing);
+    if (!alongside) await (opts.overlapRenders ? Promise.race([handedOver, writing]) : writing);
   }
-  await writing;
+  await Promise.all(writes);
 
   const inOrder = resources.map((r) => reports.get(r.name) as ResourceReport);
   const written = resources.filter((r) => reports.get(r.name)?.outcome === "written");

@@ -190,21 +190,27 @@ describe("perch render: install order and failures", () => {
     expect(await readFile(path.join(c.dir, "c.seen"), "utf8")).toBe(state(["x", "y", "a", "b"]));
   });
 
-  it("renders the next resource while a check runs, and still starts its write only after that install", async () => {
-    // a's check takes 300 ms; b (after a in conf.d order) is rendered meanwhile, but its check sees a.cfg installed.
+  it("writes unchecked files side by side, and renders the next resource while a check runs", async () => {
+    // a's check takes 300 ms; b (after a in conf.d order) is rendered meanwhile, but its check
+    // sees a.cfg installed; u and v have no check and are written before a's check starts.
     await c.writeTemplate("t.hbs", '{{getv "/k"}}\n');
-    await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a.cfg"), ["/k"], `check_cmd = "sleep 0.3"`));
+    await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a.cfg"), ["/k"], `check_cmd = "grep -qx new u.cfg && grep -qx new v.cfg && sleep 0.3"`));
     await c.writeResource("b", resourceToml("t.hbs", path.join(c.out, "b.cfg"), ["/k"], `check_cmd = "grep -qx new a.cfg"`));
+    for (const name of ["u", "v"]) await c.writeResource(name, resourceToml("t.hbs", path.join(c.out, `${name}.cfg`), ["/k"]));
     await c.writeKeys({ "/k": "new" });
     const r = await render("--log-level", "debug");
     expect(r.exitCode).toBe(0);
     const events = r.stderr
       .split("\n")
       .filter((line) => line.startsWith("{"))
-      .map((line) => JSON.parse(line) as { event?: string; resource?: string; time: number })
+      .map((line) => JSON.parse(line) as { event?: string; resource?: string })
       .filter((e) => e.event === "render" || e.event === "write")
       .map((e) => `${e.event} ${e.resource}`);
-    expect(events).toEqual(["render a", "render b", "write a", "write b"]);
+    expect(events.slice(0, 2)).toEqual(["render u", "render v"]);
+    // v is rendered before u's write is done; a's write (and so its check) waits for both.
+    expect(events.indexOf("write u")).toBeGreaterThan(events.indexOf("render v"));
+    expect(events.slice(-3)).toEqual(["render b", "write a", "write b"]);
+    expect([...events.slice(2, -3)].sort()).toEqual(["render a", "write u", "write v"]);
     expect(r.stdout).toMatch(/^written\s+a\s.*\nwritten\s+b\s/);
   });
 
