@@ -1,6 +1,6 @@
 /**
  * A sorted key → value index with confd's memkv read semantics (exact get, `path.Match` globs,
- * `ls`/`lsdir` over whole path segments). One index per resource view; changes are applied in
+ * `ls`/`lsdir` over whole path segments). One index per view (see Mirror); changes are applied in
  * place, so a render never re-reads or re-sorts the whole store.
  */
 import { globToRegExp, literalPrefix } from "./glob.js";

@@ -1,6 +1,6 @@
 /**
  * The in-memory mirror of the store: every key any resource reads, the revision it is at, and one
- * prefix-relative view per resource. Listing fills it once; each change event updates it in place
+ * prefix-relative view per distinct selection. Listing fills it once; each change event updates it in place
  * and reports which resources it touched, so only those are rendered again.
  */
 import { KeyIndex } from "./key-index.js";
@@ -15,8 +15,12 @@ export interface KeySelection {
   paths: readonly string[];
 }
 
+/** One index per distinct selection: resources selecting the same keys the same way share it. */
 interface View {
+  /** The prefix and paths of every resource in `names`. */
   selection: KeySelection;
+  /** The resources that read this view (bird and bird6 select the same keys). */
+  names: string[];
   index: KeyIndex;
   /** `path/` for each path, so a key test is two string comparisons. */
   dirs: string[];
@@ -35,13 +39,28 @@ export class Mirror {
   private readonly byName = new Map<string, View>();
 
   constructor(selections: readonly KeySelection[]) {
-    this.views = selections.map((selection) => ({
-      selection,
-      index: new KeyIndex(),
-      dirs: selection.paths.map((p) => (p.endsWith("/") ? p : `${p}/`)),
-      twins: !selection.paths.every((p) => p.startsWith(`${selection.prefix}/`)),
-    }));
-    for (const v of this.views) this.byName.set(v.selection.name, v);
+    // Shared views halve the listing's ingest and each change's index work for the full mesh, and
+    // the mirror's memory: the same key would otherwise sit in two indexes with the same relative key.
+    const bySelection = new Map<string, View>();
+    const views: View[] = [];
+    for (const selection of selections) {
+      const identity = JSON.stringify([selection.prefix, [...new Set(selection.paths)].sort()]);
+      let view = bySelection.get(identity);
+      if (view === undefined) {
+        view = {
+          selection,
+          names: [],
+          index: new KeyIndex(),
+          dirs: selection.paths.map((p) => (p.endsWith("/") ? p : `${p}/`)),
+          twins: !selection.paths.every((p) => p.startsWith(`${selection.prefix}/`)),
+        };
+        bySelection.set(identity, view);
+        views.push(view);
+      }
+      view.names.push(selection.name);
+      this.byName.set(selection.name, view);
+    }
+    this.views = views;
   }
 
   /** The store prefixes to list and watch: every path, without those inside another. */
@@ -107,7 +126,7 @@ export class Mirror {
         if (twinValue !== undefined && (twin as string).length > ev.key.length) changed = false;
         else if (ev.type === "put") changed = v.index.set(rel, ev.value);
         else changed = twinValue !== undefined ? v.index.set(rel, twinValue) : v.index.delete(rel);
-        if (changed) dirty.add(v.selection.name);
+        if (changed) for (const name of v.names) dirty.add(name);
       }
     }
     if (revision > this.revision) this.revision = revision;

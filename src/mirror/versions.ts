@@ -15,8 +15,11 @@ export interface ReadTracker {
 
 export class Versions {
   private clock = 0;
-  /** Told of every change (the memo of the view's renders: it marks what the change makes stale). */
-  listener: ((key: string, structural: boolean) => void) | undefined;
+  /**
+   * Told of every change: the memo of each resource rendered from the view (it marks what the
+   * change makes stale). Several resources can share one view (see Mirror).
+   */
+  readonly listeners: Array<(key: string, structural: boolean) => void> = [];
   private readonly maps: readonly [Map<string, number>, Map<string, number>, Map<string, number>] = [new Map(), new Map(), new Map()];
 
   version(kind: Dep, path: string): number {
@@ -32,7 +35,7 @@ export class Versions {
       deep.set(dir, v);
       if (structural) children.set(dir, v);
     }
-    this.listener?.(key, structural);
+    for (const listener of this.listeners) listener(key, structural);
   }
 }
 

@@ -62,7 +62,7 @@ export class RenderMemo implements ReadTracker {
 
   constructor(readonly view: KeyIndex) {
     this.versions = view.trackVersions();
-    this.versions.listener = (key, structural) => this.invalidate(key, structural);
+    this.versions.listeners.push((key, structural) => this.invalidate(key, structural));
   }
 
   begin(): void {

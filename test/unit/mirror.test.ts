@@ -27,6 +27,24 @@ describe("Mirror", () => {
     expect(m.view("routes").keys()).toEqual(["/calico/staticroutes/10.0.0.0-8"]);
   });
 
+  it("gives resources that select the same keys one shared view, and marks each of them dirty", () => {
+    const m = new Mirror([
+      { name: "bird", prefix: "/calico/bgp/v1", paths: ["/calico/bgp/v1/host", "/calico/bgp/v1/global"] },
+      { name: "bird6", prefix: "/calico/bgp/v1", paths: ["/calico/bgp/v1/global", "/calico/bgp/v1/host"] },
+      { name: "full", prefix: "", paths: ["/calico/bgp/v1/host", "/calico/bgp/v1/global"] },
+    ]);
+    expect(m.view("bird6")).toBe(m.view("bird"));
+    expect(m.view("full")).not.toBe(m.view("bird"));
+    expect(m.replace([{ key: "/calico/bgp/v1/host/n1/ip_addr_v4", value: "10.0.0.1" }], 1)).toEqual(new Set(["bird", "bird6", "full"]));
+    expect(m.view("bird6").keys()).toEqual(["/host/n1/ip_addr_v4"]);
+    expect(m.view("full").keys()).toEqual(["/calico/bgp/v1/host/n1/ip_addr_v4"]);
+    const versions = m.view("bird").trackVersions();
+    const told: string[] = [];
+    versions.listeners.push((key) => told.push(`first ${key}`), (key) => told.push(`second ${key}`));
+    expect(m.apply([{ type: "put", key: "/calico/bgp/v1/host/n1/ip_addr_v4", value: "10.0.0.2", revision: 2 }], 2)).toEqual(new Set(["bird", "bird6", "full"]));
+    expect(told).toEqual(["first /host/n1/ip_addr_v4", "second /host/n1/ip_addr_v4"]);
+  });
+
   it("marks dirty only the resources a change touches", () => {
     const m = mirror();
     m.replace([{ key: "/calico/bgp/v1/global/as_num", value: "64512" }], 1);
