@@ -15,6 +15,12 @@ import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { cacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
 
+/**
+ * Code caches kept (each about half a megabyte): every build has its own, so older ones only serve
+ * another checkout or Node version sharing the directory.
+ */
+const CODE_CACHES_KEPT = 4;
+
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
 
 const program = fileURLToPath(new URL("./perch.cjs", import.meta.url));
@@ -42,7 +48,7 @@ const cachedData = readCache(file);
 const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: program, cachedData });
 if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
   // At exit, not now: the data then holds every function the command compiled, not just the top level.
-  process.once("exit", () => writeCacheEntry(file, script.createCachedData()));
+  process.once("exit", () => writeCacheEntry(file, script.createCachedData(), CODE_CACHES_KEPT));
 }
 const run = script.runInThisContext() as CommonJsWrapper;
 const module = { exports: {} };

@@ -7,7 +7,7 @@ import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync
 import { homedir } from "node:os";
 import path from "node:path";
 
-/** Beyond this many entries of one kind, the oldest half is removed when a new one is written. */
+/** Beyond this many entries of one kind (by default), the oldest half is removed when a new one is written. */
 const MAX_ENTRIES = 256;
 
 /**
@@ -21,14 +21,15 @@ export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | u
 
 /**
  * Writes `file` (in the cache directory) by rename, so a reader never sees half of it, then prunes
- * the entries with the same extension. Best effort: a cache that cannot be written is only a slower start.
+ * the entries with the same extension down to half of `maxEntries` once there are more. Best
+ * effort: a cache that cannot be written is only a slower start.
  */
-export function writeCacheEntry(file: string, contents: string | Uint8Array): void {
+export function writeCacheEntry(file: string, contents: string | Uint8Array, maxEntries = MAX_ENTRIES): void {
   const temp = `${file}.${process.pid}.tmp`;
   try {
     writeFileSync(temp, contents, { mode: 0o600 });
     renameSync(temp, file);
-    prune(path.dirname(file), path.extname(file));
+    prune(path.dirname(file), path.extname(file), maxEntries);
   } catch {
     try {
       unlinkSync(temp);
@@ -48,9 +49,9 @@ function ownedAndPrivate(dir: string): boolean {
   }
 }
 
-function prune(dir: string, extension: string): void {
+function prune(dir: string, extension: string, maxEntries: number): void {
   const names = readdirSync(dir).filter((n) => n.endsWith(extension));
-  if (names.length <= MAX_ENTRIES) return;
+  if (names.length <= maxEntries) return;
   const byAge = names.map((n) => ({ n, t: statSync(path.join(dir, n)).mtimeMs })).sort((a, b) => a.t - b.t);
-  for (const { n } of byAge.slice(0, names.length - MAX_ENTRIES / 2)) unlinkSync(path.join(dir, n));
+  for (const { n } of byAge.slice(0, names.length - Math.floor(maxEntries / 2))) unlinkSync(path.join(dir, n));
 }

@@ -2,7 +2,7 @@
 // exit into PERCH_CACHE_DIR, reused as is, replaced when V8 rejects it, never used from a
 // directory others can write, and off for an empty PERCH_CACHE_DIR — the command's output the same
 // in every case.
-import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -51,6 +51,25 @@ describe("the V8 code cache", () => {
     const rewritten = await readFile(file);
     expect(rewritten.equals(Buffer.alloc(written.size, 7))).toBe(false);
     expect(await codeCaches(cacheDir)).toEqual([name]);
+  });
+
+  it("keeps only the newest few code caches: each build has its own, of about half a megabyte", async () => {
+    const cacheDir = path.join(dir, "many");
+    await mkdir(cacheDir, { mode: 0o700 });
+    // Six caches of older builds, a day apart, and a template spec (another kind of entry).
+    const stale = Array.from({ length: 6 }, (_, i) => `code-v0.0.${i}-x64-1-1.v8cache`);
+    for (const [i, name] of stale.entries()) {
+      await writeFile(path.join(cacheDir, name), "old", { mode: 0o600 });
+      const day = new Date(Date.now() - (10 - i) * 86_400_000);
+      await utimes(path.join(cacheDir, name), day, day);
+    }
+    await writeFile(path.join(cacheDir, "spec.js"), "spec", { mode: 0o600 });
+    await render(cacheDir);
+    const kept = await codeCaches(cacheDir);
+    expect(kept).toHaveLength(2);
+    expect(kept).toContain(stale[5]);
+    expect(kept.find((n) => !stale.includes(n))).toMatch(/^code-v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8cache$/);
+    expect(await readdir(cacheDir)).toContain("spec.js");
   });
 
   it("is neither read nor written in a directory others can write, nor with PERCH_CACHE_DIR empty", async () => {
