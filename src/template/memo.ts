@@ -150,6 +150,7 @@ export class RenderMemo implements ReadTracker {
       return entry.output;
     }
     const { output, reads } = this.tracked(render);
+    flatten(output);
     const paths: string[] = [];
     for (let i = 0; i < reads.length; i += 3) paths.push(`${reads[i] as Dep}${reads[i + 1] as string}`);
     if (entry === undefined) {
@@ -229,6 +230,18 @@ export class RenderMemo implements ReadTracker {
     }
     return true;
   }
+}
+
+/**
+ * V8 keeps a string built by `+` as a tree of its pieces (a rope) until something needs it flat,
+ * and flattening a rope does not flatten the ropes inside it. A remembered iteration is part of
+ * every later render, so it is flattened once, here: otherwise each render's conversion to bytes
+ * walks every small piece of every reused iteration again (0.7-1.5 ms of a 1,000-node bird.cfg's
+ * install, against ~0.2 ms once flat). Reading a character of a rope flattens it in V8; should that
+ * change, only this saving goes, not correctness.
+ */
+function flatten(output: string): void {
+  output.charCodeAt(0);
 }
 
 /** A {key, value} pair from gets as a map key; undefined for anything else (it cannot be keyed). */
