@@ -211,6 +211,27 @@ export function renderMarkdown(results) {
     out.push("");
     out.push(table(["nodes", "conf.d", "change", "put → file (median)", "put → daemon", "render", "write (+ check)", "whole pass"], anatomy));
     out.push("");
+    const slowest = [];
+    for (const size of Object.keys(lat)) {
+      for (const [variant, label] of [["shipped", "shipped"], ["noCheck", "without check_cmd"]]) {
+        const c = lat[size][variant];
+        for (const [kind, what] of [["ip", "address change"], ["block", "new block"]]) {
+          for (const s of c?.slowestByKind?.[kind] ?? []) {
+            slowest.push([size, label, what, `${fmt(s.fromPutMs, 2)} ms`, `${fmt(s.putMs, 2)} ms`, s.toDaemonMs === undefined ? "–" : `${fmt(s.toDaemonMs, 2)} ms`, s.renderMs === undefined ? "–" : `${fmt(s.renderMs, 2)} ms`, s.writeMs === undefined ? "–" : `${fmt(s.writeMs, 2)} ms`]);
+          }
+        }
+      }
+    }
+    if (slowest.length > 0) {
+      out.push(
+        "The tail: each case's slowest changes of each kind (with 200 changes a kind, the p99 is the third slowest), with the same anatomy " +
+          "and the etcd put's own round trip as the bench's client saw it. A slow change whose put round trip is slow too was slow in etcd (its " +
+          "commit, or the machine's other processes holding the cores), before perch was told:",
+      );
+      out.push("");
+      out.push(table(["nodes", "conf.d", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write (+ check)"], slowest));
+      out.push("");
+    }
     const means = [];
     for (const size of Object.keys(lat)) {
       for (const [variant, label] of [["shipped", "shipped"], ["noCheck", "without check_cmd"]]) {

@@ -13,6 +13,9 @@ import { profileIn, summarizeProfile } from "../lib/profile.mjs";
 import { median, round, summarize } from "../lib/stats.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 
+/** How many of each kind's slowest changes the results keep (at 200 changes a kind, p99 is the third slowest). */
+const SLOWEST_SHOWN = 4;
+
 /** Daemon-side means over the changes, from /metrics deltas: render time per resource, check time. */
 function histogramMeans(before, after, name, label) {
   const out = {};
@@ -103,6 +106,18 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
+      // The tail's own anatomy: the slowest changes of each kind, with the etcd put's round trip
+      // beside the daemon's render and write, so a p99 can be put down to etcd or to perch.
+      slowestByKind: Object.fromEntries(
+        ["ip", "block"].map((k) => [
+          k,
+          samples
+            .filter((s) => s.kind === k)
+            .sort((a, b) => b.fromPutMs - a.fromPutMs)
+            .slice(0, SLOWEST_SHOWN)
+            .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs })),
+        ]),
+      ),
       rawMs: all.map((x) => round(x, 2)),
     };
     ctx.log(`  latency ${size} nodes (${variant}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms over ${samples.length} changes`);
