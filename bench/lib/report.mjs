@@ -30,6 +30,8 @@ function baselineFigures(file) {
   return figures;
 }
 
+/** A duration in ms with two decimals, or "–" when the run did not record it. */
+const ms = (x) => (x === undefined || x === null ? "–" : `${fmt(x, 2)} ms`);
 const fmt = (x, digits = 1) => (x === undefined || x === null ? "–" : typeof x === "number" ? String(Math.round(x * 10 ** digits) / 10 ** digits) : String(x));
 const row = (cells) => `| ${cells.join(" | ")} |`;
 const table = (head, rows) => [row(head), row(head.map(() => "---")), ...rows.map(row)].join("\n");
@@ -190,7 +192,7 @@ export function renderMarkdown(results) {
           rows.push([size, label, what, q.count, `${fmt(q.p50)} ms`, `${fmt(q.p90)} ms`, `${fmt(q.p99)} ms`, `${fmt(q.max)} ms`]);
           const a = c.anatomyByKind?.[kind];
           if (a) {
-            anatomy.push([size, label, what, `${fmt(a.totalMs, 2)} ms`, `${fmt(a.toDaemonMs, 2)} ms`, `${fmt(a.renderMs, 2)} ms`, `${fmt(a.writeMs, 2)} ms`, `${fmt(c.passMedianMsByKind[kind])} ms`]);
+            anatomy.push([size, label, what, `${fmt(a.totalMs, 2)} ms`, `${fmt(a.toDaemonMs, 2)} ms`, `${fmt(a.renderMs, 2)} ms`, `${fmt(a.writeMs, 2)} ms`, ms(a.fsyncMs), `${fmt(c.passMedianMsByKind[kind])} ms`]);
           }
         }
       }
@@ -205,11 +207,11 @@ export function renderMarkdown(results) {
     out.push(
       "Anatomy (medians per change, from the daemon's debug log as received by the bench): put sent → the daemon's `changes` event read here " +
         "(etcd commit, watch delivery, the log line's trip through the pipe); the render of the changed file; its write (stage, fsync, `check_cmd`, rename, " +
-        "directory fsync); and the whole pass (which also renders `bird6.cfg` after " +
+        "directory fsync) and, of that, the stage file's fsync (`fsyncMs` in the write event, call to completion as the daemon saw it; with `check_cmd` it runs beside the check and also holds the check's process start, a fork of the daemon); and the whole pass (which also renders `bird6.cfg` after " +
         "`bird.cfg` is in place, since bird6's keys cover `/host` too).",
     );
     out.push("");
-    out.push(table(["nodes", "conf.d", "change", "put → file (median)", "put → daemon", "render", "write (+ check)", "whole pass"], anatomy));
+    out.push(table(["nodes", "conf.d", "change", "put → file (median)", "put → daemon", "render", "write (+ check)", "stage fsync", "whole pass"], anatomy));
     out.push("");
     const slowest = [];
     for (const size of Object.keys(lat)) {
@@ -217,7 +219,7 @@ export function renderMarkdown(results) {
         const c = lat[size][variant];
         for (const [kind, what] of [["ip", "address change"], ["block", "new block"]]) {
           for (const s of c?.slowestByKind?.[kind] ?? []) {
-            slowest.push([size, label, what, `${fmt(s.fromPutMs, 2)} ms`, `${fmt(s.putMs, 2)} ms`, s.toDaemonMs === undefined ? "–" : `${fmt(s.toDaemonMs, 2)} ms`, s.renderMs === undefined ? "–" : `${fmt(s.renderMs, 2)} ms`, s.writeMs === undefined ? "–" : `${fmt(s.writeMs, 2)} ms`]);
+            slowest.push([size, label, what, `${fmt(s.fromPutMs, 2)} ms`, `${fmt(s.putMs, 2)} ms`, s.toDaemonMs === undefined ? "–" : `${fmt(s.toDaemonMs, 2)} ms`, s.renderMs === undefined ? "–" : `${fmt(s.renderMs, 2)} ms`, s.writeMs === undefined ? "–" : `${fmt(s.writeMs, 2)} ms`, ms(s.fsyncMs)]);
           }
         }
       }
@@ -226,10 +228,10 @@ export function renderMarkdown(results) {
       out.push(
         "The tail: each case's slowest changes of each kind (with 200 changes a kind, the p99 is the third slowest), with the same anatomy " +
           "and the etcd put's own round trip as the bench's client saw it. A slow change whose put round trip is slow too was slow in etcd (its " +
-          "commit, or the machine's other processes holding the cores), before perch was told:",
+          "commit, or the machine's other processes holding the cores), before perch was told; one whose stage fsync is slow waited on the disk, which etcd's own fsyncs share:",
       );
       out.push("");
-      out.push(table(["nodes", "conf.d", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write (+ check)"], slowest));
+      out.push(table(["nodes", "conf.d", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write (+ check)", "stage fsync"], slowest));
       out.push("");
     }
     const means = [];

@@ -71,6 +71,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
         toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
         renderMs: render?.durationMs,
         writeMs: write?.durationMs,
+        fsyncMs: write?.fsyncMs,
       });
       if (change.kind === "block") {
         // The block goes again, untimed: each measured change meets this node with its three blocks,
@@ -95,12 +96,12 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
       passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
       // Medians per kind of: put sent → the daemon's change event seen here; render of the file;
-      // its write (stage, fsync, check_cmd, rename, directory fsync).
+      // its write (stage, fsync, check_cmd, rename, directory fsync), and of that the stage file's fsync.
       anatomyByKind: Object.fromEntries(
         ["ip", "block"].map((k) => {
           const of = samples.filter((s) => s.kind === k);
           const med = (f) => round(median(of.map(f).filter((x) => x !== undefined)), 2);
-          return [k, { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), totalMs: med((s) => s.fromPutMs) }];
+          return [k, { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) }];
         }),
       ),
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
@@ -115,7 +116,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
             .filter((s) => s.kind === k)
             .sort((a, b) => b.fromPutMs - a.fromPutMs)
             .slice(0, SLOWEST_SHOWN)
-            .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs })),
+            .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, fsyncMs: s.fsyncMs })),
         ]),
       ),
       rawMs: all.map((x) => round(x, 2)),

@@ -57,6 +57,8 @@ export interface ResourceReport {
   inPlace?: boolean;
   renderMs: number;
   writeMs: number;
+  /** The stage file's fsync, part of writeMs (see WriteResult.fsyncMs). */
+  fsyncMs?: number;
 }
 
 export interface ReloadReport {
@@ -163,12 +165,13 @@ async function write(resource: LoadedResource, { content, renderMs }: Rendered, 
   if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;
+  if (result.fsyncMs !== undefined) report.fsyncMs = result.fsyncMs;
   if (result.check) report.check = result.check;
   if (result.error) report.error = result.error;
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
-  const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), inPlace: result.inPlace };
+  const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), fsyncMs: result.fsyncMs === undefined ? undefined : round(result.fsyncMs), inPlace: result.inPlace };
   if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
   else log.info(fields, result.action);
   return report;

@@ -35,6 +35,12 @@ export interface WriteResult {
   error?: string;
   /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
   inPlace?: boolean;
+  /**
+   * The stage file's fsync, from the call to its completion as this thread saw it: the disk's share
+   * of a write. It runs beside check_cmd when there is one, and then also holds the check's process
+   * start (a fork of perch, on this thread). Absent when no fsync ran.
+   */
+  fsyncMs?: number;
   durationMs: number;
 }
 
@@ -158,13 +164,20 @@ async function prepare(handle: FileHandle, bytes: Uint8Array, want: Ownership): 
   await step(`setting mode ${want.mode.toString(8).padStart(4, "0")}`, () => handle.chmod(want.mode));
 }
 
-/** prepare, then fsync (so the fsync covers the metadata too), and close. */
-async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership, onWaiting?: () => void): Promise<void> {
+/** Runs `sync` and resolves to how long it took. */
+async function timedSync(sync: () => Promise<void>): Promise<number> {
+  const started = performance.now();
+  await step("fsync", sync);
+  return performance.now() - started;
+}
+
+/** prepare, then fsync (so the fsync covers the metadata too), and close. Resolves to the fsync's duration. */
+async function fill(handle: FileHandle, bytes: Uint8Array, want: Ownership, onWaiting?: () => void): Promise<number> {
   try {
     await prepare(handle, bytes, want);
-    const synced = step("fsync", () => handle.sync());
+    const synced = timedSync(() => handle.sync());
     onWaiting?.();
-    await synced;
+    return await synced;
   } finally {
     await handle.close();
   }
@@ -311,8 +324,9 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     const handle = await step("creating the stage file", () => open(stage, "wx", 0o600));
     stageExists = true;
     let check: CommandResult | undefined;
+    let fsyncMs: number;
     if (policy.checkCmd === undefined) {
-      await fill(handle, bytes, want, policy.onWaiting);
+      fsyncMs = await fill(handle, bytes, want, policy.onWaiting);
       await keepCopy(policy, stage, dir, base);
     } else {
       try {
@@ -324,13 +338,13 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
       }
       // The check reads the staged bytes (from the page cache) while the fsync takes them to disk:
       // only the rename has to wait for both, and a check no longer waits for the disk first.
-      const synced = step("fsync", () => syncPath(stage));
+      const synced = timedSync(() => syncPath(stage));
       synced.catch(() => undefined); // awaited below, after the check
       await keepCopy(policy, stage, dir, base);
       // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there. So
       // the stage file's path must not be relative to perch's own directory (`--root out`).
       check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs, onSpawned: policy.onWaiting });
-      await synced;
+      fsyncMs = await synced;
     }
 
     if (check !== undefined) {
@@ -340,6 +354,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
           changed: true,
           previous,
           check,
+          fsyncMs,
           error: `check_cmd failed for ${dest}: ${check.error ?? "unknown error"}`,
         });
       }
@@ -347,7 +362,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
 
     const inPlace = await commit(stage, dest, bytes, want);
     stageExists = inPlace;
-    return finish({ action: "written", changed: true, previous, ...(check && { check }), ...(inPlace && { inPlace }) });
+    return finish({ action: "written", changed: true, previous, fsyncMs, ...(check && { check }), ...(inPlace && { inPlace }) });
   } catch (err) {
     const reason = err instanceof StepError ? `${describeErrno(err.original)} (${err.step})` : describeErrno(err);
     return fail(true, previous, reason);

@@ -63,6 +63,9 @@ describe("perch watch with etcd", () => {
 
     const rendersBefore = await w.metric("perch_renders_total");
     const writesBefore = await w.metric("perch_writes_total");
+    // Each write's stage fsync is timed on its own.
+    expect(writesBefore).toBeGreaterThanOrEqual(3);
+    expect(await w.metric("perch_fsync_duration_seconds_count")).toBe(writesBefore);
     const eventsBefore = await w.metric("perch_store_events_total");
     // Outside every watched prefix: etcd does not even send it.
     await etcd.client().put("/unrelated/key").value("x");

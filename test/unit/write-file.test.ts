@@ -191,6 +191,19 @@ describe("writeFile", () => {
     expect(await readFile(dest, "utf8")).toBe("protocol kernel {}\n");
   });
 
+  it("times the stage file's fsync on its own: part of a write, beside a check, absent when nothing was written", async () => {
+    const plain = await writeFile("a\n", dest, policy());
+    expect(plain.fsyncMs).toBeGreaterThanOrEqual(0);
+    expect(plain.fsyncMs).toBeLessThanOrEqual(plain.durationMs);
+    expect((await writeFile("a\n", dest, policy())).fsyncMs).toBeUndefined();
+    // The fsync runs while the check sleeps: its own time, not the wait for the check.
+    const checked = await writeFile("b\n", dest, policy({ checkCmd: "sleep 0.3" }));
+    expect(checked.action).toBe("written");
+    expect(checked.fsyncMs).toBeGreaterThanOrEqual(0);
+    expect(checked.fsyncMs).toBeLessThan(250);
+    expect(checked.durationMs).toBeGreaterThanOrEqual(300);
+  });
+
   it("lets check_cmd execute the staged file itself (no descriptor open for writing: no ETXTBSY)", async () => {
     const r = await writeFile('#!/bin/sh\necho "checked $0"\n', dest, policy({ mode: 0o755, checkCmd: "{{.src}}" }));
     expect(r).toMatchObject({ action: "written", check: { ok: true } });
