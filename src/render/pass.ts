@@ -57,7 +57,7 @@ export interface ResourceReport {
   inPlace?: boolean;
   renderMs: number;
   writeMs: number;
-  /** The stage file's fsync, part of writeMs (see WriteResult.fsyncMs). */
+  /** The stage file's fsync, part of writeMs (see WriteResult.fsyncMs); not with overlapRenders. */
   fsyncMs?: number;
 }
 
@@ -165,13 +165,15 @@ async function write(resource: LoadedResource, { content, renderMs }: Rendered, 
   if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;
-  if (result.fsyncMs !== undefined) report.fsyncMs = result.fsyncMs;
+  // With overlapRenders the next resource renders on this thread while the fsync waits: the figure
+  // would be mostly that render, so a one-shot does not report it.
+  if (result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
   if (result.check) report.check = result.check;
   if (result.error) report.error = result.error;
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
-  const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), fsyncMs: result.fsyncMs === undefined ? undefined : round(result.fsyncMs), inPlace: result.inPlace };
+  const fields = { event: "write", outcome: result.action, durationMs: round(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : round(report.fsyncMs), inPlace: result.inPlace };
   if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
   else log.info(fields, result.action);
   return report;
