@@ -22,7 +22,7 @@ import { parseArgs } from "node:util";
 import { calicoCluster, loadKeys, LOCAL_NODE, wipe } from "./lib/cluster.mjs";
 import { confdirVariant, tempDir } from "./lib/confdirs.mjs";
 import { startEtcd } from "./lib/etcd.mjs";
-import { describeMachine } from "./lib/machine.mjs";
+import { cpuTimes, describeMachine, stealPercent } from "./lib/machine.mjs";
 import { PERCH, REPO } from "./lib/perch.mjs";
 import { renderMarkdown } from "./lib/report.mjs";
 import { median } from "./lib/stats.mjs";
@@ -112,8 +112,18 @@ const results = {
 
 ctx.log(`perch bench: ${only.join(", ")}${quick ? " (quick)" : ""}`);
 // The machine is shared: sample its load, to show what the figures were measured under.
+// And the CPU steal (a virtual machine's cores lent to other machines) per 2 s and over the run.
 const loadSamples = [loadavg()[0]];
-const loadSampler = setInterval(() => loadSamples.push(loadavg()[0]), 2000);
+const stealSamples = [];
+const cpuAtStart = cpuTimes();
+let cpuBefore = cpuAtStart;
+const loadSampler = setInterval(() => {
+  loadSamples.push(loadavg()[0]);
+  const now = cpuTimes();
+  const steal = stealPercent(cpuBefore, now);
+  if (steal !== undefined) stealSamples.push(steal);
+  cpuBefore = now;
+}, 2000);
 // The file-store one-shots first, before etcd exists: its background disk work (backend commits
 // after the clusters are loaded and wiped) would otherwise slow these files' fsyncs.
 if (want("oneshot")) {
@@ -203,6 +213,12 @@ results.finishedAt = new Date().toISOString();
 results.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
 clearInterval(loadSampler);
 results.load = { samples: loadSamples.length, min: Math.min(...loadSamples), median: median(loadSamples), max: Math.max(...loadSamples) };
+const round1 = (x) => Math.round(x * 10) / 10;
+const stealOverall = stealPercent(cpuAtStart, cpuTimes());
+results.steal =
+  stealOverall === undefined || stealSamples.length === 0
+    ? undefined
+    : { overallPercent: round1(stealOverall), medianPercent: round1(median(stealSamples)), maxPercent: round1(Math.max(...stealSamples)), samples: stealSamples.length };
 results.durationS = (performance.now() - started) / 1000;
 results.targets = evaluateTargets(results);
 await writeFile(path.join(resultsDir, "latest.json"), `${JSON.stringify(results, null, 2)}\n`);

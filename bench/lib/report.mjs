@@ -74,6 +74,15 @@ export function renderMarkdown(results) {
           `1-minute load average sampled every 2 s: min ${fmt(results.load?.min, 2)}, median ${fmt(results.load?.median, 2)}, max ${fmt(results.load?.max, 2)} on ${m.cores} cores — ` +
             "the bench does not stop other work on the machine, and a load well above what the bench's own etcd, perch, BIRD check and bench processes make means other processes were competing for the cores (the figures are then higher than on an idle machine)",
         ],
+        ...(results.steal
+          ? [
+              [
+                "CPU steal during the run",
+                `${fmt(results.steal.overallPercent)} % of the machine's CPU time over the run; per 2 s: median ${fmt(results.steal.medianPercent)} %, max ${fmt(results.steal.maxPercent)} % ` +
+                  "(from /proc/stat: time these virtual cores were ready to run while the hypervisor ran other machines — work the bench waited for that no process here was doing)",
+              ],
+            ]
+          : []),
         ["runs", `one-shot: median of ${results.settings.runs} runs (after one discarded warm-up); latency: ${results.settings.latencyChanges} changes per case; etcd load: ${results.settings.etcdLoadChanges} changes; scale: median of ${results.settings.scaleRuns} daemon starts`],
         ["bench wall time", `${fmt(results.durationS, 0)} s`],
       ],
