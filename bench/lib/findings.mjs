@@ -21,7 +21,10 @@ incrementally — each outermost \`{{#each}}\` site keeps its iterations in a ma
 listing keeps its hash, so 5,000 lookups cost no string building), names from \`ls\`/\`lsdir\` are recorded for error messages by
 listing, not one by one; the writer compares with the bytes it installed last while \`lstat\` shows the same file (no read of a
 file of up to a megabyte); a zero \`--wait\` hands the change over with \`setImmediate\` (\`setTimeout(0)\` cost every change 1 ms).
-The tail (p99) is the shared machine: two cores for etcd, perch, BIRD's check and the bench, and fsyncs on its disk.
+The tail (p99) is the shared machine: two cores for etcd, perch, BIRD's check and the bench, and one disk for etcd's fsyncs and
+perch's. The table of each case's slowest changes (in the watch-latency section) says, change by change, which part was slow: the put
+in etcd, the daemon's render, or its write — and, of the write, the stage file's fsync (\`perch_fsync_duration_seconds\` in the
+daemon). The run's CPU steal row says how much of the machine the hypervisor gave to others meanwhile.
 `,
   },
   {
@@ -53,7 +56,7 @@ was kept beyond the two that cost nothing to read (no owner lookup for a new fil
 A new block changes the listing that \`bird_aggr.cfg\` loops over. The memo reuses iterations only while everything read outside them
 is unchanged (\`src/template/memo.ts\`: an iteration may use \`@index\`, \`@first\`, \`@last\` or a variable computed from that very
 listing), so this file renders in full on every new block — small for a node's handful of blocks. The rest is the etcd put and the
-writer's file-system calls, as for an address change.
+writer's file-system calls, as for an address change; the table of slowest changes shows, for the tail, which of them was slow.
 `,
   },
   {
