@@ -187,8 +187,17 @@ function stagePrefix(base: string): string {
   return `.${base}${STAGE_MARK}`;
 }
 
+/**
+ * Random once per process, then counted: unique within the process, and with the pid unlikely to
+ * meet another process's names (O_EXCL refuses one that does). randomBytes per name cost 0.07 ms
+ * on the latency path after the daemon sat idle, and 0.3 ms for a process's first.
+ */
+let stageToken: string | undefined;
+let stageCount = 0;
+
 function newStagePath(dir: string, base: string): string {
-  return path.join(dir, `${stagePrefix(base)}${process.pid}-${randomBytes(6).toString("hex")}`);
+  stageToken ??= randomBytes(6).toString("hex");
+  return path.join(dir, `${stagePrefix(base)}${process.pid}-${stageToken}${(stageCount++).toString(16)}`);
 }
 
 /** Stage files a crashed run left for this destination (only ours: `<pid>-<hex>` after the mark). */

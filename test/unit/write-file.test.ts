@@ -247,6 +247,17 @@ describe("writeFile", () => {
     }
   });
 
+  it("names every stage file anew, in the form a later run's cleanup recognises", async () => {
+    const seen = new Set<string>();
+    for (const content of ["1\n", "2\n", "3\n"]) {
+      const r = await writeFile(content, dest, policy({ checkCmd: "echo {{.src}}" }));
+      const stage = path.basename(r.check?.output.trim() ?? "");
+      expect(stage).toMatch(new RegExp(`^\\.bird\\.cfg\\.perch-stage-${process.pid}-[0-9a-f]+$`));
+      seen.add(stage);
+    }
+    expect(seen.size).toBe(3);
+  });
+
   it("removes stale stage files of this destination, and only those", async () => {
     const stale = [".bird.cfg.perch-stage-999999-abcdef", ".bird.cfg.perch-stage-1-0a"];
     const foreign = [".bird.cfg.perch-stage-notours", ".bird6.cfg.perch-stage-1-ab"];
