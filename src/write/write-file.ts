@@ -190,7 +190,7 @@ function stagePrefix(base: string): string {
 /**
  * Random once per process, then counted: unique within the process, and with the pid unlikely to
  * meet another process's names (O_EXCL refuses one that does). randomBytes per name cost 0.07 ms
- * on the latency path after the daemon sat idle, and 0.3 ms for a process's first.
+ * on the latency path after the daemon sat idle.
  */
 let stageToken: string | undefined;
 let stageCount = 0;
