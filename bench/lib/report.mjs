@@ -11,6 +11,7 @@ const BASELINES = [
   { file: "bench/baseline/BENCHMARKS-before-perf.md", label: "before the performance work (029de7f)" },
   { file: "bench/baseline/BENCHMARKS-2026-11-21-first-session.md", label: "end of the first session (3ac2c44)" },
   { file: "bench/baseline/BENCHMARKS-2026-11-21-second-session.md", label: "end of the second session (8956ea8)" },
+  { file: "bench/baseline/BENCHMARKS-2026-11-21-fourth-session.md", label: "end of the fourth session (a99d309)" },
 ];
 
 /** measurement → figure, read from a baseline's "## Targets" table. */
@@ -405,7 +406,8 @@ export function renderMarkdown(results) {
       "performance work (commit 029de7f): full re-render of every template on every change, templates compiled twice per process, every command's " +
       "modules loaded at start, 1,000-key listing pages. [`bench/baseline/BENCHMARKS-2026-11-21-first-session.md`](bench/baseline/BENCHMARKS-2026-11-21-first-session.md) " +
       "is the last full run of the first session (incremental rendering in place), [`bench/baseline/BENCHMARKS-2026-11-21-second-session.md`](bench/baseline/BENCHMARKS-2026-11-21-second-session.md) " +
-      "that of the second (bundle, JSON-gateway listing, memo keyed by item). The target figures of each, read from those files, beside this run's " +
+      "that of the second (bundle, JSON-gateway listing, memo keyed by item), [`bench/baseline/BENCHMARKS-2026-11-21-fourth-session.md`](bench/baseline/BENCHMARKS-2026-11-21-fourth-session.md) " +
+      "that of the fourth (direct gRPC listing, launcher code cache, overlapped one-shot pass, shared views). The target figures of each, read from those files, beside this run's " +
       "(the host's speed varies between runs: compare `node -e 0` in each file's one-shot section):",
   );
   out.push("");
