@@ -236,8 +236,8 @@ export class RenderMemo implements ReadTracker {
  * V8 keeps a string built by `+` as a tree of its pieces (a rope) until something needs it flat,
  * and flattening a rope does not flatten the ropes inside it. A remembered iteration is part of
  * every later render, so it is flattened once, here: otherwise each render's conversion to bytes
- * walks every small piece of every reused iteration again (0.7-1.5 ms of a 1,000-node bird.cfg's
- * install, against ~0.2 ms once flat). Reading a character of a rope flattens it in V8; should that
+ * walks every small piece of every reused iteration again (1.3-1.5 ms of a 1,000-node bird.cfg's
+ * install, against ~0.3 ms once flat). Reading a character of a rope flattens it in V8; should that
  * change, only this saving goes, not correctness.
  */
 function flatten(output: string): void {
