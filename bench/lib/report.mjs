@@ -229,7 +229,7 @@ export function renderMarkdown(results) {
         const c = lat[size][variant];
         for (const [kind, what] of [["ip", "address change"], ["block", "new block"]]) {
           for (const s of c?.slowestByKind?.[kind] ?? []) {
-            slowest.push([size, label, what, `${fmt(s.fromPutMs, 2)} ms`, `${fmt(s.putMs, 2)} ms`, s.toDaemonMs === undefined ? "–" : `${fmt(s.toDaemonMs, 2)} ms`, s.renderMs === undefined ? "–" : `${fmt(s.renderMs, 2)} ms`, s.writeMs === undefined ? "–" : `${fmt(s.writeMs, 2)} ms`, ms(s.fsyncMs)]);
+            slowest.push([size, label, what, ms(s.fromPutMs), ms(s.putMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs)]);
           }
         }
       }
@@ -256,7 +256,7 @@ export function renderMarkdown(results) {
           `${fmt(c.renderMeans.bird6?.meanMs)} ms`,
           `${fmt(c.renderMeans.bird_aggr?.meanMs, 2)} ms`,
           c.checkMeans.bird ? `${fmt(c.checkMeans.bird.meanMs)} ms` : "–",
-          c.checkAloneMedianMs === undefined ? "–" : `${fmt(c.checkAloneMedianMs, 2)} ms`,
+          ms(c.checkAloneMedianMs),
           `${fmt(c.putRoundTripMedianMs, 2)} ms`,
         ]);
       }
