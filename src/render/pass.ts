@@ -12,7 +12,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderMemo } from "../template/memo.js";
 import { unifiedDiff } from "../write/diff.js";
 import { runCommand, type CommandResult } from "../write/run-command.js";
-import { writeFile, type WriteResult } from "../write/write-file.js";
+import { lookAtDestination, writeFile, type DestinationLook, type WriteResult } from "../write/write-file.js";
 import { renderResource } from "./render.js";
 import { Provenance } from "../template/provenance.js";
 
@@ -94,6 +94,8 @@ export async function runPass(resources: readonly LoadedResource[], mirror: Mirr
   const writes: Promise<void>[] = [];
   for (const resource of ordered) {
     const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
+    // The destination's lstat runs on the thread pool while this thread renders.
+    const destination = lookAtDestination(resource.dest);
     const rendered = render(resource, mirror, opts, log);
     if (!("content" in rendered)) {
       reports.set(resource.name, rendered);
@@ -105,7 +107,7 @@ export async function runPass(resources: readonly LoadedResource[], mirror: Mirr
     if (!alongside) await Promise.all(writes);
     let waiting = (): void => undefined;
     const handedOver = new Promise<void>((resolve) => (waiting = resolve));
-    const writing = write(resource, rendered, opts, log, waiting).then((report) => void reports.set(resource.name, report));
+    const writing = write(resource, rendered, destination, opts, log, waiting).then((report) => void reports.set(resource.name, report));
     writes.push(writing);
     if (!alongside) await (opts.overlapRenders ? Promise.race([handedOver, writing]) : writing);
   }
@@ -147,7 +149,7 @@ function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log
 }
 
 /** Installs a rendered resource; `onWaiting` as in WritePolicy. */
-async function write(resource: LoadedResource, { content, renderMs }: Rendered, opts: PassOptions, log: Logger, onWaiting: () => void): Promise<ResourceReport> {
+async function write(resource: LoadedResource, { content, renderMs }: Rendered, destination: DestinationLook, opts: PassOptions, log: Logger, onWaiting: () => void): Promise<ResourceReport> {
   if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
     await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
     createdDirs.add(dirname(resource.dest));
@@ -161,6 +163,7 @@ async function write(resource: LoadedResource, { content, renderMs }: Rendered, 
     noop: opts.noop,
     keepStageFile: opts.keepStageFile,
     onWaiting,
+    destination,
   });
   if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
-import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
+import { lookAtDestination, writeFile, type WritePolicy } from "../../src/write/write-file.js";
 
 const run = promisify(execFile);
 const NOBODY = 65534;
@@ -119,6 +119,18 @@ describe("writeFile", () => {
     expect(await modeOf(dest)).toBe(0o600);
   });
 
+  it("gives the file its mode whatever the umask takes from a new stage file", async () => {
+    const umask = process.umask(0o077);
+    try {
+      await writeFile("a\n", dest, policy({ mode: 0o644 }));
+      expect(await modeOf(dest)).toBe(0o644);
+      await writeFile("b\n", dest, policy({ mode: 0o2755 }));
+      expect(await modeOf(dest)).toBe(0o2755);
+    } finally {
+      process.umask(umask);
+    }
+  });
+
   it("leaves an identical file alone: unchanged, same inode and mtime", async () => {
     const before = await existing("same\n", 0o640);
     const r = await writeFile("same\n", dest, policy({ mode: 0o640 }));
@@ -151,6 +163,38 @@ describe("writeFile", () => {
       const { ino, mtimeMs } = await stat(dest);
       expect(await writeFile("first\n", dest, policy())).toMatchObject({ action: "unchanged", previous: Buffer.from("first\n") });
       await untouched({ ino, mtimeMs });
+    });
+  });
+
+  describe("with a look at the destination taken earlier (lookAtDestination, while the content renders)", () => {
+    it("compares with what the look saw, and reads nothing more", async () => {
+      await existing("same\n");
+      const look = lookAtDestination(dest);
+      await look;
+      // Gone after the look: a writer that looked again would find no file and write one.
+      await rm(dest);
+      expect(await writeFile("same\n", dest, policy({ destination: look }))).toMatchObject({ action: "unchanged", previous: Buffer.from("same\n") });
+      await expect(stat(dest)).rejects.toThrow("ENOENT");
+    });
+
+    it("replaces a file that changed after the look when the new content differs from what it saw", async () => {
+      await existing("old\n");
+      const look = lookAtDestination(dest);
+      await look;
+      await fsWriteFile(dest, "edited meanwhile\n");
+      expect(await writeFile("new\n", dest, policy({ destination: look }))).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
+      expect(await readFile(dest, "utf8")).toBe("new\n");
+    });
+
+    it("reports the look's failure as the writer's own, and an unawaited failed look is no unhandled rejection", async () => {
+      await mkdir(dest);
+      const look = lookAtDestination(dest);
+      expect(await writeFile("x\n", dest, policy({ destination: look }))).toMatchObject({ action: "failed", error: `cannot write ${dest}: it is a directory, not a regular file` });
+      const blocked = path.join(dir, "not-a-dir");
+      await fsWriteFile(blocked, "");
+      const failing = lookAtDestination(path.join(blocked, "bird.cfg"));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await expect(failing).rejects.toThrow("ENOTDIR");
     });
   });
 
