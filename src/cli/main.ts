@@ -10,6 +10,8 @@ import { EXIT } from "./exit.js";
 import { resolveConfig, type RawSettings } from "./settings.js";
 
 const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
+/** How long an exiting daemon waits for its log reader to take the last lines. */
+const LOG_CLOSE_TIMEOUT_MS = 2_000;
 
 function version(): string {
   const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
@@ -43,7 +45,8 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     return EXIT.usage;
   }
   // Logs go to stderr for one-shot commands, whose stdout is their report; the daemon logs to stdout.
-  const logger = await createLogger(config.logLevel, DAEMONS.has(command) ? 1 : 2);
+  const log = await createLogger(config.logLevel, DAEMONS.has(command) ? "daemon" : "command");
+  const { logger } = log;
   const nodeName = resolveNodeName(config.nodeName, process.env);
   // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
   const { ETCD_PASSWORD: _password, ...visible } = process.env;
@@ -68,5 +71,8 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     logger.error({ err: errorMessage(err) }, "failed");
     process.stderr.write(`perch ${command}: ${errorMessage(err)}\n`);
     return EXIT.failed;
+  } finally {
+    // The daemon's log is written asynchronously: its last lines go out before perch exits.
+    if (DAEMONS.has(command)) await log.close(LOG_CLOSE_TIMEOUT_MS);
   }
 }

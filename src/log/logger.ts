@@ -2,21 +2,61 @@
  * pino: one JSON object per event; readable lines when the stream is a terminal. pino-pretty is
  * loaded only then, so a CI render or a daemon pays nothing for it.
  */
-import { pino, type Logger, type DestinationStream } from "pino";
+import { pino, type Logger } from "pino";
 
 export type { Logger } from "pino";
 
 export const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-export async function createLogger(level: LogLevel, fd: 1 | 2 = 1): Promise<Logger> {
+/**
+ * Lines a daemon may hold while its log reader is not keeping up (a stalled container log pipe):
+ * past this, new lines are dropped rather than the memory grown further.
+ */
+const DAEMON_LOG_BUFFER_BYTES = 16 * 1024 * 1024;
+
+export interface PerchLog {
+  logger: Logger;
+  /**
+   * Writes what the logger still holds and closes it, waiting at most `timeoutMs` (a reader that
+   * has stopped reading must not keep perch from exiting). pino's own flush at exit leaves out a
+   * write that is waiting to retry on a full pipe; this waits for it.
+   */
+  close(timeoutMs: number): Promise<void>;
+}
+
+/**
+ * `daemon`: `perch watch`, logging to stdout. Its lines are written asynchronously: a log write
+ * never holds up a render or an install (each synchronous line was a write(2) to a pipe on the
+ * daemon's thread, before the file's rename when debug lines are on), and a reader that stops
+ * reading does not stop the daemon (a synchronous write to a full pipe sleeps 100 ms and retries,
+ * line after line). Lines still held when perch exits are written by close() (and by pino's own
+ * flush at exit, on a signal or an uncaught exception too); only a SIGKILL can lose them.
+ * `command`: one-shot commands, logging to stderr (their stdout is their report), synchronously:
+ * they are short, and their lines interleave with what they print.
+ */
+export async function createLogger(level: LogLevel, kind: "daemon" | "command"): Promise<PerchLog> {
+  const fd = kind === "daemon" ? 1 : 2;
   const stream = fd === 1 ? process.stdout : process.stderr;
-  let destination: DestinationStream = pino.destination({ fd, sync: true });
+  const options = { level, base: undefined, redact: { paths: ["password", "*.password", "options.password"], censor: "[redacted]" } };
   if (stream.isTTY) {
     const { default: pretty } = await import("pino-pretty");
-    destination = pretty({ destination: fd, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" });
+    const logger = pino(options, pretty({ destination: fd, sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }));
+    return { logger, close: async () => undefined };
   }
-  return pino({ level, base: undefined, redact: { paths: ["password", "*.password", "options.password"], censor: "[redacted]" } }, destination);
+  const destination = kind === "daemon" ? pino.destination({ fd, sync: false, maxLength: DAEMON_LOG_BUFFER_BYTES }) : pino.destination({ fd, sync: true });
+  return {
+    logger: pino(options, destination),
+    close: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        destination.once("close", () => {
+          clearTimeout(timer);
+          resolve();
+        });
+        destination.end();
+      }),
+  };
 }
 
 /** A logger that drops everything, for library callers and tests that do not care. */
