@@ -73,7 +73,8 @@ export async function measureBurst(ctx, { size }) {
         ),
       ),
     );
-    const finalAt = Math.max(...finals.map((f) => f.at));
+    // readAt, not the event's time: with renames in quick succession, an event's read may show a later one's content.
+    const finalAt = Math.max(...finals.map((f) => f.readAt));
 
     // Quiet: no pass for 4 × wait.max, then count.
     for (;;) {

@@ -53,7 +53,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       const change = makeChange(ctx.nextChange(), size);
       const from = w.events.length;
       const { sentAt, ackAt } = await putChange(client, change);
-      const { at } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
+      const { at, readAt, byEvent } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
       const pass = await w.waitEvent((e) => e.event === "pass", { from });
       // The daemon's side of this change, from its debug log: when the change event was logged
       // (as received here), the render and the write (staging, check, install) of the file.
@@ -66,6 +66,8 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
         kind: change.kind,
         fromPutMs: at - sentAt,
         fromAckMs: at - ackAt,
+        readFromPutMs: readAt - sentAt,
+        byEvent,
         putMs: ackAt - sentAt,
         passMs: pass.durationMs,
         toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
@@ -93,6 +95,10 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       latencyMs: roundAll(summarize(all)),
       byKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs)))])),
       fromAckMs: roundAll(summarize(samples.map((s) => s.fromAckMs))),
+      // The same changes timed the old way, at the bench's completed read of the file (which adds
+      // reading and searching it, and the bench's own scheduling), and how many had an event.
+      readByKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.readFromPutMs)))])),
+      timedByEventByKind: Object.fromEntries(["ip", "block"].map((k) => [k, samples.filter((s) => s.kind === k && s.byEvent).length])),
       putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
       passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
       // Medians per kind of: put sent → the daemon's change event seen here; render of the file;
