@@ -16,7 +16,7 @@ import { errorMessage, PerchError } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
-import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision } from "./etcd-messages.js";
+import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision, type RangePage } from "./etcd-messages.js";
 import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
 import type { EtcdStoreOptions } from "./etcd-store.js";
 import type { ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
@@ -92,7 +92,13 @@ export class OneShotEtcdStore implements Store {
   }
 }
 
-/** Everything under `prefixes` at one revision, as the etcd3 store lists it, or a DirectListError. */
+/**
+ * Everything under `prefixes` at one revision, as the etcd3 store lists it, or a DirectListError.
+ * The ranges are asked for side by side on the one connection (Calico's set is ten prefixes: one
+ * after another they were ten round trips, ~14 ms of a 1,000-node listing): each range's first
+ * page at the newest revision, then, should the answers disagree (a write came between them), the
+ * ranges that are behind again at the newest revision of all; further pages at that revision.
+ */
 export async function listDirect(options: DirectListOptions, prefixes: readonly string[]): Promise<Snapshot> {
   const client = await Http2Client.open(options);
   try {
@@ -101,21 +107,25 @@ export async function listDirect(options: DirectListOptions, prefixes: readonly 
     // Maintenance/Status: an empty request, answered with the header (and so the revision).
     if (ranges.length === 0) return { revision: revisionOf(await client.call("/etcdserverpb.Maintenance/Status", new Uint8Array(0), readResponseRevision)), kvs: [] };
     const pageSize = options.pageSize ?? LIST_PAGE_SIZE;
-    let revision: number | undefined;
-    const kvs: KeyValue[] = [];
-    for (const range of ranges) {
-      let key: Uint8Array = range.key;
-      for (;;) {
+    const page = (key: Uint8Array, end: Uint8Array, revision: number): Promise<RangePage> =>
+      client.call("/etcdserverpb.KV/Range", rangeRequest(key, end, pageSize, revision), readRangeResponse);
+    const firsts = await Promise.all(ranges.map((r) => page(r.key, r.end, 0)));
+    const revision = Math.max(...firsts.map((f) => revisionOf(f.revision)));
+    const pages = await Promise.all(
+      ranges.map(async (range, i) => {
+        const first = firsts[i] as RangePage;
+        const kvs: KeyValue[] = [];
         // No sort_order, as in the etcd3 store: etcd returns ascending keys anyway, and sorting
         // makes etcd 3.4 read the rest of the range for every page.
-        const page = await client.call("/etcdserverpb.KV/Range", rangeRequest(key, range.end, pageSize, revision ?? 0), readRangeResponse);
-        revision ??= revisionOf(page.revision);
-        for (const kv of page.kvs) kvs.push(kv);
-        if (!page.more || page.lastKey === undefined) break;
-        key = Buffer.concat([page.lastKey, Buffer.from([0])]);
-      }
-    }
-    return { revision: revision ?? 0, kvs };
+        let current = first.revision === revision ? first : await page(range.key, range.end, revision);
+        for (;;) {
+          for (const kv of current.kvs) kvs.push(kv);
+          if (!current.more || current.lastKey === undefined) return kvs;
+          current = await page(Buffer.concat([current.lastKey, Buffer.from([0])]), range.end, revision);
+        }
+      }),
+    );
+    return { revision, kvs: pages.flat() };
   } finally {
     client.close();
   }
@@ -166,7 +176,7 @@ function unframe(body: Buffer, where: string): Buffer {
 class Http2Client {
   #token: string | undefined;
   /** The endpoint that answered first: the rest of the listing, and the token (etcd 3.4 keeps it per member), stay there. */
-  #chosen: { url: URL; session: http2.ClientHttp2Session } | undefined;
+  #chosen: Promise<{ url: URL; session: http2.ClientHttp2Session }> | undefined;
   readonly #sessions = new Set<http2.ClientHttp2Session>();
 
   private constructor(
@@ -216,23 +226,27 @@ class Http2Client {
     this.#token = token;
   }
 
-  /** A unary call on the chosen endpoint, or on each in order until one can be connected to; `read` decodes the answer. */
+  /** A unary call on the chosen endpoint (see choose); `read` decodes the answer. */
   async call<T>(path: string, request: Uint8Array, read: (message: Buffer) => T): Promise<T> {
-    if (this.#chosen !== undefined) return this.unary(this.#chosen.url, this.#chosen.session, path, request, read);
-    let unreachable: DirectListError | undefined;
-    for (const url of this.urls) {
-      let session: http2.ClientHttp2Session;
-      try {
-        session = await this.connect(url);
-      } catch (err) {
-        if (!(err instanceof DirectListError && err.unreachable)) throw err;
-        unreachable = err;
-        continue;
+    const { url, session } = await this.choose();
+    return this.unary(url, session, path, request, read);
+  }
+
+  /** The first endpoint, in order, that can be connected to: chosen once, however many calls wait for it. */
+  private choose(): Promise<{ url: URL; session: http2.ClientHttp2Session }> {
+    this.#chosen ??= (async () => {
+      let unreachable: DirectListError | undefined;
+      for (const url of this.urls) {
+        try {
+          return { url, session: await this.connect(url) };
+        } catch (err) {
+          if (!(err instanceof DirectListError && err.unreachable)) throw err;
+          unreachable = err;
+        }
       }
-      this.#chosen = { url, session };
-      return this.unary(url, session, path, request, read);
-    }
-    throw unreachable as DirectListError;
+      throw unreachable as DirectListError;
+    })();
+    return this.#chosen;
   }
 
   close(): void {

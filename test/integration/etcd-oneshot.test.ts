@@ -125,6 +125,33 @@ describe("listing directly over HTTP/2", () => {
     expect(snapshot.kvs.length).toBeGreaterThanOrEqual(300);
   });
 
+  it("lists several prefixes at one revision while keys are written under each of them", async () => {
+    const client = etcd.client();
+    const prefixes = ["/multi/a/", "/multi/b/", "/multi/c/", "/multi/d/"];
+    await putAll(client, Object.fromEntries(prefixes.flatMap((p) => Array.from({ length: 30 }, (_, i) => [`${p}${String(i).padStart(2, "0")}`, `v${i}`]))));
+    let listing = true;
+    // Every prefix gets new keys, at its start and at its end, as fast as etcd takes them: ranges
+    // asked for side by side answer at different revisions unless the lister pins one.
+    const writer = (async () => {
+      for (let i = 0; listing; i++) {
+        const p = prefixes[i % prefixes.length] as string;
+        await client.put(`${p}${i % 2 === 0 ? "0" : "zz"}-${i}`).value("late").exec();
+      }
+    })();
+    try {
+      for (let round = 0; round < 20; round++) {
+        const snapshot = await listDirect({ ...conn, pageSize: 7 }, prefixes);
+        const reference = Object.fromEntries(
+          (await Promise.all(prefixes.map((p) => client.getAll().prefix(p).revision(snapshot.revision).strings()))).flatMap((r) => Object.entries(r)),
+        );
+        expect(Object.fromEntries(snapshot.kvs.map((kv) => [kv.key, kv.value]))).toEqual(reference);
+      }
+    } finally {
+      listing = false;
+      await writer;
+    }
+  });
+
   it("fails over past an endpoint that refuses, and stays with the one that answers", async () => {
     const refused = await closedPort();
     const s = await listDirect({ ...conn, endpoints: [`http://127.0.0.1:${refused}`, etcd.endpoint] }, ["/gw/b/"]);
