@@ -41,11 +41,17 @@ an iteration once, when it stores it (568d4fc): \`Buffer.from\` of a 1,000-node 
 (\`bird.cfg\` and \`bird6.cfg\` both gain; only \`bird.cfg\`'s share is on the latency path). The write stages the whole full-mesh
 file, fsyncs it, renames it over the old one and fsyncs the directory. The machine's root filesystem
 is ext4 mounted with \`discard\`, and each install frees the old file's blocks; the file is visible after the rename, the directory
-fsync follows. What is left in perch's own code is about ten libuv file-system calls per install (each a thread-pool round trip,
-0.025–0.05 ms warm, 0.12–0.15 ms on the first call after the CPU went idle): measured bare and cold, the syscalls perch must make
-(write, fsync, rename, directory fsync) take 2.57 ms where the writer takes 2.74 ms. Running independent calls at once saved
-0.03–0.1 ms; making them synchronous would shave a little more and let a hung filesystem block the daemon's signal handling. Neither
-was kept beyond the two that cost nothing to read (no owner lookup for a new file; the directory fsync alongside the final lstat).
+fsync follows. Each libuv file-system call is a thread-pool round trip (0.025–0.05 ms warm, 0.12–0.35 ms on the first call after
+the CPU went idle, as it is between the bench's changes), so the writer now makes fewer of them before the rename (7305731): the
+destination's \`lstat\` starts before the render and completes while it runs; a daemon compares the rendered text with the text it
+installed last (no encoding first) and encodes it while the thread pool creates the stage file; the stage file is created with the
+wanted permission bits and its owner and mode are read beside the write, so \`chmod\` runs only when they differ; without
+\`check_cmd\` the descriptor closes beside the rename. Per-call marks in the daemon (1,000 nodes, medians of 150–200 address changes,
+from the watch frame's arrival): the rename completed at 3.13 ms before, 2.76 ms after — what is left is the render, the stage
+file's creation, write and fsync, and the rename. The daemon's log is asynchronous since 39f92c6: at debug level (the bench's) two
+log lines, each a \`write(2)\` to a pipe, came before the rename. Making the remaining calls synchronous would shave a little more
+and let a hung filesystem block the daemon; it was not done. Since this session the bench times a change at the inotify event of
+the rename rather than at its own read of the file (~0.5 ms at 1,000 nodes: the second latency table has both).
 `,
   },
   {
@@ -89,6 +95,14 @@ What remains, by the breakdown table and the profiles:
   cold, medians of 6 runs), and the listing's decode.
 - **\`check_cmd\`**: \`bird -p -c\` and \`bird6 -p -c\`, one after the other (a checked file may read what an earlier one installed),
   each behind a fork of the perch process; the second one after the render it overlapped.
+
+Tried this session: the listing's ten prefix ranges are now asked for side by side (f3b4e82; the nine small ones took ~14 ms one
+after another, ~6 ms together, warm). Rendering \`bird6.cfg\` on a second thread (a worker started before the listing, given the
+listing, rendering while the main thread rendered \`bird.cfg\`) made the one-shot slower, and was not kept: with both renders at once
+each took about twice as long (main thread 62 → 102 ms, worker 45 → 89 ms; medians of 10 alternating runs with debug timestamps,
+whole run 371 → 409 ms). Two CPU-bound processes side by side on this machine slow each other by 12–50 %: the two virtual cores
+do not give two cores' worth of rendering. Removing Handlebars' per-call helper wrapper (which copies each call's options to add
+\`lookupProperty\`) gained 3–6 % of a cold render in 20 alternating runs: not worth patching a dependency's internals.
 `,
   },
   {
