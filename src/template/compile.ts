@@ -8,6 +8,7 @@ import type Hbs from "handlebars";
 import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
+import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
@@ -108,23 +109,20 @@ type HelperOptions = Hbs.HelperOptions & { loc?: hbs.AST.SourceLocation; data: T
  * outermost loop over a list; everything else is Handlebars' own each.
  */
 function memoEach(this: unknown, context: unknown, options: HelperOptions): unknown {
-  const memo = options.data?.perch?.memo;
+  // Typed here: Handlebars types its options' data as any.
+  const memo: RenderMemo | undefined = options.data?.perch?.memo;
   const loc = options.loc;
   if (memo === undefined || memo.inIteration || !Array.isArray(context) || context.length === 0 || loc === undefined) {
     return builtinEach.call(this, context, options);
   }
   const site = memo.enter(`${loc.start.line}:${loc.start.column}`);
-  let out = "";
-  for (let i = 0; i < context.length; i++) {
-    const item: unknown = context[i];
-    const render = () => {
-      const data = Handlebars.createFrame(options.data) as Record<string, unknown>;
-      Object.assign(data, { key: i, index: i, first: i === 0, last: i === context.length - 1 });
-      return options.fn(item, { data, blockParams: [item, i] });
-    };
-    out += memo.iteration(site, item, render);
-  }
-  return out;
+  const items: readonly unknown[] = context;
+  return memo.loop(site, items, (i) => {
+    const item = items[i];
+    const data = Handlebars.createFrame(options.data) as Record<string, unknown>;
+    Object.assign(data, { key: i, index: i, first: i === 0, last: i === items.length - 1 });
+    return options.fn(item, { data, blockParams: [item, i] });
+  });
 }
 
 /**

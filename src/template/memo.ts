@@ -39,6 +39,23 @@ export class LoopSite {
   readonly byPair = new Map<string, Entry>();
   /** Entries used in the current render. */
   used = 0;
+  /** The list the loop went over in the last render, and its output in runs of CHUNK iterations. */
+  items: readonly unknown[] | undefined;
+  chunks: Array<Chunk | undefined> = [];
+}
+
+/**
+ * Iterations per chunk. A loop over a list that is the very same array as in the last render (a
+ * cached `ls`/`lsdir` listing: a host's address changed, none came or went) reuses a chunk whose
+ * iterations are all unchanged as one flat string: a 1,000-host mesh is then ~32 pieces to join, to
+ * compare and to encode, not 1,000, and a change re-renders one chunk's join.
+ */
+const CHUNK = 32;
+
+/** CHUNK consecutive iterations' joined (flat) output, and their entries. */
+interface Chunk {
+  output: string;
+  entries: Entry[];
 }
 
 export class RenderMemo implements ReadTracker {
@@ -125,10 +142,50 @@ export class RenderMemo implements ReadTracker {
   }
 
   /**
-   * The iteration's output: reused when nothing it read has changed, else rendered and
-   * remembered. An item that cannot be keyed (see pairKey) renders every time.
+   * The whole loop's output over `items`, iteration `i` rendered by `render(i)`: each iteration
+   * reused when nothing it read has changed, else rendered and remembered; whole chunks reused when
+   * the list is the same array as last time (see CHUNK).
    */
-  iteration(site: LoopSite, item: unknown, render: () => string): string {
+  loop(site: LoopSite, items: readonly unknown[], render: (i: number) => string): string {
+    // Reuse is allowed only while everything read outside the iterations, the list's inputs among
+    // them, is unchanged; the identity check also keeps a list built afresh (split's) to per-item reuse.
+    const sameList = this.reuseAllowed && site.items === items;
+    if (!sameList) site.chunks = [];
+    site.items = items;
+    let out = "";
+    for (let c = 0, start = 0; start < items.length; c++, start += CHUNK) {
+      const end = Math.min(start + CHUNK, items.length);
+      const chunk = sameList ? site.chunks[c] : undefined;
+      if (chunk !== undefined && chunk.entries.every((e) => !e.stale)) {
+        for (const entry of chunk.entries) entry.seen = this.generation;
+        site.used += chunk.entries.length;
+        this.stats.reused += chunk.entries.length;
+        out += chunk.output;
+        continue;
+      }
+      let text = "";
+      const entries: Entry[] = [];
+      // A chunk with an iteration that is not remembered (see iteration) renders every time.
+      let remembered = true;
+      for (let i = start; i < end; i++) {
+        const { output, entry } = this.iteration(site, items[i], () => render(i));
+        text += output;
+        if (entry === undefined) remembered = false;
+        else entries.push(entry);
+      }
+      flatten(text);
+      site.chunks[c] = remembered ? { output: text, entries } : undefined;
+      out += text;
+    }
+    return out;
+  }
+
+  /**
+   * One iteration's output and its entry: reused when nothing it read has changed, else rendered
+   * and remembered. An item that cannot be keyed (see pairKey), or that the list holds twice,
+   * renders every time and has no entry.
+   */
+  private iteration(site: LoopSite, item: unknown, render: () => string): { output: string; entry?: Entry } {
     let map: Map<string | number | boolean, Entry>;
     let key: string | number | boolean;
     if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
@@ -136,18 +193,18 @@ export class RenderMemo implements ReadTracker {
       key = item;
     } else {
       const pair = pairKey(item);
-      if (pair === undefined) return this.plain(render);
+      if (pair === undefined) return { output: this.plain(render) };
       map = site.byPair;
       key = pair;
     }
     let entry = map.get(key);
     // The same item twice in one list: the second renders plainly; the entry stays the first one's.
-    if (entry !== undefined && entry.seen === this.generation) return this.plain(render);
+    if (entry !== undefined && entry.seen === this.generation) return { output: this.plain(render) };
     if (entry !== undefined && this.reuseAllowed && !entry.stale) {
       entry.seen = this.generation;
       site.used++;
       this.stats.reused++;
-      return entry.output;
+      return { output: entry.output, entry };
     }
     const { output, reads } = this.tracked(render);
     flatten(output);
@@ -170,7 +227,7 @@ export class RenderMemo implements ReadTracker {
     }
     site.used++;
     this.stats.rendered++;
-    return output;
+    return { output, entry };
   }
 
   /** Renders in a frame of its own (so nested loops render plainly) and returns what it read. */

@@ -142,3 +142,65 @@ describe("RenderMemo with tricky templates", () => {
     });
   }
 });
+
+describe("RenderMemo over lists longer than a chunk of iterations", () => {
+  // 100 names: the loops below span four chunks (memo.ts's CHUNK), reused whole while the listing
+  // is the same array and none of their iterations is stale.
+  const names = Array.from({ length: 100 }, (_, i) => `n${String(i).padStart(2, "0")}`);
+  const sources: Record<string, string> = {
+    values: '{{#each (ls "/names")}}{{this}}={{getv (concat "/names/" this)}};{{/each}}',
+    positions: '{{#each (lsdir "/hosts")}}{{@index}}{{#if @first}}^{{/if}}{{this}}:{{getv (concat "/hosts/" this "/ip") "-"}}{{#if @last}}${{/if}} {{/each}}',
+    outerVariable: '{{#let suffix=(getv "/tag")}}{{#each (ls "/names")}}{{this}}{{@suffix}}{{getv (concat "/names/" this)}},{{/each}}{{/let}}',
+    twoLoops: '{{#each (ls "/names")}}{{this}}{{/each}}|{{#each (ls "/names")}}{{getv (concat "/names/" this)}}{{/each}}',
+  };
+  const key = fc.oneof(
+    fc.constantFrom(...names).map((n) => `/names/${n}`),
+    fc.constantFrom(...names).map((n) => `/hosts/${n}/ip`),
+    fc.constant("/tag"),
+  );
+  const op = fc.record({ key, value: fc.constantFrom("1", "2", "x"), del: fc.boolean() });
+
+  for (const [name, source] of Object.entries(sources)) {
+    it(`${name}: memoized equals fresh after any changes`, () => {
+      const template = compileTemplate(`${name}.hbs`, `/t/${name}.hbs`, source);
+      fc.assert(
+        fc.property(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 15 }), (batches) => {
+          const selection = [{ name: "r", prefix: "", paths: ["/names", "/hosts", "/tag"] }];
+          const [mirror, plain] = [new Mirror(selection), new Mirror(selection)];
+          const start = [...names.flatMap((n) => [{ key: `/names/${n}`, value: "0" }, { key: `/hosts/${n}/ip`, value: "0" }]), { key: "/tag", value: "t" }];
+          for (const m of [mirror, plain]) m.replace(start, 1);
+          const view = mirror.view("r");
+          const memo = new RenderMemo(view);
+          const render = () => outcome(() => template.render({ view, env: {}, provenance: new Provenance(), memo }));
+          expect(render()).toBe(outcome(() => template.render({ view: plain.view("r"), env: {}, provenance: new Provenance() })));
+          let revision = 1;
+          for (const batch of batches) {
+            revision++;
+            const events: ChangeEvent[] = batch.map((o) => (o.del ? { type: "delete", key: o.key, revision } : { type: "put", key: o.key, value: o.value, revision }));
+            mirror.apply(events, revision);
+            plain.apply(events, revision);
+            expect(render()).toBe(outcome(() => template.render({ view: plain.view("r"), env: {}, provenance: new Provenance() })));
+          }
+        }),
+        { numRuns: 100 },
+      );
+    });
+  }
+
+  it("reuses the unchanged chunks whole and re-renders one iteration of the changed one", () => {
+    const template = compileTemplate("values.hbs", "/t/values.hbs", sources.values as string);
+    const selection = [{ name: "r", prefix: "", paths: ["/names"] }];
+    const mirror = new Mirror(selection);
+    mirror.replace(names.map((n) => ({ key: `/names/${n}`, value: "0" })), 1);
+    const view = mirror.view("r");
+    const memo = new RenderMemo(view);
+    const render = () => template.render({ view, env: {}, provenance: new Provenance(), memo });
+    render();
+    expect(memo.stats).toEqual({ reused: 0, rendered: 100 });
+    render();
+    expect(memo.stats).toEqual({ reused: 100, rendered: 0 });
+    mirror.apply([{ type: "put", key: "/names/n40", value: "changed", revision: 2 }], 2);
+    expect(render()).toContain("n40=changed;n41=0;");
+    expect(memo.stats).toEqual({ reused: 99, rendered: 1 });
+  });
+});
