@@ -45,10 +45,17 @@ export async function createLogger(level: LogLevel, kind: "daemon" | "command"):
     return { logger, close: async () => undefined };
   }
   const destination = kind === "daemon" ? pino.destination({ fd, sync: false, maxLength: DAEMON_LOG_BUFFER_BYTES }) : pino.destination({ fd, sync: true });
+  // pino answers a broken pipe (EPIPE: nobody reads stdout any more) by turning the stream's
+  // methods into no-ops, end() among them: there is then nothing to wait for, and no "close" comes.
+  const end = destination.end;
   return {
     logger: pino(options, destination),
     close: (timeoutMs) =>
       new Promise<void>((resolve) => {
+        if (destination.end !== end) {
+          resolve();
+          return;
+        }
         const timer = setTimeout(resolve, timeoutMs);
         destination.once("close", () => {
           clearTimeout(timer);

@@ -1,7 +1,8 @@
 // `perch watch` logs to stdout asynchronously (src/log/logger.ts): a log reader that stops
 // reading must not stop the daemon. A real child process whose stdout pipe nobody drains: the
 // pipe fills, and the daemon must keep installing changes; once the pipe is read again, every
-// line is there, whole and in order, including the ones written on the way out.
+// line is there, whole and in order, including the ones written on the way out. A pipe whose
+// reader is gone (EPIPE) has no lines to wait for: perch exits at once.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -73,4 +74,27 @@ it("perch watch keeps installing changes while nobody reads its log, and the log
   expect(events.at(-1)).toMatchObject({ event: "stop" });
   // Not a timing target: a stalled log must not slow each change to the pipe's retry interval.
   expect(elapsedMs).toBeLessThan(CHANGES * 1_000);
+});
+
+it("perch watch exits at once on SIGTERM when nobody reads its log any more (EPIPE), not after the log's wait", async () => {
+  const proc = spawn("node", [PERCH, "watch", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "0ms:0ms", "--log-level", "debug"], {
+    cwd: REPO,
+    env: { ...process.env, NODENAME: "" },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  child = proc;
+  const last = path.join(c.out, `app${RESOURCES - 1}.conf`);
+  await waitFor("the first pass", async () => ((await readFile(last, "utf8").catch(() => "")) === "value 0\n" ? true : undefined));
+  // The read end goes away: the daemon's next log writes fail with EPIPE, and it goes on.
+  proc.stdout?.destroy();
+  for (let v = 1; v <= 3; v++) {
+    await c.writeKeys({ "/v": String(v) });
+    await waitFor(`change ${v} installed`, async () => ((await readFile(last, "utf8").catch(() => "")) === `value ${v}\n` ? true : undefined), 5_000, 5);
+  }
+  const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
+  const stopping = Date.now();
+  proc.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  // main() waits up to 2 s for a log reader to take the last lines; a broken pipe has none.
+  expect(Date.now() - stopping).toBeLessThan(1_500);
 });
