@@ -19,8 +19,10 @@ check runs before the install; the "without check_cmd" rows show perch's own par
 What perch does per change (\`src/template/memo.ts\`, \`src/write/write-file.ts\`, \`src/watch/coalescer.ts\`): the full mesh renders
 incrementally — each outermost \`{{#each}}\` site keeps its iterations in a map keyed by the item itself (a host name from a cached
 listing keeps its hash, so 5,000 lookups cost no string building), names from \`ls\`/\`lsdir\` are recorded for error messages by
-listing, not one by one; the writer compares with the bytes it installed last while \`lstat\` shows the same file (no read of a
-file of up to a megabyte); a zero \`--wait\` hands the change over with \`setImmediate\` (\`setTimeout(0)\` cost every change 1 ms).
+listing, not one by one, and a loop over an unchanged listing reuses runs of 32 unchanged iterations whole; the writer compares
+with the text it installed last while \`lstat\` shows the same file (no read of a file of up to a megabyte) and makes as few
+thread-pool calls as it can before the rename; a zero \`--wait\` hands the change over with \`setImmediate\` (\`setTimeout(0)\` cost
+every change 1 ms).
 The tail (p99) is the shared machine: two cores for etcd, perch, BIRD's check and the bench, and one disk for etcd's fsyncs and
 perch's. The table of each case's slowest changes (in the watch-latency section) says, change by change, which part was slow: the put
 in etcd, the daemon's render, or its write — and, of the write, the stage file's fsync (\`perch_fsync_duration_seconds\` in the
