@@ -4,6 +4,7 @@
 // line is there, whole and in order, including the ones written on the way out. A pipe whose
 // reader is gone (EPIPE) has no lines to wait for: perch exits at once.
 import { spawn, type ChildProcess } from "node:child_process";
+import type { Readable } from "node:stream";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, expect, it } from "vitest";
@@ -30,28 +31,44 @@ afterEach(async () => {
   await c.cleanup();
 });
 
-it("perch watch keeps installing changes while nobody reads its log, and the log is whole once read", async () => {
+/** perch watch over the test's confdir, its stdout (and stderr) a pipe of the test's. */
+function startDaemon(): { proc: ChildProcess; stdout: Readable } {
   const proc = spawn("node", [PERCH, "watch", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "0ms:0ms", "--log-level", "debug"], {
     cwd: REPO,
     env: { ...process.env, NODENAME: "" },
     stdio: ["ignore", "pipe", "pipe"],
   });
   child = proc;
-  const stdout = proc.stdout;
-  if (stdout === null) throw new Error("no stdout pipe");
+  if (proc.stdout === null) throw new Error("no stdout pipe");
+  return { proc, stdout: proc.stdout };
+}
+
+/** Resolves once the last resource's file holds value `v` (the pass wrote every resource by then). */
+async function installed(v: number, timeoutMs = 5_000): Promise<void> {
+  const last = path.join(c.out, `app${RESOURCES - 1}.conf`);
+  await waitFor(`value ${v} installed`, async () => ((await readFile(last, "utf8").catch(() => "")) === `value ${v}\n` ? true : undefined), timeoutMs, 5);
+}
+
+/** Puts values 1 to `n`, one at a time, each once installed. */
+async function changeUpTo(n: number): Promise<void> {
+  for (let v = 1; v <= n; v++) {
+    await c.writeKeys({ "/v": String(v) });
+    await installed(v);
+  }
+}
+
+it("perch watch keeps installing changes while nobody reads its log, and the log is whole once read", async () => {
+  const { proc, stdout } = startDaemon();
   const chunks: Buffer[] = [];
   stdout.on("data", (chunk: Buffer) => chunks.push(chunk));
-  const last = path.join(c.out, `app${RESOURCES - 1}.conf`);
-  await waitFor("the first pass", async () => ((await readFile(last, "utf8").catch(() => "")) === "value 0\n" ? true : undefined));
+  // The first pass: a cold start.
+  await installed(0, 15_000);
 
   // From here on the pipe is not drained: once the kernel's buffer is full, every write to it fails
   // with EAGAIN (a synchronous logger then slept 100 ms per line, ~2 s per change here).
   stdout.pause();
   const started = Date.now();
-  for (let v = 1; v <= CHANGES; v++) {
-    await c.writeKeys({ "/v": String(v) });
-    await waitFor(`change ${v} installed`, async () => ((await readFile(last, "utf8").catch(() => "")) === `value ${v}\n` ? true : undefined), 5_000, 5);
-  }
+  await changeUpTo(CHANGES);
   const elapsedMs = Date.now() - started;
 
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
@@ -77,20 +94,12 @@ it("perch watch keeps installing changes while nobody reads its log, and the log
 });
 
 it("perch watch exits at once on SIGTERM when nobody reads its log any more (EPIPE), not after the log's wait", async () => {
-  const proc = spawn("node", [PERCH, "watch", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "0ms:0ms", "--log-level", "debug"], {
-    cwd: REPO,
-    env: { ...process.env, NODENAME: "" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  child = proc;
-  const last = path.join(c.out, `app${RESOURCES - 1}.conf`);
-  await waitFor("the first pass", async () => ((await readFile(last, "utf8").catch(() => "")) === "value 0\n" ? true : undefined));
+  const { proc, stdout } = startDaemon();
+  // The first pass: a cold start.
+  await installed(0, 15_000);
   // The read end goes away: the daemon's next log writes fail with EPIPE, and it goes on.
-  proc.stdout?.destroy();
-  for (let v = 1; v <= 3; v++) {
-    await c.writeKeys({ "/v": String(v) });
-    await waitFor(`change ${v} installed`, async () => ((await readFile(last, "utf8").catch(() => "")) === `value ${v}\n` ? true : undefined), 5_000, 5);
-  }
+  stdout.destroy();
+  await changeUpTo(3);
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   const stopping = Date.now();
   proc.kill("SIGTERM");
