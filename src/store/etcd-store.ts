@@ -34,6 +34,7 @@ import { PerchError } from "../errors.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
 import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
+import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, ReconnectBackoff } from "./reconnect-backoff.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
 export interface EtcdStoreOptions extends EtcdConnection {
@@ -60,16 +61,8 @@ function silenceIpServerNameWarning(): void {
 }
 silenceIpServerNameWarning();
 
-const INITIAL_BACKOFF_MS = 100;
-/**
- * Failed reconnects of a change stream after which its client is replaced (see Connection.renew):
- * about 15 s of backoff, enough for etcd3 to learn which of several endpoints are dead (a new
- * client forgets that).
- */
-const RENEW_CLIENT_AFTER = 8;
 /** How long a reconnect may take to have every watch created before it is abandoned. */
 const SETUP_TIMEOUT_MS = 15_000;
-const MAX_BACKOFF_MS = 5000;
 const LIST_ATTEMPTS = 3;
 
 type WatchStream = IDuplexStream<IWatchRequest, IWatchResponse>;
@@ -92,7 +85,7 @@ class Connection {
   private constructor(
     client: Etcd3,
     private readonly makeClient: () => Etcd3,
-    private readonly endpointList: readonly string[],
+    readonly endpointList: readonly string[],
     private readonly username: string | undefined,
     credentials: IOptions["credentials"],
     private readonly caFileGiven: boolean,
@@ -422,8 +415,7 @@ class EtcdChangeStream implements ChangeStream {
   private creating = 0;
   /** undefined until the first (dis)connection is reported; signals only report transitions. */
   private up: boolean | undefined;
-  private backoffMs = INITIAL_BACKOFF_MS;
-  private failedConnects = 0;
+  private readonly backoff: ReconnectBackoff;
   /** Counts connect attempts: a late answer to an abandoned one is recognised and ignored. */
   private attempt = 0;
   private setupTimer: NodeJS.Timeout | undefined;
@@ -438,6 +430,7 @@ class EtcdChangeStream implements ChangeStream {
     private readonly onClosed: () => void,
   ) {
     this.watches = prefixes.map((prefix) => ({ prefix, range: Range.prefix(prefix), next: afterRevision + 1 }));
+    this.backoff = new ReconnectBackoff(conn.endpointList.length);
   }
 
   start(): void {
@@ -516,8 +509,7 @@ class EtcdChangeStream implements ChangeStream {
         this.sendCreate(stream);
       } else {
         clearTimeout(this.setupTimer);
-        this.backoffMs = INITIAL_BACKOFF_MS;
-        this.failedConnects = 0;
+        this.backoff.succeeded();
         this.up = true;
         this.deliver({ type: "connected" });
       }
@@ -553,13 +545,9 @@ class EtcdChangeStream implements ChangeStream {
       this.up = false;
       this.deliver({ type: "disconnected", error });
     }
-    // Reconnecting keeps failing although etcd may well be back (seen after an etcd restart with
-    // auth, on a loaded machine): start over with a new client.
-    if (++this.failedConnects % RENEW_CLIENT_AFTER === 0) this.conn.renew();
-    // Jitter keeps a fleet of nodes from reconnecting to a recovered etcd in lockstep.
-    const delay = this.backoffMs / 2 + Math.random() * (this.backoffMs / 2);
-    this.backoffMs = Math.min(this.backoffMs * 2, MAX_BACKOFF_MS);
-    this.timer = setTimeout(() => void this.connect(), delay);
+    const next = this.backoff.failed();
+    if (next.renewClient) this.conn.renew();
+    this.timer = setTimeout(() => void this.connect(), next.delayMs);
   }
 
   private teardown(): void {

@@ -286,10 +286,10 @@ describe("etcd store against a real etcd", () => {
     const r = await put(client, "/failover/k", "v");
     expect((await s.list(["/failover/"])).kvs).toEqual([{ key: "/failover/k", value: "v" }]);
     const rec = await new Recorder().watch(s, ["/failover/"], r - 1);
-    // etcd3 picks a random endpoint for each stream, and the store's retries back off; a watch stuck
-    // on a dead endpoint is given up at the latest at the store's setup timeout (15 s). Once in a
-    // full test run (of dozens) the first event came later than 15 s.
-    await waitFor("the event", () => rec.events.length === 1, 30_000);
+    // etcd3 opens the stream on a random endpoint, here dead two times in three; the store's wait
+    // doubles once per round of three failures (ReconnectBackoff). 10 s takes 15 failures in a row
+    // or more (p < 0.3 %). When it doubled on every failure, 2 of 40 runs took 15 s or more.
+    await waitFor("the event", () => rec.events.length === 1, 10_000);
     expect(rec.events[0]?.revision).toBe(r);
     await rec.stream?.close();
   });

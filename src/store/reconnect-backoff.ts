@@ -1,0 +1,50 @@
+/** The first wait before a change stream reconnects, and the longest. */
+export const INITIAL_BACKOFF_MS = 100;
+export const MAX_BACKOFF_MS = 5000;
+/**
+ * Rounds of failed reconnects after which the client is replaced (see Connection.renew in
+ * etcd-store.ts): about 15 s of backoff with one endpoint, longer with more, so that etcd3 has had
+ * time to learn which of several endpoints are dead (a new client forgets that).
+ */
+export const RENEW_CLIENT_AFTER = 8;
+
+export interface NextReconnect {
+  /** How long to wait before reconnecting. */
+  delayMs: number;
+  /**
+   * Replace the client before reconnecting: reconnecting keeps failing although etcd may well be
+   * back (seen after an etcd restart with auth, on a loaded machine), so start over.
+   */
+  renewClient: boolean;
+}
+
+/**
+ * Exponential backoff with jitter for a change stream's reconnects. The wait doubles after each
+ * round of failures, a round being one failure per endpoint: etcd3 opens each stream on an endpoint
+ * picked at random, so with one of three endpoints down a third of the reconnects meet it, and
+ * doubling on every failure let a run of such picks hold a watch back for 15–25 s (2 of 40 runs,
+ * with a live endpoint there all along). With one endpoint, a round is one failure.
+ */
+export class ReconnectBackoff {
+  private baseMs = INITIAL_BACKOFF_MS;
+  private failures = 0;
+
+  constructor(
+    private readonly endpoints: number,
+    private readonly random: () => number = Math.random,
+  ) {}
+
+  failed(): NextReconnect {
+    this.failures++;
+    // Jitter: a fleet of nodes does not reconnect to a recovered etcd in lockstep.
+    const delayMs = this.baseMs / 2 + this.random() * (this.baseMs / 2);
+    if (this.failures % this.endpoints === 0) this.baseMs = Math.min(this.baseMs * 2, MAX_BACKOFF_MS);
+    return { delayMs, renewClient: this.failures % (RENEW_CLIENT_AFTER * this.endpoints) === 0 };
+  }
+
+  /** The stream is up again: the next failure starts from the first wait. */
+  succeeded(): void {
+    this.baseMs = INITIAL_BACKOFF_MS;
+    this.failures = 0;
+  }
+}
