@@ -32,13 +32,9 @@ export interface DirectListOptions extends EtcdConnection {
   timeoutMs?: number;
 }
 
-/** Why the direct lister could not list; `unreachable` when no connection was made, so another endpoint may do. */
+/** Why the direct lister could not list. */
 export class DirectListError extends PerchError {
-  constructor(
-    message: string,
-    readonly unreachable = false,
-    cause?: unknown,
-  ) {
+  constructor(message: string, cause?: unknown) {
     super(message, {}, { cause });
     this.name = "DirectListError";
   }
@@ -195,7 +191,7 @@ class Http2Client {
       try {
         return endpointUrl(endpoint);
       } catch (err) {
-        throw new DirectListError(errorMessage(err), false, err);
+        throw new DirectListError(errorMessage(err), err);
       }
     });
     // Without a port gRPC dials 443, whatever the scheme; a path it does not take at all.
@@ -212,7 +208,7 @@ class Http2Client {
       try {
         return file === undefined ? undefined : await readFile(file);
       } catch (err) {
-        throw new DirectListError(`cannot read ${file}: ${errorMessage(err)}`, false, err);
+        throw new DirectListError(`cannot read ${file}: ${errorMessage(err)}`, err);
       }
     };
     // Without a CA file, Node's default roots, as for any https URL.
@@ -232,19 +228,21 @@ class Http2Client {
     return this.unary(url, session, path, request, read);
   }
 
-  /** The first endpoint, in order, that can be connected to: chosen once, however many calls wait for it. */
+  /**
+   * The first endpoint to answer, all tried at once (a member that is down without refusing
+   * connections would otherwise hold the listing for the timeout): chosen once, however many calls
+   * wait for it. When none answers, the first endpoint's failure is the error.
+   */
   private choose(): Promise<{ url: URL; session: http2.ClientHttp2Session }> {
     this.#chosen ??= (async () => {
-      let unreachable: DirectListError | undefined;
-      for (const url of this.urls) {
-        try {
-          return { url, session: await this.connect(url) };
-        } catch (err) {
-          if (!(err instanceof DirectListError && err.unreachable)) throw err;
-          unreachable = err;
-        }
+      try {
+        const chosen = await Promise.any(this.urls.map(async (url) => ({ url, session: await this.connect(url) })));
+        // The others are not needed, connected or not.
+        for (const session of this.#sessions) if (session !== chosen.session) session.destroy();
+        return chosen;
+      } catch (err) {
+        throw (err as AggregateError).errors[0];
       }
-      throw unreachable as DirectListError;
     })();
     return this.#chosen;
   }
@@ -269,12 +267,19 @@ class Http2Client {
       const fail = (message: string, cause?: unknown): void => {
         clearTimeout(timer);
         session.destroy();
-        reject(new DirectListError(`${where}: ${message}`, true, cause));
+        reject(new DirectListError(`${where}: ${message}`, cause));
       };
-      const timer = setTimeout(() => fail(`no connection within ${this.timeoutMs} ms`), this.timeoutMs);
+      const timer = setTimeout(() => fail(`no answer within ${this.timeoutMs} ms`), this.timeoutMs);
       // Errors after the connection are the calls' to report; this listener keeps them from being unhandled.
       session.on("error", (err) => fail(err.message, err));
-      session.once("connect", () => {
+      // Before the server's SETTINGS a socket error (a TLS alert: the server refused our client
+      // certificate) destroys the session without telling its listeners.
+      session.socket.once("error", (err) => fail(err.message, err));
+      // Destroyed by choose or close: stop waiting (the timer would keep a finished process alive).
+      session.once("close", () => fail("closed"));
+      // The server's SETTINGS, not just a TCP connection: one that accepts connections and says
+      // nothing (a hung member, or a proxy in front of a dead one) is not chosen.
+      session.once("remoteSettings", () => {
         clearTimeout(timer);
         session.setLocalWindowSize(WINDOW_BYTES);
         resolve(session);
@@ -295,7 +300,7 @@ class Http2Client {
       const fail = (message: string, cause?: unknown): void => {
         clearTimeout(timer);
         stream.destroy();
-        reject(new DirectListError(`${where}: ${message}`, false, cause));
+        reject(new DirectListError(`${where}: ${message}`, cause));
       };
       const timer = setTimeout(() => fail(`no answer within ${this.timeoutMs} ms`), this.timeoutMs);
       // A failed call may answer with headers only ("trailers-only"): its status is in the headers.
@@ -319,7 +324,7 @@ class Http2Client {
           if (grpcStatus !== "0") throw new DirectListError(`${where}: gRPC status ${grpcStatus ?? "missing"}${grpcMessage ? `: ${grpcMessage}` : ""}`);
           resolve(read(unframe(Buffer.concat(chunks), where)));
         } catch (err) {
-          reject(err instanceof DirectListError ? err : new DirectListError(`${where}: ${errorMessage(err)}`, false, err));
+          reject(err instanceof DirectListError ? err : new DirectListError(`${where}: ${errorMessage(err)}`, err));
         }
       });
       stream.end(frame(request));

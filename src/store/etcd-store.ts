@@ -23,6 +23,7 @@ import {
   GRPCDeadlineExceededError,
   GRPCResourceExhastedError,
   GRPCUnavailableError,
+  isRecoverableError,
   Range,
   type IDuplexStream,
   type IEvent,
@@ -30,6 +31,7 @@ import {
   type IWatchRequest,
   type IWatchResponse,
 } from "etcd3";
+import { isBrokenCircuitError, noop } from "cockatiel";
 import { PerchError } from "../errors.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
@@ -73,39 +75,80 @@ export async function createEtcdStore(options: EtcdStoreOptions): Promise<Store>
 }
 
 /**
- * The etcd3 client plus what is needed to explain its errors in a user's terms. The client (whose
- * options hold the password) and the key material live in #private fields, which neither
- * util.inspect nor a logger's serializer can reach.
+ * One etcd3 client per endpoint, the endpoint in use, and what is needed to explain errors in a
+ * user's terms. Calls and streams go to one endpoint at a time and move on to the next when it
+ * fails, as etcd's own Go client keeps to one endpoint: given several hosts, etcd3 picks one at
+ * random for every call and stream, so a member that is down without refusing connections (its
+ * machine off, a firewall dropping packets) held one call in n up to the request deadline and one
+ * watch reconnect in n up to the set-up timeout, and failed perch's start one time in n. The
+ * clients (whose options hold the password) and the key material live in #private fields, which
+ * neither util.inspect nor a logger's serializer can reach.
  */
 class Connection {
-  #client: Etcd3;
+  /** Made when first used; undefined again after renew. */
+  #clients: Array<Etcd3 | undefined> = [];
+  /** Index of the endpoint in use (see failedOver). */
+  #current = 0;
   readonly #credentials: IOptions["credentials"];
   readonly endpoints: string;
 
   private constructor(
-    client: Etcd3,
-    private readonly makeClient: () => Etcd3,
+    private readonly makeClient: (endpoint: string) => Etcd3,
     readonly endpointList: readonly string[],
     private readonly username: string | undefined,
     credentials: IOptions["credentials"],
     private readonly caFileGiven: boolean,
   ) {
-    this.#client = client;
     this.#credentials = credentials;
     this.endpoints = endpointList.join(", ");
   }
 
-  get client(): Etcd3 {
-    return this.#client;
+  /** Index of the endpoint in use: the one that answered the probe, or the next after a failure. */
+  get current(): number {
+    return this.#current;
+  }
+
+  clientAt(index: number): Etcd3 {
+    return (this.#clients[index] ??= this.makeClient(this.endpointList[index] as string));
   }
 
   /**
-   * A fresh client, after reconnecting kept failing: whatever state the old one is stuck in (its
-   * circuit breaker, a token exchange, a gRPC channel) goes with it.
+   * Endpoint `index` failed: what comes next goes to the one after it. A failure on an endpoint
+   * that is no longer in use (another call moved on meanwhile) moves nothing.
+   */
+  failedOver(index: number): void {
+    if (index === this.#current) this.#current = (index + 1) % this.endpointList.length;
+  }
+
+  /**
+   * `call` with the client of the endpoint in use. When the endpoint fails (unreachable, no answer
+   * by the deadline, its circuit breaker open), again with the next one: once per endpoint, and at
+   * least three times (etcd3's own retry, which one endpoint keeps).
+   */
+  async run<T>(call: (client: Etcd3) => Promise<T>): Promise<T> {
+    const attempts = Math.max(3, this.endpointList.length);
+    for (let attempt = 1; ; attempt++) {
+      const index = this.#current;
+      try {
+        return await call(this.clientAt(index));
+      } catch (err) {
+        if (attempt >= attempts || !isEndpointFailure(err)) throw err;
+        this.failedOver(index);
+      }
+    }
+  }
+
+  /**
+   * Fresh clients, after reconnecting kept failing: whatever state the old ones are stuck in (a
+   * circuit breaker, a token exchange, a gRPC channel) goes with them.
    */
   renew(): void {
-    this.#client.close();
-    this.#client = this.makeClient();
+    this.close();
+  }
+
+  close(): void {
+    for (const client of this.#clients) client?.close();
+    this.#clients = [];
   }
 
   static async open(options: EtcdStoreOptions): Promise<Connection> {
@@ -113,9 +156,10 @@ class Connection {
     for (const endpoint of options.endpoints) endpointUrl(endpoint);
     const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     const credentials = await readCredentials(options);
-    const etcdOptions: IOptions = {
-      hosts: options.endpoints,
+    const etcdOptions: Omit<IOptions, "hosts"> = {
       credentials,
+      // One try per call: Connection.run retries, on the next endpoint when this one failed.
+      faultHandling: { global: noop },
       // Streams are long-lived; every other call (including the auth token exchange) gets a deadline.
       defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
       grpcOptions: {
@@ -137,22 +181,22 @@ class Connection {
       }
       etcdOptions.auth = { username: options.username, password: options.password };
     }
-    const makeClient = () => new Etcd3(etcdOptions);
-    let client: Etcd3;
-    try {
-      client = makeClient();
-    } catch (err) {
-      // e.g. a mix of http:// and https:// endpoints.
-      throw new PerchError(`cannot use etcd endpoints ${options.endpoints.join(", ")}: ${messageOf(err)}`, {}, { cause: err });
+    // etcd3 given several hosts refuses this mix; one client per endpoint would take it, and speak
+    // TLS to some members only. With TLS files every endpoint gets TLS, as with etcd3.
+    const https = options.endpoints.filter((e) => endpointUrl(e).protocol === "https:").length;
+    if (credentials === undefined && https > 0 && https < options.endpoints.length) {
+      throw new PerchError(`cannot use etcd endpoints ${options.endpoints.join(", ")}: a mix of http:// and https:// endpoints`);
     }
-    const conn = new Connection(client, makeClient, options.endpoints, options.username, credentials, options.caFile !== undefined);
+    const makeClient = (endpoint: string) => new Etcd3({ ...etcdOptions, hosts: endpoint });
+    const conn = new Connection(makeClient, options.endpoints, options.username, credentials, options.caFile !== undefined);
     await conn.probe(options.dialTimeoutMs ?? 5000);
     return conn;
   }
 
   /**
-   * One request within the dial timeout, so a wrong endpoint, CA or password is reported at start
-   * rather than on first use. Status needs no key permissions, but authenticating still happens.
+   * One request to every endpoint at once, within the dial timeout, so a wrong endpoint, CA or
+   * password is reported at start rather than on first use; the first endpoint to answer is the one
+   * in use. Status needs no key permissions, but authenticating still happens.
    */
   private async probe(dialTimeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -162,13 +206,20 @@ class Connection {
         dialTimeoutMs,
       );
     });
-    const status = this.client.maintenance.status({ deadline: Date.now() + dialTimeoutMs });
-    status.catch(() => undefined); // its failure is reported below, or it lost the race
+    const deadline = Date.now() + dialTimeoutMs;
+    const answers = this.endpointList.map((_, index) => this.clientAt(index).maintenance.status({ deadline }).then(() => index));
+    // A wrong password or CA is wrong for every member: reported as soon as one says so, without
+    // waiting for a silent one.
+    const refused = new Promise<never>((_, reject) => {
+      for (const answer of answers) answer.catch((err: unknown) => void (isEndpointFailure(err) || reject(err)));
+    });
     try {
-      await Promise.race([status, timedOut]);
+      this.#current = await Promise.race([Promise.any(answers), refused, timedOut]);
     } catch (err) {
-      this.client.close();
-      throw await this.explain(err);
+      this.close();
+      // All failed: what the user can fix (a password, permissions) says more than an endpoint being down.
+      const failures = err instanceof AggregateError ? (err.errors as unknown[]) : [err];
+      throw await this.explain(failures.find((e) => !isEndpointFailure(e)) ?? failures[0]);
     } finally {
       clearTimeout(timer);
     }
@@ -321,6 +372,11 @@ function clientCertificateProblem(credentials: IOptions["credentials"], caFileGi
   return undefined;
 }
 
+/** The endpoint failed, rather than the request: unreachable, no answer in time, its circuit breaker open. */
+function isEndpointFailure(err: unknown): boolean {
+  return err instanceof Error && (isRecoverableError(err) || isBrokenCircuitError(err));
+}
+
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -338,7 +394,7 @@ class EtcdStore implements Store {
     const ranges = disjointPrefixes(prefixes).map((p) => Range.prefix(p));
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.listAtOneRevision(ranges);
+        return await this.conn.run((client) => this.listAtOneRevision(client, ranges));
       } catch (err) {
         // Compaction overtook the pinned revision mid-listing: start again at a newer one.
         const compacted = messageOf(err).includes("required revision has been compacted");
@@ -347,10 +403,10 @@ class EtcdStore implements Store {
     }
   }
 
-  private async listAtOneRevision(ranges: Range[]): Promise<Snapshot> {
-    const { kv } = this.conn.client;
+  private async listAtOneRevision(client: Etcd3, ranges: Range[]): Promise<Snapshot> {
+    const { kv } = client;
     if (ranges.length === 0) {
-      const status = await this.conn.client.maintenance.status();
+      const status = await client.maintenance.status();
       return { revision: Number(status.header.revision), kvs: [] };
     }
     let revision: number | undefined;
@@ -390,7 +446,7 @@ class EtcdStore implements Store {
 
   async close(): Promise<void> {
     await Promise.all([...this.streams].map((s) => s.close()));
-    this.conn.client.close();
+    this.conn.close();
   }
 }
 
@@ -405,8 +461,8 @@ interface PrefixWatch {
 
 /**
  * One gRPC watch stream carrying one watch per prefix. On a break it waits (exponential backoff
- * with jitter) and opens a new stream, each watch starting one past the last revision it
- * delivered, so nothing is lost or repeated.
+ * with jitter) and opens a new stream on the next endpoint, each watch starting one past the last
+ * revision it delivered, so nothing is lost or repeated.
  */
 class EtcdChangeStream implements ChangeStream {
   private readonly watches: PrefixWatch[];
@@ -418,6 +474,8 @@ class EtcdChangeStream implements ChangeStream {
   private readonly backoff: ReconnectBackoff;
   /** Counts connect attempts: a late answer to an abandoned one is recognised and ignored. */
   private attempt = 0;
+  /** The endpoint (its index) of the latest attempt: the one to move on from when it breaks. */
+  private endpoint = 0;
   private setupTimer: NodeJS.Timeout | undefined;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -450,6 +508,8 @@ class EtcdChangeStream implements ChangeStream {
 
   private async connect(): Promise<void> {
     const attempt = ++this.attempt;
+    this.endpoint = this.conn.current;
+    const client = this.conn.clientAt(this.endpoint);
     // An attempt that hangs — a call etcd never answers, a create it never confirms (seen after
     // an auth-enabled etcd restarted under load) — is abandoned, with its client.
     this.setupTimer = setTimeout(() => {
@@ -463,8 +523,8 @@ class EtcdChangeStream implements ChangeStream {
       // A unary read first: a watch stream cannot renew an expired auth token (etcd just cancels
       // the watch as "permission denied"), while a read makes etcd3 fetch a new one.
       // One exact key: a range over a large prefix would make etcd 3.4 count all of it.
-      await this.conn.client.kv.range({ key: (this.watches[0] as PrefixWatch).range.start, keys_only: true });
-      stream = await this.conn.client.watchClient.watch();
+      await client.kv.range({ key: (this.watches[0] as PrefixWatch).range.start, keys_only: true });
+      stream = await client.watchClient.watch();
     } catch (err) {
       if (attempt === this.attempt) await this.broken(undefined, err);
       return;
@@ -545,6 +605,9 @@ class EtcdChangeStream implements ChangeStream {
       this.up = false;
       this.deliver({ type: "disconnected", error });
     }
+    // Whatever broke the stream, the next attempt goes to the next endpoint: a member that went
+    // away is not tried again first, and a healthy one serves the same keys and revisions.
+    this.conn.failedOver(this.endpoint);
     const next = this.backoff.failed();
     if (next.renewClient) this.conn.renew();
     this.timer = setTimeout(() => void this.connect(), next.delayMs);

@@ -20,10 +20,9 @@ export interface NextReconnect {
 
 /**
  * Exponential backoff with jitter for a change stream's reconnects. The wait doubles after each
- * round of failures, a round being one failure per endpoint: etcd3 opens each stream on an endpoint
- * picked at random, so with one of three endpoints down a third of the reconnects meet it, and
- * doubling on every failure let a run of such picks hold a watch back for 15–25 s (2 of 40 runs,
- * with a live endpoint there all along). With one endpoint, a round is one failure.
+ * round of failures, a round being one failure per endpoint: each reconnect after a failure goes to
+ * the next endpoint, so the wait grows only once every endpoint has failed, not while a dead one is
+ * passed over on the way to a live one. With one endpoint, a round is one failure.
  */
 export class ReconnectBackoff {
   private baseMs = INITIAL_BACKOFF_MS;

@@ -164,7 +164,27 @@ describe("listing directly over HTTP/2", () => {
     try {
       const err = await thrown(listDirect({ endpoints: [`http://127.0.0.1:${port}`], timeoutMs: 300 }, ["/gw/"]));
       expect(err).toBeInstanceOf(DirectListError);
-      expect(err.message).toBe(`http://127.0.0.1:${port}/etcdserverpb.KV/Range: no answer within 300 ms`);
+      expect(err.message).toBe(`http://127.0.0.1:${port}: no answer within 300 ms`);
+    } finally {
+      silent.close();
+    }
+  });
+
+  it("lists from the endpoint that answers while another accepts connections and never answers", async () => {
+    // A member that is down without refusing connections: trying the endpoints one after another
+    // held the listing for the whole timeout (5 s by default) when it came first.
+    const silent = createServer(() => undefined);
+    const port = await listen(silent);
+    try {
+      for (const endpoints of [
+        [`http://127.0.0.1:${port}`, etcd.endpoint],
+        [etcd.endpoint, `http://127.0.0.1:${port}`],
+      ]) {
+        const t0 = Date.now();
+        const s = await listDirect({ ...conn, endpoints, timeoutMs: 5000 }, ["/gw/b/"]);
+        expect(Date.now() - t0).toBeLessThan(2000);
+        expect(s.kvs).toEqual([{ key: "/gw/b/1", value: "b" }]);
+      }
     } finally {
       silent.close();
     }
@@ -246,13 +266,16 @@ describe("TLS and passwords", () => {
     expect(s.kvs).toEqual([{ key: "/t/1", value: "tls" }]);
     // etcd3 speaks TLS to an http:// endpoint once a CA is given: so does the direct lister.
     expect(await listDirect({ ...conn, endpoints: [tlsEtcd.endpoint] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
-    // A refused TLS endpoint is as unreachable as a plain one: on to the next.
+    // A refused TLS endpoint is passed over like a plain one.
     expect(await listDirect({ ...conn, endpoints: [`https://127.0.0.1:${await closedPort()}`, tlsEtcd.clientUrl] }, ["/t/"])).toMatchObject({ kvs: s.kvs });
   });
 
   it("without a client certificate: the etcd3 store's error", async () => {
     const conn = { endpoints: [tlsEtcd.clientUrl], caFile: tlsEtcd.caFile };
+    const t0 = Date.now();
     expect(await thrown(listDirect(conn, ["/t/"]))).toBeInstanceOf(DirectListError);
+    // The server's alert ends the wait for its SETTINGS at once, not at the timeout (5 s).
+    expect(Date.now() - t0).toBeLessThan(2000);
     const err = await thrown(listOnce(oneShot(conn).store, ["/t/"]));
     expect(err.message).toMatch(/^cannot connect to etcd at https:\/\/127\.0\.0\.1:\d+: TLS handshake with 127\.0\.0\.1:\d+ failed: /);
   });

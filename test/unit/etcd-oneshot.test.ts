@@ -61,9 +61,9 @@ describe("left to the etcd3 store", () => {
     expect(await refusal({ endpoints: ["http://127.0.0.1:1"] })).toBe("$grpc_proxy is set");
   });
 
-  it("no endpoint that can be connected to: the last one's error", async () => {
+  it("no endpoint that can be connected to: the first one's error", async () => {
     const message = await refusal({ endpoints: ["http://127.0.0.1:1", "http://127.0.0.1:2"] });
-    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:2: connect ECONNREFUSED/);
+    expect(message).toMatch(/^http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/);
   });
 });
 
