@@ -35,6 +35,7 @@ import { isBrokenCircuitError, noop } from "cockatiel";
 import { PerchError } from "../errors.js";
 import { disjointPrefixes } from "./disjoint-prefixes.js";
 import { endpointUrl } from "./endpoint-url.js";
+import { firstToAnswer } from "./first-to-answer.js";
 import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
 import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, ReconnectBackoff } from "./reconnect-backoff.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
@@ -194,9 +195,10 @@ class Connection {
   }
 
   /**
-   * One request to every endpoint at once, within the dial timeout, so a wrong endpoint, CA or
-   * password is reported at start rather than on first use; the first endpoint to answer is the one
-   * in use. Status needs no key permissions, but authenticating still happens.
+   * One request within the dial timeout, so a wrong endpoint, CA or password is reported at start
+   * rather than on first use; the endpoints are asked in order, a little apart (firstToAnswer), and
+   * the first to answer is the one in use. Status needs no key permissions, but authenticating
+   * still happens.
    */
   private async probe(dialTimeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -207,19 +209,13 @@ class Connection {
       );
     });
     const deadline = Date.now() + dialTimeoutMs;
-    const answers = this.endpointList.map((_, index) => this.clientAt(index).maintenance.status({ deadline }).then(() => index));
-    // A wrong password or CA is wrong for every member: reported as soon as one says so, without
-    // waiting for a silent one.
-    const refused = new Promise<never>((_, reject) => {
-      for (const answer of answers) answer.catch((err: unknown) => void (isEndpointFailure(err) || reject(err)));
-    });
+    const ask = (index: number) => this.clientAt(index).maintenance.status({ deadline });
     try {
-      this.#current = await Promise.race([Promise.any(answers), refused, timedOut]);
+      // A wrong password or CA is wrong for every member: reported as soon as one says so.
+      this.#current = (await Promise.race([firstToAnswer(this.endpointList.length, ask, { isFatal: (err) => !isEndpointFailure(err) }), timedOut])).index;
     } catch (err) {
       this.close();
-      // All failed: what the user can fix (a password, permissions) says more than an endpoint being down.
-      const failures = err instanceof AggregateError ? (err.errors as unknown[]) : [err];
-      throw await this.explain(failures.find((e) => !isEndpointFailure(e)) ?? failures[0]);
+      throw await this.explain(err instanceof AggregateError ? (err.errors[0] as unknown) : err);
     } finally {
       clearTimeout(timer);
     }
