@@ -140,6 +140,29 @@ class Connection {
   }
 
   /**
+   * `ask` of the endpoint in use and, should it fail or not answer within 250 ms, of the next ones
+   * beside it (firstToAnswer): the first to answer becomes the endpoint in use, and its index is
+   * the result. A member that answers nothing costs 250 ms rather than the request deadline.
+   */
+  async firstAnswering(ask: (client: Etcd3) => Promise<unknown>): Promise<number> {
+    const count = this.endpointList.length;
+    const start = this.#current;
+    const asking = async (k: number): Promise<number> => {
+      const index = (start + k) % count;
+      await ask(this.clientAt(index));
+      return index;
+    };
+    try {
+      // A wrong password or CA is wrong for every member: reported as soon as one says so.
+      const { value } = await firstToAnswer(count, asking, { isFatal: (err) => !isEndpointFailure(err) });
+      this.#current = value;
+      return value;
+    } catch (err) {
+      throw err instanceof AggregateError ? (err.errors[0] as unknown) : err;
+    }
+  }
+
+  /**
    * Fresh clients, after reconnecting kept failing: whatever state the old ones are stuck in (a
    * circuit breaker, a token exchange, a gRPC channel) goes with them.
    */
@@ -196,9 +219,8 @@ class Connection {
 
   /**
    * One request within the dial timeout, so a wrong endpoint, CA or password is reported at start
-   * rather than on first use; the endpoints are asked in order, a little apart (firstToAnswer), and
-   * the first to answer is the one in use. Status needs no key permissions, but authenticating
-   * still happens.
+   * rather than on first use; the first endpoint to answer is the one in use (firstAnswering).
+   * Status needs no key permissions, but authenticating still happens.
    */
   private async probe(dialTimeoutMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
@@ -208,14 +230,14 @@ class Connection {
         dialTimeoutMs,
       );
     });
-    const deadline = Date.now() + dialTimeoutMs;
-    const ask = (index: number) => this.clientAt(index).maintenance.status({ deadline });
+    // The calls' own deadline comes after the dial timeout, whose message (naming the dial
+    // timeout) must be the one reported rather than gRPC's: close() ends the calls then.
+    const deadline = Date.now() + dialTimeoutMs + 1000;
     try {
-      // A wrong password or CA is wrong for every member: reported as soon as one says so.
-      this.#current = (await Promise.race([firstToAnswer(this.endpointList.length, ask, { isFatal: (err) => !isEndpointFailure(err) }), timedOut])).index;
+      await Promise.race([this.firstAnswering((client) => client.maintenance.status({ deadline })), timedOut]);
     } catch (err) {
       this.close();
-      throw await this.explain(err instanceof AggregateError ? (err.errors[0] as unknown) : err);
+      throw await this.explain(err);
     } finally {
       clearTimeout(timer);
     }
@@ -505,7 +527,6 @@ class EtcdChangeStream implements ChangeStream {
   private async connect(): Promise<void> {
     const attempt = ++this.attempt;
     this.endpoint = this.conn.current;
-    const client = this.conn.clientAt(this.endpoint);
     // An attempt that hangs — a call etcd never answers, a create it never confirms (seen after
     // an auth-enabled etcd restarted under load) — is abandoned, with its client.
     this.setupTimer = setTimeout(() => {
@@ -517,10 +538,12 @@ class EtcdChangeStream implements ChangeStream {
     let stream: WatchStream;
     try {
       // A unary read first: a watch stream cannot renew an expired auth token (etcd just cancels
-      // the watch as "permission denied"), while a read makes etcd3 fetch a new one.
+      // the watch as "permission denied"), while a read makes etcd3 fetch a new one. It also picks
+      // the endpoint: the one in use, or the first of the next ones to answer.
       // One exact key: a range over a large prefix would make etcd 3.4 count all of it.
-      await client.kv.range({ key: (this.watches[0] as PrefixWatch).range.start, keys_only: true });
-      stream = await client.watchClient.watch();
+      const key = (this.watches[0] as PrefixWatch).range.start;
+      this.endpoint = await this.conn.firstAnswering((client) => client.kv.range({ key, keys_only: true }));
+      stream = await this.conn.clientAt(this.endpoint).watchClient.watch();
     } catch (err) {
       if (attempt === this.attempt) await this.broken(undefined, err);
       return;

@@ -6,6 +6,7 @@ import { PerchError } from "../../src/errors.js";
 import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
 import type { ChangeEvent, ChangeStream, Store, StreamSignal } from "../../src/store/types.js";
 import { generateTlsFiles, startEtcd, startEtcdCluster, type EtcdServer } from "../helpers/etcd-server.js";
+import { startTcpProxy } from "../helpers/tcp-proxy.js";
 
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -324,6 +325,31 @@ describe("etcd store against a real etcd", () => {
         expect(took.eventMs).toBeLessThan(2000);
       }
     });
+  });
+
+  it("reconnects a watch past a member that answers nothing, to the next one", async () => {
+    // The member in use goes away; the next one in turn accepts connections and answers nothing.
+    // Waiting on it for the request deadline (10 s) held the watch back; the one after it is
+    // asked 250 ms later.
+    const proxy = await startTcpProxy(etcd.clientUrl);
+    try {
+      await withSilentEndpoint(async (silent) => {
+        const s = await openStore({ endpoints: [`http://${proxy.address}`, silent, etcd.clientUrl] });
+        const r1 = await put(client, "/reconnect/k", "1");
+        const rec = await new Recorder().watch(s, ["/reconnect/"], r1 - 1);
+        await waitFor("the first event", () => rec.events.length === 1);
+        proxy.cut();
+        await waitFor("the disconnection", () => rec.types().includes("disconnected"));
+        const t0 = Date.now();
+        const r2 = await put(client, "/reconnect/k", "2");
+        await waitFor("the event after the reconnect", () => rec.events.length === 2, 15_000);
+        expect(Date.now() - t0).toBeLessThan(3000);
+        expect(rec.events.map((e) => e.revision)).toEqual([r1, r2]);
+        await rec.stream?.close();
+      });
+    } finally {
+      await proxy.close();
+    }
   });
 
   it("refuses a mix of http:// and https:// endpoints without TLS files, naming them", async () => {
