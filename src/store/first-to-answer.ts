@@ -4,7 +4,7 @@
  */
 
 /** How long an endpoint has to answer before the next one is asked beside it. */
-export const STAGGER_MS = 250;
+const STAGGER_MS = 250;
 
 export interface Answer<T> {
   index: number;

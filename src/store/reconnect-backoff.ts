@@ -2,9 +2,10 @@
 export const INITIAL_BACKOFF_MS = 100;
 export const MAX_BACKOFF_MS = 5000;
 /**
- * Rounds of failed reconnects after which the client is replaced (see Connection.renew in
- * etcd-store.ts): about 15 s of backoff with one endpoint, longer with more, so that etcd3 has had
- * time to learn which of several endpoints are dead (a new client forgets that).
+ * Rounds of failed reconnects after which the clients are replaced (see Connection.renew in
+ * etcd-store.ts): about 15 s of backoff with one endpoint, longer with more. Not sooner: a client
+ * whose endpoint keeps failing has its circuit breaker open, which makes passing it over quick, and
+ * a new client forgets that.
  */
 export const RENEW_CLIENT_AFTER = 8;
 
