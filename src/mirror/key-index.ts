@@ -133,17 +133,18 @@ export class KeyIndex {
     const names = new Set<string>();
     if (isKey) names.add(baseName(base));
     const prefix = base === "" ? "/" : `${base}/`;
-    const keys = this.keysWithPrefix(prefix);
-    let last: string | undefined;
-    for (const key of keys) {
-      const rest = key.slice(prefix.length);
-      const slash = rest.indexOf("/");
-      if (dirsOnly && slash < 0) continue;
-      const name = slash < 0 ? rest : rest.slice(0, slash);
-      if (name !== last) {
-        names.add(name);
-        last = name;
+    // The keys below one child sort together: while they last, one startsWith each and no slices
+    // (the mesh lists thousands of hosts of several keys each).
+    let childDir: string | undefined;
+    for (const key of this.keysWithPrefix(prefix)) {
+      if (childDir !== undefined && key.startsWith(childDir)) continue;
+      const slash = key.indexOf("/", prefix.length);
+      if (slash < 0) {
+        if (!dirsOnly) names.add(key.slice(prefix.length));
+        continue;
       }
+      childDir = key.slice(0, slash + 1);
+      names.add(key.slice(prefix.length, slash));
     }
     return [...names].sort(compareBytes);
   }
