@@ -99,13 +99,25 @@ What remains, by the breakdown table and the profiles:
 - **\`check_cmd\`**: \`bird -p -c\` and \`bird6 -p -c\`, one after the other (a checked file may read what an earlier one installed),
   each behind a fork of the perch process; the second one after the render it overlapped.
 
-Tried this session: the listing's ten prefix ranges are now asked for side by side (f3b4e82; the nine small ones took ~14 ms one
+Tried in earlier sessions: the listing's ten prefix ranges are now asked for side by side (f3b4e82; the nine small ones took ~14 ms one
 after another, ~6 ms together, warm). Rendering \`bird6.cfg\` on a second thread (a worker started before the listing, given the
 listing, rendering while the main thread rendered \`bird.cfg\`) made the one-shot slower, and was not kept: with both renders at once
 each took about twice as long (main thread 62 → 102 ms, worker 45 → 89 ms; medians of 10 alternating runs with debug timestamps,
 whole run 371 → 409 ms). Two CPU-bound processes side by side on this machine slow each other by 12–50 %: the two virtual cores
 do not give two cores' worth of rendering. Removing Handlebars' per-call helper wrapper (which copies each call's options to add
 \`lookupProperty\`) gained 3–6 % of a cold render in 20 alternating runs: not worth patching a dependency's internals.
+
+Tried in the eighth session, none kept (scratch scripts, the 1,000-node one-shot against a bench-built etcd, each variant with its
+own code-cache directory so a flag change could not reject another's cache; medians, spawn to exit or the render's own log
+duration): V8 flags on the \`node\` command line — \`--always-sparkplug\`, \`--max-semi-space-size=32\`, \`--min-semi-space-size=16\`,
+\`--no-lazy-feedback-allocation\`, \`--max-lazy\`, \`--initial-old-space-size=64\`, \`--single-threaded-gc\` — moved neither the wall
+(398–446 ms for every variant, baseline included, over 10–20 alternating runs; the spread between rounds was larger than between
+variants) nor the renders (\`bird.cfg\` 60–66 ms, \`bird6.cfg\` 50–62 ms, 12 runs each). A V8 code cache for the compiled templates
+themselves (\`vm.Script\` cached data beside the spec cache): the first \`bird.cfg\` render 62.4 → 60.7 ms, medians of 12, inside the
+noise. Sharing the constant \`loc\` and empty \`hash\` objects that Handlebars' generated code allocates on every helper call: no
+difference in the cold or the warm render. A warm render of the 1,000-peer \`bird.cfg\` without the memo is 10–17 ms; the
+cold one is 55–75 ms — the difference is V8 warming up (the interpreter, feedback, lazy compilation), which Node 20 offers no
+way to carry from one process to the next beyond the bytecode the launcher already caches.
 `,
   },
   {
