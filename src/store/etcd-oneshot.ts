@@ -236,14 +236,10 @@ class Http2Client {
    */
   private choose(): Promise<{ url: URL; session: http2.ClientHttp2Session }> {
     this.#chosen ??= (async () => {
-      try {
-        const { index, value: session } = await firstToAnswer(this.urls.length, (i) => this.connect(this.urls[i] as URL));
-        // Any other one asked is not needed, connected or not.
-        for (const other of this.#sessions) if (other !== session) other.destroy();
-        return { url: this.urls[index] as URL, session };
-      } catch (err) {
-        throw (err as AggregateError).errors[0];
-      }
+      const { index, value: session } = await firstToAnswer(this.urls.length, (i) => this.connect(this.urls[i] as URL));
+      // Any other one asked is not needed, connected or not.
+      for (const other of this.#sessions) if (other !== session) other.destroy();
+      return { url: this.urls[index] as URL, session };
     })();
     return this.#chosen;
   }

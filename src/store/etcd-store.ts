@@ -152,14 +152,10 @@ class Connection {
       await ask(this.clientAt(index));
       return index;
     };
-    try {
-      // A wrong password or CA is wrong for every member: reported as soon as one says so.
-      const { value } = await firstToAnswer(count, asking, { isFatal: (err) => !isEndpointFailure(err) });
-      this.#current = value;
-      return value;
-    } catch (err) {
-      throw err instanceof AggregateError ? (err.errors[0] as unknown) : err;
-    }
+    // A wrong password or CA is wrong for every member: reported as soon as one says so.
+    const { value } = await firstToAnswer(count, asking, { isFatal: (err) => !isEndpointFailure(err) });
+    this.#current = value;
+    return value;
   }
 
   /**
