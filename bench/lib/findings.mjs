@@ -53,11 +53,11 @@ wanted permission bits and its owner and mode are read beside the write, so \`ch
 from the watch frame's arrival): the rename completed at 3.13 ms before, 2.76 ms after — what is left is the render, the stage
 file's creation, write and fsync, and the rename. The daemon's log is asynchronous since 39f92c6: at debug level (the bench's) two
 log lines, each a \`write(2)\` to a pipe, came before the rename. Since the eighth session the quick calls (create, write into the
-page cache, \`fstat\`, \`chmod\`, close, rename) are made on the daemon's own thread and only the fsync goes to the thread pool
-(\`src/write/write-file.ts\`): a write of the 1,000-node \`bird.cfg\` minus its fsync took 1.53 → 1.29 ms and 1.63 → 1.40 ms with
-20 ms between writes, 2.06 → 1.68 ms with 200 ms (medians of 300 and 60 writes per build, the two builds' writers alternating in
-one process; the whole write 0.2 ms shorter). The cost: a filesystem that stops answering holds the daemon's thread, and its
-\`/healthz\`, until it answers. The bench times a change at the inotify event of the rename rather than at its own read of the
+page cache, \`fstat\`, \`chmod\`, close, rename, and the open and close around the directory's fsync) are made on the daemon's own
+thread and only the fsyncs go to the thread pool (\`src/write/write-file.ts\`): a whole write of the 1,000-node \`bird.cfg\`, with
+its rename and the directory's fsync, took 2.57 → 2.15 ms with 20 ms between writes and 3.09 → 2.58 ms with 200 ms (medians of 300
+and 60 writes per build, the two builds' writers alternating in one process). The cost: a filesystem that stops answering holds
+the daemon's thread, and its \`/healthz\`, until it answers. The bench times a change at the inotify event of the rename rather than at its own read of the
 file (~0.5 ms at 1,000 nodes: the second latency table has both).
 `,
   },
