@@ -15,11 +15,10 @@ export interface Answer<T> {
  * Asks endpoint 0 (`ask(0)`); when it fails, or has not answered within `staggerMs`, asks the next
  * one beside it; and so on. Resolves with the first answer. Rejects at once with a failure that
  * `isFatal` says would be the same everywhere (a wrong password), or, once every endpoint has
- * failed, with the failure of the endpoint asked first (the one a user would name: both callers
- * report a single cause). Endpoints asked after the
- * answer are not asked at all: in the usual case one endpoint is asked, as if there were one (an
- * authenticated etcd spends real CPU on each token), and one that never answers (a member whose
- * machine is off) costs `staggerMs`, not a timeout.
+ * failed, with the failure of the endpoint asked first (its callers report one cause). Endpoints
+ * after the one that answers are not asked at all: in the usual case one endpoint is asked, as if
+ * there were one (an authenticated etcd spends real CPU on each token), and one that never answers
+ * (a member whose machine is off) costs `staggerMs`, not a timeout.
  */
 export function firstToAnswer<T>(
   count: number,
