@@ -1,0 +1,118 @@
+/**
+ * `--calico-v3`: a store that reads Calico's v3 datastore from another store and presents the v1
+ * view Calico's confd derives from it, behind the same two verbs. The mirror, the templates and the
+ * memo see only v1 keys. A listing derives afresh; each change event updates only what it affects.
+ */
+import { errorMessage } from "../errors.js";
+import type { ChangeEvent, ChangeStream, Snapshot, Store, StreamSignal } from "../store/types.js";
+import { CalicoDerivation, type DerivationProblem, type DerivedChange } from "./derivation.js";
+import { readKubernetesFile, type KubernetesObjects, NO_KUBERNETES_OBJECTS } from "./kubernetes.js";
+import { AFFINITIES_PREFIX, READ_KINDS, RESOURCES_PREFIX } from "./resources.js";
+
+export interface CalicoV3StoreOptions {
+  nodeName: string;
+  /** The Kubernetes objects file (`--calico-kubernetes`); none: no Secrets, Services or Endpoints. */
+  kubernetesFile?: string;
+  /** The process environment: CALICO_K8S_NODE_REF and NAMESPACE, as confd reads them. */
+  env: Readonly<Record<string, string | undefined>>;
+  /** Where problems with the datastore go (each once, as it appears). */
+  onProblem: (problem: DerivationProblem) => void;
+}
+
+/**
+ * What the derivation reads from etcd: the four kinds it uses and this node's block affinities —
+ * never workload endpoints or IPAM allocations, so pod churn does not reach perch.
+ */
+export function calicoV3SourcePrefixes(nodeName: string): string[] {
+  return [...Object.keys(READ_KINDS).map((plural) => `${RESOURCES_PREFIX}${plural}/`), `${AFFINITIES_PREFIX}${nodeName}/`];
+}
+
+/** What `perch snapshot --calico-v3` saves: the same kinds, and every node's affinities. */
+export function calicoV3SnapshotPrefixes(): string[] {
+  return [...Object.keys(READ_KINDS).map((plural) => `${RESOURCES_PREFIX}${plural}/`), AFFINITIES_PREFIX];
+}
+
+export class CalicoV3Store implements Store {
+  readonly kind: string;
+  private readonly derivation: CalicoDerivation;
+  private revision = 0;
+
+  /**
+   * `sourcePrefixes`: what to list and watch in `source`. A snapshot file is read whole (its keys
+   * under unknown kinds are reported); etcd is asked for calicoV3SourcePrefixes only.
+   */
+  constructor(
+    private readonly source: Store,
+    private readonly sourcePrefixes: readonly string[],
+    private readonly options: CalicoV3StoreOptions,
+  ) {
+    this.kind = source.kind;
+    this.derivation = new CalicoDerivation({
+      nodeName: options.nodeName,
+      nodeRef: options.env.CALICO_K8S_NODE_REF || options.nodeName,
+      secretsNamespace: options.env.NAMESPACE || "kube-system",
+      onProblem: options.onProblem,
+    });
+  }
+
+  /** Every problem standing after the last listing or change. */
+  problems(): DerivationProblem[] {
+    return this.derivation.problems();
+  }
+
+  async list(prefixes: readonly string[]): Promise<Snapshot> {
+    const [kubernetes, snapshot] = await Promise.all([this.readKubernetes(), this.source.list(this.sourcePrefixes)]);
+    this.derivation.setKubernetes(kubernetes);
+    this.derivation.reset(snapshot.kvs);
+    this.revision = snapshot.revision;
+    const kvs = [];
+    for (const [key, value] of this.derivation.entries()) if (under(key, prefixes)) kvs.push({ key, value });
+    return { revision: snapshot.revision, kvs };
+  }
+
+  async watch(prefixes: readonly string[], afterRevision: number, onSignal: (signal: StreamSignal) => void): Promise<ChangeStream> {
+    const emit = (changes: DerivedChange[], revision: number) => {
+      const events: ChangeEvent[] = changes.filter((c) => under(c.key, prefixes)).map((c) => ({ ...c, revision }));
+      onSignal({ type: "changes", events, revision });
+    };
+    const stream = await this.source.watch(this.sourcePrefixes, afterRevision, (signal) => {
+      if (signal.type !== "changes") return onSignal(signal);
+      this.revision = Math.max(this.revision, signal.revision);
+      emit(this.derivation.apply(signal.events), signal.revision);
+    });
+    const closeKubernetes = await this.watchKubernetes((objects) => emit(this.derivation.setKubernetes(objects), this.revision));
+    return {
+      close: async () => {
+        await closeKubernetes();
+        await stream.close();
+      },
+    };
+  }
+
+  close(): Promise<void> {
+    return this.source.close();
+  }
+
+  private async readKubernetes(): Promise<KubernetesObjects> {
+    return this.options.kubernetesFile === undefined ? NO_KUBERNETES_OBJECTS : readKubernetesFile(this.options.kubernetesFile);
+  }
+
+  /** Re-read the Kubernetes objects file when it changes; a file that does not read keeps the last good objects. */
+  private async watchKubernetes(onObjects: (objects: KubernetesObjects) => void): Promise<() => Promise<void>> {
+    const file = this.options.kubernetesFile;
+    if (file === undefined) return async () => undefined;
+    const { watch } = await import("chokidar");
+    const watcher = watch(file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 20, pollInterval: 10 } });
+    const reread = () =>
+      void this.readKubernetes().then(onObjects, (err: unknown) => this.options.onProblem({ message: `${errorMessage(err)}; the last good Kubernetes objects are kept` }));
+    watcher.on("change", reread).on("add", reread);
+    await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
+    // An edit between the listing and the watcher being ready raised no event.
+    reread();
+    return () => watcher.close();
+  }
+}
+
+function under(key: string, prefixes: readonly string[]): boolean {
+  return prefixes.some((p) => key.startsWith(p));
+}
