@@ -7,7 +7,6 @@ import { errorMessage } from "../errors.js";
 import type { ChangeEvent, ChangeStream, Snapshot, Store, StreamSignal } from "../store/types.js";
 import { CalicoDerivation, type DerivationProblem, type DerivedChange } from "./derivation.js";
 import { readKubernetesFile, type KubernetesObjects, NO_KUBERNETES_OBJECTS } from "./kubernetes.js";
-import { AFFINITIES_PREFIX, READ_KINDS, RESOURCES_PREFIX } from "./resources.js";
 
 export interface CalicoV3StoreOptions {
   nodeName: string;
@@ -19,27 +18,14 @@ export interface CalicoV3StoreOptions {
   onProblem: (problem: DerivationProblem) => void;
 }
 
-/**
- * What the derivation reads from etcd: the four kinds it uses and this node's block affinities —
- * never workload endpoints or IPAM allocations, so pod churn does not reach perch.
- */
-export function calicoV3SourcePrefixes(nodeName: string): string[] {
-  return [...Object.keys(READ_KINDS).map((plural) => `${RESOURCES_PREFIX}${plural}/`), `${AFFINITIES_PREFIX}${nodeName}/`];
-}
-
-/** What `perch snapshot --calico-v3` saves: the same kinds, and every node's affinities. */
-export function calicoV3SnapshotPrefixes(): string[] {
-  return [...Object.keys(READ_KINDS).map((plural) => `${RESOURCES_PREFIX}${plural}/`), AFFINITIES_PREFIX];
-}
-
 export class CalicoV3Store implements Store {
   readonly kind: string;
   private readonly derivation: CalicoDerivation;
   private revision = 0;
 
   /**
-   * `sourcePrefixes`: what to list and watch in `source`. A snapshot file is read whole (its keys
-   * under unknown kinds are reported); etcd is asked for calicoV3SourcePrefixes only.
+   * `sourcePrefixes`: what to list and watch in `source` (see sources.ts: all of a snapshot file,
+   * only what the derivation reads from etcd).
    */
   constructor(
     private readonly source: Store,
@@ -104,7 +90,7 @@ export class CalicoV3Store implements Store {
     const { watch } = await import("chokidar");
     const watcher = watch(file, { ignoreInitial: true, awaitWriteFinish: { stabilityThreshold: 20, pollInterval: 10 } });
     const reread = () =>
-      void this.readKubernetes().then(onObjects, (err: unknown) => this.options.onProblem({ message: `${errorMessage(err)}; the last good Kubernetes objects are kept` }));
+      void this.readKubernetes().then(onObjects, (err: unknown) => this.options.onProblem({ message: `${errorMessage(err)}; the last good Kubernetes objects are kept`, severity: "error" }));
     watcher.on("change", reread).on("add", reread);
     await new Promise<void>((resolve) => watcher.once("ready", () => resolve()));
     // An edit between the listing and the watcher being ready raised no event.

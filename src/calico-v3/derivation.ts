@@ -23,6 +23,8 @@ export type DerivedChange = { type: "put"; key: string; value: string } | { type
 export interface DerivationProblem {
   key?: string;
   message: string;
+  /** error: something was left out of the view; warning: Calico goes on the same way (a missing Secret). */
+  severity: "error" | "warning";
 }
 
 export interface DerivationOptions {
@@ -107,7 +109,7 @@ export class CalicoDerivation {
     if (what.type === "ignored") return;
     this.setProblems(key, []);
     if (what.type === "unknown") {
-      if (value !== undefined) this.setProblems(key, [{ key, message: `${key}: ${what.why}; ignored` }]);
+      if (value !== undefined) this.setProblems(key, [{ key, message: `${key}: ${what.why}; ignored`, severity: "error" }]);
       return;
     }
     if (what.type === "affinity") {
@@ -123,7 +125,7 @@ export class CalicoDerivation {
         decoded = decodeResource(what.plural, what.name, value);
       } catch (err) {
         if (!(err instanceof FieldError)) throw err;
-        this.setProblems(key, [{ key, message: `${key}: ${err.message}; the resource is left out` }]);
+        this.setProblems(key, [{ key, message: `${key}: ${err.message}; the resource is left out`, severity: "error" }]);
       }
     }
     // A value that does not decode leaves the resource out, as a delete would.
@@ -159,7 +161,7 @@ export class CalicoDerivation {
       else this.nodeConfigs.set(node, record);
       dirty.add(NODE_CONFIG + node).add(PEERINGS);
     } else if (record !== undefined) {
-      this.setProblems(key, [{ key, message: `${key}: a BGPConfiguration is named "default" or "node.<node name>", not ${JSON.stringify(name)}; ignored` }]);
+      this.setProblems(key, [{ key, message: `${key}: a BGPConfiguration is named "default" or "node.<node name>", not ${JSON.stringify(name)}; ignored`, severity: "error" }]);
     }
   }
 
@@ -197,7 +199,7 @@ export class CalicoDerivation {
       globalListenPort: this.defaultConfig?.listenPort ?? 0,
       nodeListenPorts,
       secret: (name, key) => this.secretValue(name, key),
-      problem: (message) => problems.push({ message }),
+      problem: (message) => problems.push({ message, severity: "warning" }),
     });
     this.setProblems(PEERINGS, problems);
     return keys;
@@ -224,7 +226,7 @@ export class CalicoDerivation {
       if (fields.deleted !== undefined && typeof fields.deleted !== "boolean") throw new Error("deleted must be true or false");
       affinity = { state: fields.state ?? "", deleted: fields.deleted ?? false };
     } catch (err) {
-      this.setProblems(key, [{ key, message: `${key}: block affinity ${(err as Error).message}; the affinity is left out` }]);
+      this.setProblems(key, [{ key, message: `${key}: block affinity ${(err as Error).message}; the affinity is left out`, severity: "error" }]);
       return new Map();
     }
     return new Map([[key, goJson(affinity)]]);

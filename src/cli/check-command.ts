@@ -13,6 +13,7 @@ import { EXIT } from "./exit.js";
 export async function checkCommand(config: Config, nodeName: string): Promise<number> {
   const report = await runCheck({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], only: config.only });
   process.stdout.write(formatCheckReport(report));
+  if (config.calicoV3) process.stdout.write(formatCalicoSources((await import("../calico-v3/sources.js")).describeSources(nodeName)));
   for (const p of report.problems) process.stderr.write(`${formatLocated(p.message, { ...p.context, file: p.context.file && shortPath(p.context.file) })}\n`);
   const count = report.problems.length;
   if (count === 0) return EXIT.ok;
@@ -39,6 +40,14 @@ export function formatCheckReport(report: CheckReport): string {
 }
 
 const COMPUTED = "(computed key)";
+
+/** `--calico-v3`: where the v1 view comes from. */
+export function formatCalicoSources(sources: ReadonlyArray<{ source: string; reads: string; derives: string }>): string {
+  const out = ["", "calico-v3: the keys above are derived from Calico v3.16's datastore, read from"];
+  const width = Math.max(...sources.map((s) => s.source.length));
+  for (const s of sources) out.push(`  ${s.source.padEnd(width)}  ${s.reads}`, `  ${"".padEnd(width)}    → ${s.derives}`);
+  return `${out.join("\n")}\n`;
+}
 
 /** Relative to the working directory when inside it: shorter, and what an editor resolves. */
 function shortPath(file: string): string {

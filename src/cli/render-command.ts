@@ -13,7 +13,9 @@ import type { Config } from "./settings.js";
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
   const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
-  const store = await openStore(config, { oneShot: true, logger });
+  // A v3 resource left out of the derived view fails the run, though the rest is still rendered.
+  let derivationErrors = 0;
+  const store = await openStore(config, { oneShot: true, logger, env, onProblem: (p) => void (p.severity === "error" && derivationErrors++) });
   try {
     const listStart = performance.now();
     const listing = store.list(mirror.watchPrefixes());
@@ -41,7 +43,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     overlapRenders: true,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
-  if (!report.ok) return EXIT.failed;
+  if (!report.ok || derivationErrors > 0) return EXIT.failed;
   if (config.exitCode && report.changed) return EXIT.changed;
   return EXIT.ok;
 }

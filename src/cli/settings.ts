@@ -38,6 +38,8 @@ export const SETTINGS = {
   "key-file": { kind: "string", arg: "FILE", commands: STORE, env: "ETCD_KEY_FILE", help: "etcd TLS: client key" },
   username: { kind: "string", arg: "USER", commands: STORE, env: "ETCD_USERNAME", help: "etcd user" },
   password: { kind: "string", arg: "PASSWORD", commands: STORE, env: "ETCD_PASSWORD", help: "etcd password (prefer ETCD_PASSWORD: flags show in ps)" },
+  "calico-v3": { kind: "boolean", commands: "*", env: "PERCH_CALICO_V3", help: "read Calico v3.16's datastore (v3 resources) and present the v1 keys Calico's confd derives" },
+  "calico-kubernetes": { kind: "string", arg: "FILE", commands: ["render", "watch"], env: "PERCH_CALICO_KUBERNETES", help: "with --calico-v3: Kubernetes Secrets, Services and Endpoints as JSON (kubectl get … -o json)" },
   prefix: { kind: "list", arg: "PREFIX", commands: "*", env: "PERCH_PREFIX", help: "render/watch/check: prepended to every resource prefix; snapshot: a prefix to save (repeatable)" },
   "node-name": { kind: "string", arg: "NAME", commands: RENDERING, env: "PERCH_NODE_NAME", help: "node name for //NODENAME and getenv NODENAME (default: $NODENAME, /var/lib/calico/nodename, host name)" },
   root: { kind: "string", arg: "DIR", commands: ["render", "watch"], env: "PERCH_ROOT", help: "place every dest under DIR" },
@@ -67,6 +69,9 @@ export interface Config extends EtcdConnection {
   backend: "etcd" | "file";
   keys?: string;
   prefix: string[];
+  /** Derive Calico's v1 view from its v3 datastore (src/calico-v3/). */
+  calicoV3: boolean;
+  calicoKubernetes?: string;
   nodeName?: string;
   root?: string;
   only?: string[];
@@ -189,7 +194,11 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
 
   const prefixes = list("prefix") ?? [];
   if (command !== "snapshot" && prefixes.length > 1) bad("--prefix may be given once for render, watch and check");
-  if (command === "snapshot" && prefixes.length === 0) bad("snapshot needs at least one --prefix");
+  const calicoV3 = bool("calico-v3");
+  if (command === "snapshot" && prefixes.length === 0 && !calicoV3) bad("snapshot needs at least one --prefix (or --calico-v3)");
+  // The derived view has Calico's own paths: a global prefix would move every resource off them.
+  if (calicoV3 && command !== "snapshot" && prefixes.length > 0) bad("--prefix cannot be combined with --calico-v3: the derived v1 keys are at Calico's own paths (/calico/...)");
+  if (str("calico-kubernetes") !== undefined && !calicoV3) bad("--calico-kubernetes needs --calico-v3");
 
   const config: Config = {
     command,
@@ -203,6 +212,8 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
     username: str("username"),
     password: str("password"),
     prefix: prefixes,
+    calicoV3,
+    calicoKubernetes: str("calico-kubernetes"),
     nodeName: str("node-name"),
     root: str("root"),
     only: list("only"),

@@ -11,15 +11,17 @@ import { EXIT } from "./exit.js";
 import type { Config } from "./settings.js";
 
 export async function snapshotCommand(config: Config, logger: Logger): Promise<number> {
-  const store = await openStore(config, { oneShot: true, logger });
+  const store = await openStore(config, { oneShot: true, logger, raw: true });
+  // --calico-v3 saves the v3 datastore itself, for a later `perch render --calico-v3 --backend file`.
+  const prefixes = config.calicoV3 ? [...(await import("../calico-v3/sources.js")).SNAPSHOT_PREFIXES, ...config.prefix] : config.prefix;
   let snapshot;
   try {
-    snapshot = await store.list(config.prefix);
+    snapshot = await store.list(prefixes);
   } finally {
     await store.close();
   }
   const text = formatSnapshot(snapshot.kvs);
-  const summary = { event: "snapshot", store: store.kind, prefixes: config.prefix, keys: snapshot.kvs.length, revision: snapshot.revision };
+  const summary = { event: "snapshot", store: store.kind, prefixes, keys: snapshot.kvs.length, revision: snapshot.revision };
   if (config.output === undefined || config.output === "-") {
     process.stdout.write(text);
     logger.info(summary, "snapshot written to stdout");

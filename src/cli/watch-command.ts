@@ -50,7 +50,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let store: Store | undefined;
   for (let delay = 100; store === undefined; delay = Math.min(delay * 2, 5_000)) {
     // A stop wins over an attempt still waiting on an unresponsive server.
-    const outcome = await Promise.race([openStore(config).then((opened) => ({ opened }), (err: unknown) => ({ err })), stopRequested]);
+    const outcome = await Promise.race([openStore(config, { env, logger }).then((opened) => ({ opened }), (err: unknown) => ({ err })), stopRequested]);
     if (outcome === undefined) break;
     if ("opened" in outcome) {
       store = outcome.opened;

@@ -169,7 +169,7 @@ describe("against a real etcd", () => {
     expect(empty.stdout).toBe("{}");
     const noPrefix = await runPerch(["snapshot", "--endpoints", etcd.clientUrl]);
     expect(noPrefix.exitCode).toBe(2);
-    expect(noPrefix.stderr).toBe("perch snapshot: snapshot needs at least one --prefix");
+    expect(noPrefix.stderr).toBe("perch snapshot: snapshot needs at least one --prefix (or --calico-v3)");
     const noDir = await runPerch(["snapshot", "--endpoints", etcd.clientUrl, "--prefix", "/calico", "-o", path.join(work, "no", "such", "dir.json")]);
     expect(noDir.exitCode).toBe(1);
     expect(noDir.stderr).toBe(`perch snapshot: cannot write ${path.join(work, "no", "such", "dir.json")}: directory ${path.join(work, "no", "such")} does not exist`);
