@@ -1,6 +1,7 @@
 // Calico's conformance cases (../shared/conformance): finding them, reading them, and rendering
 // one with the shipped conf.d/templates straight from its keys (no files written).
-import { readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { createTwoFilesPatch } from "diff";
 import path from "node:path";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
@@ -62,4 +63,39 @@ export async function renderCase(c: Pick<Case, "env" | "keys">): Promise<Map<str
     out.set(path.basename(r.dest), renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Provenance() }));
   }
   return out;
+}
+
+/** Calico's comparison: entirely blank lines do not count; everything else does. */
+function significantLines(text: string): string[] {
+  return text.split("\n").filter((line) => line !== "");
+}
+
+function compare(name: string, actual: string, expected: string): string | undefined {
+  const a = significantLines(actual);
+  const e = significantLines(expected);
+  if (a.length === e.length && a.every((line, i) => line === e[i])) return undefined;
+  const patch = createTwoFilesPatch(`expected/${name}`, `rendered/${name}`, `${e.join("\n")}\n`, `${a.join("\n")}\n`, "", "", {
+    context: 3,
+  });
+  return `${name} differs (blank lines ignored):\n${patch}`;
+}
+
+/** Every way `rendered` (file name → content) differs from the golden files in `expectedDir`; none: []. */
+export function goldenProblems(expectedDir: string, rendered: ReadonlyMap<string, string>): string[] {
+  const expectedNames = existsSync(expectedDir) ? readdirSync(expectedDir).sort() : [];
+  if (expectedNames.length === 0) return [`${expectedDir} holds no golden files`];
+  const problems: string[] = [];
+  for (const name of expectedNames) {
+    const actual = rendered.get(name);
+    if (actual === undefined) {
+      problems.push(`${name}: no resource renders it`);
+      continue;
+    }
+    const diff = compare(name, actual, readFileSync(path.join(expectedDir, name), "utf8"));
+    if (diff !== undefined) problems.push(diff);
+  }
+  for (const name of rendered.keys()) {
+    if (!expectedNames.includes(name)) problems.push(`${name}: rendered, but the case has no expected/${name}`);
+  }
+  return problems;
 }

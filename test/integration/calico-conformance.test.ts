@@ -4,30 +4,13 @@
  * (blank lines ignored, every other character significant). Cases are found by walking the tree
  * for keys.json, so a case added there is tested without touching this file.
  */
-import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { createTwoFilesPatch } from "diff";
 import { describe, expect, it } from "vitest";
 import { PerchError } from "../../src/errors.js";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
-import { conformanceRoot, findCases, readCase, renderCase, resourcesFor } from "../helpers/conformance.js";
+import { conformanceRoot, findCases, goldenProblems, readCase, renderCase, resourcesFor } from "../helpers/conformance.js";
 import { Provenance } from "../../src/template/provenance.js";
-
-/** Calico's comparison: entirely blank lines do not count; everything else does. */
-function significantLines(text: string): string[] {
-  return text.split("\n").filter((line) => line !== "");
-}
-
-function compare(name: string, actual: string, expected: string): string | undefined {
-  const a = significantLines(actual);
-  const e = significantLines(expected);
-  if (a.length === e.length && a.every((line, i) => line === e[i])) return undefined;
-  const patch = createTwoFilesPatch(`expected/${name}`, `rendered/${name}`, `${e.join("\n")}\n`, `${a.join("\n")}\n`, "", "", {
-    context: 3,
-  });
-  return `${name} differs (blank lines ignored):\n${patch}`;
-}
 
 const cases = findCases(conformanceRoot);
 
@@ -41,21 +24,7 @@ describe("Calico v3.16 conformance", () => {
     it(rel, async () => {
       const c = readCase(path.join(conformanceRoot, rel));
       const rendered = await renderCase(c);
-      const expectedNames = existsSync(c.expectedDir) ? readdirSync(c.expectedDir).sort() : [];
-      expect(expectedNames.length, "expected/ holds the golden files").toBeGreaterThan(0);
-      const problems: string[] = [];
-      for (const name of expectedNames) {
-        const actual = rendered.get(name);
-        if (actual === undefined) {
-          problems.push(`${name}: no resource renders it`);
-          continue;
-        }
-        const diff = compare(name, actual, readFileSync(path.join(c.expectedDir, name), "utf8"));
-        if (diff !== undefined) problems.push(diff);
-      }
-      for (const name of rendered.keys()) {
-        if (!expectedNames.includes(name)) problems.push(`${name}: rendered, but the case has no expected/${name}`);
-      }
+      const problems = goldenProblems(c.expectedDir, rendered);
       if (problems.length > 0) expect.fail(`${rel}:\n${problems.join("\n")}`);
     });
   }
