@@ -151,6 +151,16 @@ describe("perch render --calico-v3", () => {
     expect(bird).not.toContain("Mesh_10_192_0_3");
   });
 
+  it("perch check --calico-v3 lists the v3 kinds it reads and what each becomes", async () => {
+    const r = await runPerch(["check", "--confdir", REPO, "--calico-v3", "--node-name", "node-a"]);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(r.stdout).toContain("calico-v3: the keys above are derived from Calico v3.16's datastore, read from");
+    for (const source of ["/calico/resources/v3/projectcalico.org/nodes/", "/calico/resources/v3/projectcalico.org/bgpconfigurations/", "/calico/resources/v3/projectcalico.org/bgppeers/", "/calico/resources/v3/projectcalico.org/ippools/", "/calico/ipam/v2/host/node-a/"]) {
+      expect(r.stdout).toContain(source);
+    }
+    expect(r.stdout).toMatch(/BGPPeer\n\s+→ \/calico\/bgp\/v1\/\{global,host\/<node>\}\/peer_v4\|peer_v6\/\*/);
+  });
+
   it("refuses --prefix and a Kubernetes file without --calico-v3, naming both", async () => {
     const a = await runPerch(["render", "--calico-v3", "--prefix", "/x", "--backend", "file", "--keys", "k.json"]);
     expect(a.exitCode).toBe(2);

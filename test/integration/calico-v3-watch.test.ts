@@ -122,6 +122,20 @@ describe("perch watch --calico-v3", () => {
     expect((await expectConverged())["bird.cfg"]).not.toContain("Mesh_");
   });
 
+  it("perch snapshot --calico-v3 saves what a file-backed render needs to give the same files", async () => {
+    const snapshot = path.join(confdir.dir, "datastore.json");
+    const saved = await runPerch(["snapshot", "--calico-v3", "--endpoints", etcd.clientUrl, "-o", snapshot]);
+    expect(saved.exitCode, saved.all).toBe(0);
+    const keys = Object.keys(JSON.parse(await readFile(snapshot, "utf8")) as object);
+    expect(keys).toContain(`${NODES}kube-master`);
+    // Every node's affinities, so the snapshot renders for any --node-name.
+    expect(keys.some((k) => k.startsWith("/calico/ipam/v2/host/kube-master/"))).toBe(true);
+    const root = path.join(confdir.dir, "from-snapshot");
+    const r = await runPerch(["render", "--confdir", calicoSet, "--calico-v3", "--backend", "file", "--keys", snapshot, "--node-name", "kube-master", "--root", root]);
+    expect(r.exitCode, r.all).toBe(0);
+    expect(await tree(root)).toEqual(await freshRender());
+  });
+
   it("lists again and converges when changes made while it was cut off were compacted away", async () => {
     proxy.cut();
     await waitFor("perch to see the store gone", async () => ((await watch.readyz()) !== 200 ? true : undefined), 20_000);
