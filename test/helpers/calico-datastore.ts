@@ -1,24 +1,17 @@
 // Calico's v3.16 datastore cases (../shared/conformance/calico-v3.16-datastore): finding them,
 // reading them, and deriving their v1 view the way `--calico-v3` does.
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { CalicoDerivation, type DerivationProblem } from "../../src/calico-v3/derivation.js";
 import { parseKubernetesObjects, NO_KUBERNETES_OBJECTS, type KubernetesObjects } from "../../src/calico-v3/kubernetes.js";
-import { conformanceRoot } from "./conformance.js";
+import { conformanceRoot, findCases } from "./conformance.js";
 
 export const datastoreRoot = path.join(conformanceRoot, "calico-v3.16-datastore");
 export const v1Root = path.join(conformanceRoot, "calico-v3.16");
 
-/** Every directory under the datastore tree holding an etcd.json, relative to it, sorted. */
+/** Every case of the datastore tree (a directory holding an etcd.json), relative to it, sorted. */
 export function findDatastoreCases(): string[] {
-  const found: string[] = [];
-  const walk = (dir: string): void => {
-    const entries = readdirSync(dir, { withFileTypes: true });
-    if (entries.some((e) => e.isFile() && e.name === "etcd.json")) found.push(path.relative(datastoreRoot, dir));
-    for (const e of entries) if (e.isDirectory()) walk(path.join(dir, e.name));
-  };
-  walk(datastoreRoot);
-  return found.sort();
+  return findCases(datastoreRoot, "etcd.json");
 }
 
 export interface DatastoreCase {

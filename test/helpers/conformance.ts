@@ -11,12 +11,12 @@ import { Provenance } from "../../src/template/provenance.js";
 
 export const conformanceRoot = path.resolve(REPO, "..", "shared", "conformance");
 
-/** Every directory under `root` holding a keys.json, as paths relative to `root`, sorted. */
-export function findCases(root: string): string[] {
+/** Every directory under `root` holding `marker` (a keys.json), as paths relative to `root`, sorted. */
+export function findCases(root: string, marker = "keys.json"): string[] {
   const found: string[] = [];
   const walk = (dir: string): void => {
     const entries = readdirSync(dir, { withFileTypes: true });
-    if (entries.some((e) => e.isFile() && e.name === "keys.json")) found.push(path.relative(root, dir));
+    if (entries.some((e) => e.isFile() && e.name === marker)) found.push(path.relative(root, dir));
     // A case may hold further cases (mesh/communities/step2), so keep walking below it.
     for (const e of entries) if (e.isDirectory() && e.name !== "expected") walk(path.join(dir, e.name));
   };
