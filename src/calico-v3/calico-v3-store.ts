@@ -48,8 +48,7 @@ export class CalicoV3Store implements Store {
 
   async list(prefixes: readonly string[]): Promise<Snapshot> {
     const [kubernetes, snapshot] = await Promise.all([this.readKubernetes(), this.source.list(this.sourcePrefixes)]);
-    this.derivation.setKubernetes(kubernetes);
-    this.derivation.reset(snapshot.kvs);
+    this.derivation.reset(snapshot.kvs, kubernetes);
     this.revision = snapshot.revision;
     const kvs = [];
     for (const [key, value] of this.derivation.entries()) if (under(key, prefixes)) kvs.push({ key, value });

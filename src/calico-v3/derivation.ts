@@ -75,8 +75,12 @@ export class CalicoDerivation {
     return [...this.problemsByOrigin.values()].flat();
   }
 
-  /** Replace the datastore with a complete listing; returns the changes to the view. */
-  reset(kvs: Iterable<KeyValue>): DerivedChange[] {
+  /**
+   * Replace the datastore with a complete listing (and, when given, the Kubernetes objects read with
+   * it); returns the changes to the view.
+   */
+  reset(kvs: Iterable<KeyValue>, kubernetes?: KubernetesObjects): DerivedChange[] {
+    if (kubernetes !== undefined) this.takeKubernetes(kubernetes);
     this.nodes.clear();
     this.peers.clear();
     this.pools.clear();
@@ -98,9 +102,13 @@ export class CalicoDerivation {
 
   /** New Kubernetes objects (Secrets for passwords, Services and Endpoints for routes). */
   setKubernetes(objects: KubernetesObjects): DerivedChange[] {
+    this.takeKubernetes(objects);
+    return this.recompute(new Set([PEERINGS, ROUTES]));
+  }
+
+  private takeKubernetes(objects: KubernetesObjects): void {
     this.kubernetes = objects;
     this.secrets = new Map(objects.secrets.filter((s) => s.namespace === this.options.secretsNamespace).map((s) => [s.name, s.data]));
-    return this.recompute(new Set([PEERINGS, ROUTES]));
   }
 
   /** Take one raw key's new value (undefined: deleted) into the records, marking what it affects. */
