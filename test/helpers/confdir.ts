@@ -1,6 +1,6 @@
 // Throwaway confdirs for tests: conf.d resources, templates and a keys file in a temp directory,
 // and a way to run the built `perch` binary against them.
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
@@ -42,4 +42,30 @@ export function resourceToml(src: string, dest: string, keys: string[], extra = 
 
 export function runPerch(args: string[], opts: { env?: NodeJS.ProcessEnv; cwd?: string } = {}): ResultPromise<{ reject: false; all: true; env: NodeJS.ProcessEnv; cwd: string }> {
   return execa("node", [PERCH, ...args], { reject: false, all: true, env: { NODENAME: "", ...opts.env }, cwd: opts.cwd ?? REPO });
+}
+
+/** A copy of the shipped Calico set (conf.d and templates) in `dir`, each resource file passed through `rewrite`. */
+export async function copyCalicoSet(dir: string, rewrite: (toml: string, name: string) => string): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  await cp(path.join(REPO, "templates"), path.join(dir, "templates"), { recursive: true });
+  await cp(path.join(REPO, "conf.d"), path.join(dir, "conf.d"), { recursive: true });
+  for (const name of await readdir(path.join(dir, "conf.d"))) {
+    const file = path.join(dir, "conf.d", name);
+    await writeFile(file, rewrite(await readFile(file, "utf8"), name));
+  }
+  return dir;
+}
+
+/**
+ * The Calico set whose IPv4 resources reload one node's BIRD through its control socket
+ * (calico/node's `sv hup bird` has no runit in a test); no bird6 runs, so the IPv6 ones reload nothing.
+ */
+export function birdcReloadingCalicoSet(dir: string, ctl: string): Promise<string> {
+  return copyCalicoSet(dir, (toml, name) => {
+    const rewritten = toml
+      .replace(/^reload_cmd = "sv hup bird"$/m, `reload_cmd = "/usr/sbin/birdc -s ${ctl} configure"`)
+      .replace(/^reload_cmd = "sv hup bird6"$/m, 'reload_cmd = "true"');
+    if (/^reload_cmd = "sv /m.test(rewritten)) throw new Error(`${name}: a shipped reload_cmd was not rewritten`);
+    return rewritten;
+  });
 }

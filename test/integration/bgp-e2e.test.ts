@@ -8,11 +8,11 @@
  * filter rejects the pool's routes (Felix programs VXLAN routes): the blocks are checked in BIRD's
  * table, not the kernel's.
  */
-import { access, cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from "node:fs/promises";
+import { access, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PERCH, REPO, runPerch } from "../helpers/confdir.js";
+import { birdcReloadingCalicoSet, PERCH, REPO, runPerch } from "../helpers/confdir.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
 import { birdc, createTopology, exec, startBird, type BirdDaemon, type NetnsNode, type Topology } from "../helpers/netns.js";
 import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
@@ -189,26 +189,6 @@ async function startBirds(topo: Topology, phase: string): Promise<RunningNode[]>
   return running;
 }
 
-/**
- * A copy of the shipped conf.d and templates whose IPv4 resources reload this node's BIRD through
- * its control socket (calico/node's `sv hup bird` has no runit here). No bird6 runs in these
- * namespaces, so the IPv6 resources reload nothing; every check_cmd stays.
- */
-async function reloadingConfdir(dir: string, ctl: string): Promise<string> {
-  await mkdir(dir, { recursive: true });
-  await cp(path.join(REPO, "templates"), path.join(dir, "templates"), { recursive: true });
-  await cp(path.join(REPO, "conf.d"), path.join(dir, "conf.d"), { recursive: true });
-  for (const name of await readdir(path.join(dir, "conf.d"))) {
-    const file = path.join(dir, "conf.d", name);
-    const toml = (await readFile(file, "utf8"))
-      .replace(/^reload_cmd = "sv hup bird"$/m, `reload_cmd = "/usr/sbin/birdc -s ${ctl} configure"`)
-      .replace(/^reload_cmd = "sv hup bird6"$/m, 'reload_cmd = "true"');
-    expect(toml, `${name}: every shipped reload_cmd is rewritten`).not.toMatch(/^reload_cmd = "sv /m);
-    await writeFile(file, toml);
-  }
-  return dir;
-}
-
 beforeAll(async () => {
   await access(PERCH).catch(() => {
     throw new Error(`${PERCH} is missing: run "npm run build" first`);
@@ -256,7 +236,7 @@ describe("BIRD in network namespaces, configured by perch from etcd", () => {
     await resetCluster(topo.nodes);
     for (const node of topo.nodes) {
       const configDir = configDirOf("watch", node);
-      const confdir = await reloadingConfdir(path.join(scratch, "watch", `${node.name}-confdir`), path.join(configDir, "bird.ctl"));
+      const confdir = await birdcReloadingCalicoSet(path.join(scratch, "watch", `${node.name}-confdir`), path.join(configDir, "bird.ctl"));
       const w = await startWatch([
         "--backend", "etcd", "--endpoints", server().clientUrl, "--confdir", confdir,
         "--node-name", node.name, "--root", rootOf("watch", node),

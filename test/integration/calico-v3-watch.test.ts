@@ -4,11 +4,11 @@
  * new address, a Node deleted, the mesh turned on, changes made while perch was cut off and then
  * compacted away — the daemon's files equal what a fresh one-shot derivation renders.
  */
-import { cp, mkdir, readFile, readdir, writeFile } from "node:fs/promises";
+import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readDatastoreCase } from "../helpers/calico-datastore.js";
-import { makeConfdir, REPO, runPerch, type TestConfdir } from "../helpers/confdir.js";
+import { copyCalicoSet, makeConfdir, runPerch, type TestConfdir } from "../helpers/confdir.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";
 import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
@@ -58,12 +58,7 @@ beforeAll(async () => {
   proxy = await startTcpProxy(etcd.clientUrl);
   confdir = await makeConfdir();
   calicoSet = path.join(confdir.dir, "calico-set");
-  await cp(path.join(REPO, "templates"), path.join(calicoSet, "templates"), { recursive: true });
-  await mkdir(path.join(calicoSet, "conf.d"));
-  for (const f of await readdir(path.join(REPO, "conf.d"))) {
-    const text = await readFile(path.join(REPO, "conf.d", f), "utf8");
-    await writeFile(path.join(calicoSet, "conf.d", f), text.replace(/^(check_cmd|reload_cmd) = .*$/gm, ""));
-  }
+  await copyCalicoSet(calicoSet, (toml) => toml.replace(/^(check_cmd|reload_cmd) = .*$/gm, ""));
   const client = etcd.client();
   await Promise.all(Object.entries(CASE.etcd).map(([key, value]) => client.put(key).value(value)));
   watch = await startWatch(["--confdir", calicoSet, "--calico-v3", "--backend", "etcd", "--endpoints", `http://${proxy.address}`, "--node-name", "kube-master", "--root", path.join(confdir.dir, "daemon"), "--wait", "0ms"]);
