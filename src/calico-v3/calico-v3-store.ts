@@ -65,7 +65,10 @@ export class CalicoV3Store implements Store {
       this.revision = Math.max(this.revision, signal.revision);
       emit(this.derivation.apply(signal.events), signal.revision);
     });
-    const closeKubernetes = await this.watchKubernetes((objects) => emit(this.derivation.setKubernetes(objects), this.revision));
+    const closeKubernetes = await this.watchKubernetes((objects) => {
+      const changes = this.derivation.setKubernetes(objects);
+      if (changes.length > 0) emit(changes, this.revision);
+    });
     return {
       close: async () => {
         await closeKubernetes();

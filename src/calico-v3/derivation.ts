@@ -80,6 +80,7 @@ export class CalicoDerivation {
    * it); returns the changes to the view.
    */
   reset(kvs: Iterable<KeyValue>, kubernetes?: KubernetesObjects): DerivedChange[] {
+    const standing = this.standingMessages();
     if (kubernetes !== undefined) this.takeKubernetes(kubernetes);
     this.nodes.clear();
     this.peers.clear();
@@ -90,20 +91,22 @@ export class CalicoDerivation {
     for (const origin of [...this.problemsByOrigin.keys()]) if (origin.startsWith("/")) this.problemsByOrigin.delete(origin);
     const dirty = new Set([GLOBAL, ROUTES, PEERINGS, POOLS, ...this.families.keys()]);
     for (const { key, value } of kvs) this.ingest(key, value, dirty);
-    return this.recompute(dirty);
+    return this.recompute(dirty, standing);
   }
 
   /** Apply datastore change events in order; returns the changes to the view. */
   apply(events: readonly ChangeEvent[]): DerivedChange[] {
+    const standing = this.standingMessages();
     const dirty = new Set<string>();
     for (const ev of events) this.ingest(ev.key, ev.type === "put" ? ev.value : undefined, dirty);
-    return this.recompute(dirty);
+    return this.recompute(dirty, standing);
   }
 
   /** New Kubernetes objects (Secrets for passwords, Services and Endpoints for routes). */
   setKubernetes(objects: KubernetesObjects): DerivedChange[] {
+    const standing = this.standingMessages();
     this.takeKubernetes(objects);
-    return this.recompute(new Set([PEERINGS, ROUTES]));
+    return this.recompute(new Set([PEERINGS, ROUTES]), standing);
   }
 
   private takeKubernetes(objects: KubernetesObjects): void {
@@ -173,10 +176,16 @@ export class CalicoDerivation {
     }
   }
 
-  private recompute(dirty: ReadonlySet<string>): DerivedChange[] {
+  /** Recompute the dirty families; report the problems that were not standing before the operation. */
+  private recompute(dirty: ReadonlySet<string>, standing: ReadonlySet<string>): DerivedChange[] {
     const changes: DerivedChange[] = [];
     for (const family of dirty) this.replaceFamily(family, this.compute(family), changes);
+    for (const problem of this.problems()) if (!standing.has(problem.message)) this.options.onProblem?.(problem);
     return changes;
+  }
+
+  private standingMessages(): Set<string> {
+    return new Set(this.problems().map((p) => p.message));
   }
 
   private compute(family: string): KeyMap {
@@ -221,20 +230,12 @@ export class CalicoDerivation {
     return { value: Buffer.from(data[key] as string, "base64").toString("utf8") };
   }
 
-  /** libcalico-go reads `{"state", "deleted"}` (an empty value is `{}`) and writes both fields back. */
   private computeAffinity(key: string): KeyMap {
     const raw = this.affinities.get(key);
     if (raw === undefined) return new Map();
-    let affinity: { state: string; deleted: boolean };
-    try {
-      const doc: unknown = raw === "" ? {} : JSON.parse(raw);
-      if (typeof doc !== "object" || doc === null || Array.isArray(doc)) throw new Error("is not a JSON object");
-      const fields = doc as { state?: unknown; deleted?: unknown };
-      if (fields.state !== undefined && typeof fields.state !== "string") throw new Error("state must be a string");
-      if (fields.deleted !== undefined && typeof fields.deleted !== "boolean") throw new Error("deleted must be true or false");
-      affinity = { state: fields.state ?? "", deleted: fields.deleted ?? false };
-    } catch (err) {
-      this.setProblems(key, [{ key, message: `${key}: block affinity ${(err as Error).message}; the affinity is left out`, severity: "error" }]);
+    const affinity = decodeAffinity(raw);
+    if (typeof affinity === "string") {
+      this.setProblems(key, [{ key, message: `${key}: block affinity: ${affinity}; the affinity is left out`, severity: "error" }]);
       return new Map();
     }
     return new Map([[key, goJson(affinity)]]);
@@ -259,9 +260,22 @@ export class CalicoDerivation {
   }
 
   private setProblems(origin: string, problems: DerivationProblem[]): void {
-    const before = new Set((this.problemsByOrigin.get(origin) ?? []).map((p) => p.message));
     if (problems.length === 0) this.problemsByOrigin.delete(origin);
     else this.problemsByOrigin.set(origin, problems);
-    for (const p of problems) if (!before.has(p.message)) this.options.onProblem?.(p);
   }
+}
+
+/** libcalico-go reads `{"state", "deleted"}` (an empty value is `{}`) and writes both fields back; a string says what is wrong. */
+function decodeAffinity(raw: string): { state: string; deleted: boolean } | string {
+  let doc: unknown = {};
+  try {
+    if (raw !== "") doc = JSON.parse(raw);
+  } catch (err) {
+    return `value is not JSON: ${(err as Error).message}`;
+  }
+  if (typeof doc !== "object" || doc === null || Array.isArray(doc)) return "value is not a JSON object";
+  const { state, deleted } = doc as { state?: unknown; deleted?: unknown };
+  if (state !== undefined && typeof state !== "string") return "state must be a string";
+  if (deleted !== undefined && typeof deleted !== "boolean") return "deleted must be true or false";
+  return { state: state ?? "", deleted: deleted ?? false };
 }

@@ -57,8 +57,6 @@ export function classifyKey(key: string): DatastoreKey {
 export interface NodeRecord {
   name: string;
   labels: Readonly<Record<string, string>>;
-  /** Whether spec.bgp is present (without it the node has only empty address keys). */
-  bgp: boolean;
   ipv4?: ParsedCidrOrIp;
   ipv6?: ParsedCidrOrIp;
   asNumber?: number;
@@ -149,7 +147,7 @@ export function decodeResource(plural: Plural, name: string, value: string): Res
 function decodeNode(name: string, root: Fields, spec: Fields): NodeRecord {
   const labels = root.requireObject("metadata").stringMap("labels");
   const bgp = spec.object("bgp");
-  if (bgp === undefined) return { name, labels, bgp: false, rrClusterId: "" };
+  if (bgp === undefined) return { name, labels, rrClusterId: "" };
   const address = (field: string, family: 4 | 6): ParsedCidrOrIp | undefined => {
     const text = bgp.string(field);
     if (text === undefined || text === "") return undefined;
@@ -160,7 +158,6 @@ function decodeNode(name: string, root: Fields, spec: Fields): NodeRecord {
   return {
     name,
     labels,
-    bgp: true,
     ipv4: address("ipv4Address", 4),
     ipv6: address("ipv6Address", 6),
     asNumber: asNumber(bgp, "asNumber"),

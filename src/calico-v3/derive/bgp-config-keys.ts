@@ -53,8 +53,11 @@ function addPrefixAdvertisements(keys: KeyMap, base: string, config: BgpConfigRe
 
 const LITERAL_COMMUNITY = /^\d+:\d+(:\d+)?$/;
 
-/** Literal communities as written, names through the resource's own `communities`; unknown names dropped, no duplicates. */
-function resolveCommunities(advertisement: PrefixAdvertisement, defined: readonly Community[]): string[] {
+/**
+ * Literal communities as written, names through the resource's own `communities`; unknown names
+ * dropped, no duplicates. None left: null, as Go marshals the nil slice confd appends to.
+ */
+function resolveCommunities(advertisement: PrefixAdvertisement, defined: readonly Community[]): string[] | null {
   const out = new Set<string>();
   for (const entry of advertisement.communities) {
     if (LITERAL_COMMUNITY.test(entry)) out.add(entry);
@@ -63,5 +66,5 @@ function resolveCommunities(advertisement: PrefixAdvertisement, defined: readonl
       if (named !== undefined) out.add(named.value);
     }
   }
-  return [...out];
+  return out.size === 0 ? null : [...out];
 }
