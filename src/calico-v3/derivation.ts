@@ -7,6 +7,7 @@
  */
 import type { ChangeEvent, KeyValue } from "../store/types.js";
 import { globalConfigKeys, nodeConfigKeys, PER_NODE_CONFIG_PREFIX } from "./derive/bgp-config-keys.js";
+import { NodeIndex } from "./derive/node-index.js";
 import { nodeKeys } from "./derive/node-keys.js";
 import { peeringKeys } from "./derive/peerings.js";
 import { poolKeys } from "./derive/pool-keys.js";
@@ -15,7 +16,7 @@ import { DEFAULT_AS_NUMBER, type KeyMap } from "./derive/v1-keys.js";
 import { FieldError } from "./fields.js";
 import { goJson } from "./go-json.js";
 import { NO_KUBERNETES_OBJECTS, type KubernetesObjects } from "./kubernetes.js";
-import { classifyKey, decodeResource, type BgpConfigRecord, type NodeRecord, type PeerRecord, type PoolRecord } from "./resources.js";
+import { classifyKey, decodeResource, type BgpConfigRecord, type PeerRecord, type PoolRecord } from "./resources.js";
 
 export type DerivedChange = { type: "put"; key: string; value: string } | { type: "delete"; key: string };
 
@@ -47,7 +48,7 @@ const NODE_CONFIG = "node-config:";
 const AFFINITY = "affinity:";
 
 export class CalicoDerivation {
-  private readonly nodes = new Map<string, NodeRecord>();
+  private readonly nodes = new NodeIndex();
   private readonly peers = new Map<string, PeerRecord>();
   private readonly pools = new Map<string, PoolRecord>();
   private readonly nodeConfigs = new Map<string, BgpConfigRecord>();
@@ -142,9 +143,9 @@ export class CalicoDerivation {
     // A value that does not decode leaves the resource out, as a delete would.
     switch (what.plural) {
       case "nodes":
-        this.nodes.delete(what.name);
-        if (decoded?.plural === "nodes") this.nodes.set(what.name, decoded.record);
-        dirty.add(NODE + what.name).add(PEERINGS);
+        dirty.add(NODE + what.name);
+        // Peerings read a Node's labels, addresses, AS and cluster id: a change to anything else spares them.
+        if (this.nodes.set(what.name, decoded?.plural === "nodes" ? decoded.record : undefined)) dirty.add(PEERINGS);
         break;
       case "bgppeers":
         this.peers.delete(what.name);
@@ -209,6 +210,9 @@ export class CalicoDerivation {
     const problems: DerivationProblem[] = [];
     const nodeListenPorts = new Map<string, number>();
     for (const [node, config] of this.nodeConfigs) if (config.listenPort !== undefined) nodeListenPorts.set(node, config.listenPort);
+    const selectorsInUse = new Set<string>();
+    for (const peer of this.peers.values()) for (const selector of [peer.nodeSelector, peer.peerSelector]) if (selector) selectorsInUse.add(selector.source);
+    this.nodes.retainSelectors(selectorsInUse);
     const keys = peeringKeys({
       peers: this.peers,
       nodes: this.nodes,

@@ -41,9 +41,8 @@ export function parseCidrOrIp(text: string): ParsedCidrOrIp | undefined {
     if (!/^\d{1,3}$/.test(lengthText) || Number(lengthText) > max) return undefined;
     length = Number(lengthText);
   }
-  const network = ipaddr.IPv4.isValid(address.ip) && address.family === 4
-    ? ipaddr.IPv4.networkAddressFromCIDR(`${address.ip}/${length}`)
-    : ipaddr.IPv6.networkAddressFromCIDR(`${address.ip}/${length}`);
+  // By family: ipaddr.js's IPv4 test throws (and catches) on an IPv6 string, an exception per node.
+  const network = address.family === 4 ? ipaddr.IPv4.networkAddressFromCIDR(`${address.ip}/${length}`) : ipaddr.IPv6.networkAddressFromCIDR(`${address.ip}/${length}`);
   return { ...address, network: `${network.toString()}/${length}` };
 }
 

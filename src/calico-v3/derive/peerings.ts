@@ -5,13 +5,13 @@
  * Peers and nodes are visited in name order, so the result does not depend on arrival order.
  */
 import { goJson } from "../go-json.js";
-import type { NodeRecord, PeerRecord } from "../resources.js";
-import type { Selector } from "../selector.js";
+import type { PeerRecord } from "../resources.js";
+import type { NodeIndex } from "./node-index.js";
 import { GLOBAL, HOST, type KeyMap } from "./v1-keys.js";
 
 export interface PeeringInputs {
   peers: ReadonlyMap<string, PeerRecord>;
-  nodes: ReadonlyMap<string, NodeRecord>;
+  nodes: NodeIndex;
   globalAsNumber: number;
   /** 0 when unset. */
   globalListenPort: number;
@@ -39,20 +39,12 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
   const out: KeyMap = new Map();
   if (input.peers.size === 0) return out;
   const peers = [...input.peers.values()].sort(byName);
-  const nodes = [...input.nodes.values()].sort(byName);
+  const nodes = input.nodes;
   const listenPort = (node: string): number => input.nodeListenPorts.get(node) ?? input.globalListenPort;
-  const matched = new Map<Selector, string[]>();
-  const matching = (selector: Selector): string[] => {
-    let names = matched.get(selector);
-    if (names === undefined) {
-      names = nodes.filter((n) => selector.matches(n.labels)).map((n) => n.name);
-      matched.set(selector, names);
-    }
-    return names;
-  };
+  const matching = (selector: Parameters<NodeIndex["matching"]>[0]) => nodes.matching(selector);
 
   const nodeAsPeerings = (name: string, password: string | null): Peering[] => {
-    const node = input.nodes.get(name);
+    const node = nodes.get(name);
     if (node === undefined) return [];
     const out: Peering[] = [];
     for (const address of [node.ipv4, node.ipv6]) {
@@ -65,17 +57,14 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
   /** Nodes at this address with this AS (0: the global one), and this port when one was given. */
   const nodesAt = (ip: string, asNumber: number, port: number): string[] => {
     const wanted = asNumber === 0 ? input.globalAsNumber : asNumber;
-    return nodes
-      .filter((node) => {
-        if (node.ipv4?.ip !== ip && node.ipv6?.ip !== ip) return false;
-        if ((node.asNumber ?? input.globalAsNumber) !== wanted) return false;
-        if (port === 0) return true;
-        // confd's own test: a node's listen port that differs, or else a global one that differs.
-        const own = input.nodeListenPorts.get(node.name);
-        if (own !== undefined && own !== port) return false;
-        return !(input.globalListenPort !== 0 && input.globalListenPort !== port);
-      })
-      .map((node) => node.name);
+    return nodes.namesAt(ip).filter((name) => {
+      if ((nodes.get(name)?.asNumber ?? input.globalAsNumber) !== wanted) return false;
+      if (port === 0) return true;
+      // confd's own test: a node's listen port that differs, or else a global one that differs.
+      const own = input.nodeListenPorts.get(name);
+      if (own !== undefined && own !== port) return false;
+      return !(input.globalListenPort !== 0 && input.globalListenPort !== port);
+    });
   };
 
   const passwordOf = (peer: PeerRecord): string | null => {
@@ -123,7 +112,7 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
     const address = peer.peerAddress;
     const localNodes = peer.peerSelector !== undefined ? matching(peer.peerSelector) : address !== undefined ? nodesAt(address.ip, peer.asNumber, address.port) : [];
     if (localNodes.length === 0) continue;
-    const remoteNodes = peer.nodeSelector !== undefined ? matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : nodes.map((n) => n.name);
+    const remoteNodes = peer.nodeSelector !== undefined ? matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : nodes.names();
     const password = passwords.get(peer.name) ?? null;
     for (const remoteNode of remoteNodes) {
       for (const remote of nodeAsPeerings(remoteNode, password)) {
