@@ -3,10 +3,11 @@
 // clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/bundle/perch.js)
 // and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
 //
-//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile]
+//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3] [--quick] [--no-profile]
 //   node bench/run.mjs --report
 //
-// --quick: fewer runs and changes, for iterating; --only: some measurements. Either writes
+// --quick: fewer runs and changes, for iterating; --only: some measurements (calicov3: the same
+// clusters in Calico's v3 datastore, read with --calico-v3, beside the v1 form). Either writes
 // bench/results/BENCHMARKS.partial.md instead of BENCHMARKS.md, which only a full run rewrites.
 // --report: measure nothing; rewrite BENCHMARKS.md from the last full run's latest.json and the
 // last soak's soak.json (bench/soak.mjs), e.g. after a soak.
@@ -28,12 +29,13 @@ import { renderMarkdown } from "./lib/report.mjs";
 import { median } from "./lib/stats.mjs";
 import { evaluateTargets } from "./lib/targets.mjs";
 import { measureBurst } from "./suites/burst.mjs";
+import { measureCalicoV3 } from "./suites/calico-v3.mjs";
 import { measureEtcdLoad } from "./suites/etcd-load.mjs";
 import { measureLatency } from "./suites/latency.mjs";
 import { etcdRenderArgs, fileRenderArgs, measureNodeStart, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
 import { measureScale } from "./suites/scale.mjs";
 
-const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale"];
+const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale", "calicov3"];
 const SIZES = [100, 1000, 5000];
 
 const { values } = parseArgs({
@@ -46,7 +48,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale] [--quick] [--no-profile] | --report");
+  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3] [--quick] [--no-profile] | --report");
   process.exit(0);
 }
 const resultsDir = path.join(REPO, "bench", "results");
@@ -152,14 +154,17 @@ ctx.log(`etcd at ${ctx.etcd.clientUrl} (data dir ${ctx.etcd.dataDir})`);
 try {
   const client = ctx.etcd.client();
   const needsCluster = ["oneshot", "latency", "burst", "etcdload"].some(want);
-  for (const size of needsCluster ? SIZES : []) {
+  // Only the one-shots use the 100-node cluster; calicov3 loads its own.
+  for (const size of needsCluster || want("calicov3") ? SIZES.filter((s) => want("oneshot") || s >= 1000) : []) {
     await wipe(client, "/calico/");
-    const kv = calicoCluster(size);
-    const t = performance.now();
-    await loadKeys(client, kv);
-    ctx.log(`cluster of ${size} nodes: ${Object.keys(kv).length} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    // Let etcd's backend commit the load before anything is timed.
-    await sleep(2000);
+    if (needsCluster) {
+      const kv = calicoCluster(size);
+      const t = performance.now();
+      await loadKeys(client, kv);
+      ctx.log(`cluster of ${size} nodes: ${Object.keys(kv).length} keys loaded in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+      // Let etcd's backend commit the load before anything is timed.
+      await sleep(2000);
+    }
 
     if (want("oneshot")) {
       results.oneshot.etcd ??= {};
@@ -199,8 +204,14 @@ try {
     if (want("etcdload") && size === 1000) {
       results.etcdLoad = await measureEtcdLoad(ctx, { size, changes: ctx.etcdLoadChanges });
     }
+    // Last at each size: it loads the cluster afresh with the v3 form beside it, and no other
+    // measurement should meet the v3 keys.
+    if (want("calicov3")) {
+      results.calicoV3 ??= {};
+      results.calicoV3[size] = await measureCalicoV3(ctx, { size, noCheckDir: noCheck.dir });
+    }
   }
-  if (needsCluster) await wipe(client, "/calico/");
+  if (needsCluster || want("calicov3")) await wipe(client, "/calico/");
 
   if (want("scale")) results.scale = await measureScale(ctx);
 } finally {

@@ -4,7 +4,7 @@ import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
-import { LOCAL_NODE, nodeName } from "./cluster.mjs";
+import { LOCAL_NODE, nodeName, nodeV3 } from "./cluster.mjs";
 
 export const CONFIG_DIR = "etc/calico/confd/config";
 
@@ -27,6 +27,23 @@ export function makeChange(c, size, kind = c % 2 === 0 ? "ip" : "block") {
     file: "bird_aggr.cfg",
     needle: `route ${cidr}/26 blackhole;`,
     token: `${cidr}/26`,
+  };
+}
+
+/**
+ * Change number `c` as one remote node's new IPv4 address in both key models (the calico-v3
+ * suite): `v1` puts its ip_addr_v4, `v3` puts its Node resource with the new ipv4Address. The
+ * address stays in the node's 10.100.0.0/16, so the derived v1 view changes by that same one key
+ * (a new subnet would change network_v4 too). Unique for c < 32,000; clusters use 10.100.0–127.x
+ * up to 32,000 nodes.
+ */
+export function makeAddressChange(c, size) {
+  const node = 1 + ((c * 7919) % (size - 1));
+  const ip = `10.100.${128 + (Math.floor(c / 250) % 128)}.${(c % 250) + 1}`;
+  const common = { kind: "ip", file: "bird.cfg", needle: `neighbor ${ip} as`, token: ip };
+  return {
+    v1: { ...common, key: `/calico/bgp/v1/host/${nodeName(node)}/ip_addr_v4`, value: ip },
+    v3: { ...common, ...nodeV3(node, { ipv4: ip }) },
   };
 }
 

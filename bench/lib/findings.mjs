@@ -138,6 +138,27 @@ reloads anyway would save that reload, at the cost of ignoring that resource's o
 `,
   },
   {
+    title: "--calico-v3: every Node change recomputes every peering, with a scan of all nodes per BGPPeer",
+    targets: ["calico-v3-latency-1000-p50", "calico-v3-latency-1000-p50-nocheck", "calico-v3-latency-5000-p50", "calico-v3-latency-5000-p50-nocheck", "calico-v3-sync-5000"],
+    profiles: ["calico-v3-5000"],
+    text: `
+By the anatomy table of the --calico-v3 section, the v3 form's extra time is in "put → daemon", before the daemon logs the change:
+the render, the write and the pass are the v1 form's. That is the derivation of the Node put (\`CalicoDerivation.apply\`,
+\`src/calico-v3/derivation.ts\`). A Node put marks the peerings family dirty as well as the node's own keys, and \`peeringKeys\`
+(\`src/calico-v3/derive/peerings.ts\`) recomputes that family whole: it copies and sorts every node, and for each BGPPeer with a
+\`peerIP\` it scans every node twice in \`nodesAt\` (in the first pass, for the port of a Calico node at that address; in the
+reverse pass, for the nodes on its remote side); then \`replaceFamily\` compares the result with the last. The bench's three global
+peers make six scans of all nodes per address change, whatever node changed — so the cost grows with the cluster, where the v1
+model's put costs the same at any size. Those scans are the top perch frames of the profile below (the filter callback in
+\`nodesAt\`). A cluster without BGPPeers does not pay it (\`peeringKeys\` returns at once); an index of nodes by address, or
+recomputing the peerings only when a changed node could be on a peer's side, would take it off the path of a Node change.
+
+The initial sync's listing: \`parseCidrOrIp\` (\`src/calico-v3/ip.ts\`) tests \`ipaddr.IPv4.isValid\` before the family, so every
+node's IPv6 address goes through ipaddr.js's \`isValid\`, which throws and catches internally for a string that is not IPv4 —
+an exception per node, the \`IPv4\` constructor frame of the profile.
+`,
+  },
+  {
     title: "100,000 keys: the listing's pages and the mirror",
     targets: ["scale-sync", "scale-rss"],
     profiles: ["scale-100k"],

@@ -85,7 +85,11 @@ export function renderMarkdown(results) {
               ],
             ]
           : []),
-        ["runs", `one-shot: median of ${results.settings.runs} runs (after one discarded warm-up); latency: ${results.settings.latencyChanges} changes per case; etcd load: ${results.settings.etcdLoadChanges} changes; scale: median of ${results.settings.scaleRuns} daemon starts`],
+        [
+          "runs",
+          `one-shot: median of ${results.settings.runs} runs (after one discarded warm-up); latency: ${results.settings.latencyChanges} changes per case; etcd load: ${results.settings.etcdLoadChanges} changes; scale: median of ${results.settings.scaleRuns} daemon starts` +
+            (results.calicoV3 ? `; --calico-v3: ${results.settings.latencyChanges / 2} changes per form and case, sync: median of ${results.settings.scaleRuns} daemon starts per form` : ""),
+        ],
         ["bench wall time", `${fmt(results.durationS, 0)} s`],
       ],
     ),
@@ -391,6 +395,97 @@ export function renderMarkdown(results) {
     out.push("");
   }
 
+  const v3 = results.calicoV3;
+  if (v3) {
+    const sizes = Object.keys(v3);
+    out.push("## Calico v3 datastore (`--calico-v3`)");
+    out.push("");
+    out.push(
+      "The same clusters in the form a Calico v3.16 cluster in etcd mode stores them (`calicoClusterV3` in `bench/lib/cluster.mjs`): per node a Node resource " +
+        "(`spec.bgp`: `asNumber`, `ipv4Address` a.b.c.d/16, `ipv6Address` …/64), BGPConfiguration `default` (log level, mesh and AS set), one global BGPPeer per " +
+        "global peer, the two IPPools as libcalico-go stores them, ClusterInformation and FelixConfiguration `default`, and the same block affinities. " +
+        "`perch … --calico-v3` lists and watches the four kinds it reads and this node's affinities, and derives the v1 keys from them. " +
+        "The v3 form is added to etcd beside the v1 form (the affinities are the same keys in both), and each daemon lists and watches only its own form's prefixes, " +
+        "so the two are measured in the same etcd, under the same load. Before measuring, a one-shot render of each form from etcd must give the same files byte for byte " +
+        "(the derived view differs from the v1 form's keys only where the templates do not look: Calico's view has each node's `network_v6`, " +
+        "the IPv4 pool's `vxlan_mode` in lower case and the affinities re-serialised with `deleted`).",
+    );
+    out.push("");
+    out.push(
+      table(
+        ["nodes", "v3 keys added", "files compared (bytes)"],
+        sizes.map((size) => [size, v3[size].v3KeysAdded, `${v3[size].sameFiles.files} identical (${v3[size].sameFiles.bytes})`]),
+      ),
+    );
+    out.push("");
+    const syncs = sizes.filter((size) => v3[size].sync);
+    if (syncs.length > 0) {
+      out.push(
+        "Initial sync and RSS, measured as in the scale section (shipped set, `--sync-only`, default wait; steady state: 2 s, 20 address changes of remote nodes in the daemon's " +
+          "own form, 3 s). Listing = daemon start → `sync` event, which for `--calico-v3` includes deriving the v1 view. Daemon starts alternate between the forms:",
+      );
+      out.push("");
+      out.push(
+        table(
+          ["nodes", "form", "mirror keys", "daemon starts", "listing", "first pass", "start → first pass done", "spawn → first pass done", "RSS after sync", "steady RSS", "peak RSS"],
+          syncs.flatMap((size) =>
+            [
+              ["v1", "v1 keys"],
+              ["v3", "v3 resources, `--calico-v3`"],
+            ].map(([form, label]) => {
+              const c = v3[size].sync[form];
+              return [
+                size,
+                label,
+                c.mirrorKeys,
+                c.runs,
+                `${fmt(c.listMs, 0)} ms`,
+                `${fmt(c.firstPassMs)} ms`,
+                `${fmt(c.startToFirstPassMs, 0)} ms`,
+                `${fmt(c.spawnToFirstPassMs, 0)} ms`,
+                `${fmt(c.rssAfterSyncMB)} MB`,
+                `${fmt(c.steadyRssMB)} MB`,
+                `${fmt(c.peakRssMB)} MB`,
+              ];
+            }),
+          ),
+        ),
+      );
+      out.push("");
+    }
+    out.push(
+      "Watch latency of a remote node's new IPv4 address (in its own /16, so the derived view changes by the one key the v1 put changes), timed as in the watch-latency " +
+        "section (`--wait 0ms:0ms`, put sent → the rename that installed `bird.cfg` with the new neighbor). A daemon per form runs at once; every change is made in both forms — " +
+        "v1: a put of `/calico/bgp/v1/host/<node>/ip_addr_v4`; v3: a put of the Node resource with the new `ipv4Address` — one after the other, each after the " +
+        "previous one's pass, the order alternating. Δ is the v3 series' figure minus the v1 series':",
+    );
+    out.push("");
+    const lat = [];
+    const anat = [];
+    for (const size of sizes) {
+      for (const variant of ["shipped", "noCheck"]) {
+        const c = v3[size].latency?.[variant];
+        if (!c) continue;
+        for (const form of ["v1", "v3"]) {
+          const q = c[form].latencyMs;
+          const delta = form === "v3" ? [`${c.p50DeltaMs >= 0 ? "+" : ""}${fmt(c.p50DeltaMs, 2)} ms`, `${c.p99DeltaMs >= 0 ? "+" : ""}${fmt(c.p99DeltaMs, 2)} ms`] : ["", ""];
+          lat.push([size, c.variant, form, q.count, `${fmt(q.p50)} ms`, `${fmt(q.p90)} ms`, `${fmt(q.p99)} ms`, `${fmt(q.max)} ms`, ...delta]);
+          const a = c[form].anatomy;
+          anat.push([size, c.variant, form, `${fmt(a.totalMs, 2)} ms`, `${fmt(a.toDaemonMs, 2)} ms`, `${fmt(a.renderMs, 2)} ms`, `${fmt(a.writeMs, 2)} ms`, ms(a.fsyncMs), `${fmt(c[form].passMedianMs)} ms`, `${fmt(c[form].putRoundTripMedianMs, 2)} ms`]);
+        }
+      }
+    }
+    out.push(table(["nodes", "conf.d", "form", "changes", "p50", "p90", "p99", "max", "Δ p50", "Δ p99"], lat));
+    out.push("");
+    out.push(
+      "Anatomy (medians per change, from each daemon's debug log, as in the watch-latency section). For `--calico-v3`, put → daemon also holds deriving the change " +
+        "into v1 keys, which happens before the daemon logs its `changes` event:",
+    );
+    out.push("");
+    out.push(table(["nodes", "conf.d", "form", "put → file", "put → daemon", "render", "write (+ check)", "stage fsync", "whole pass", "etcd put round trip"], anat));
+    out.push("");
+  }
+
   const soak = results.soak;
   if (soak) {
     out.push("## Soak: 10 minutes of changes with etcd restarts");
@@ -481,7 +576,7 @@ export function renderMarkdown(results) {
   out.push("");
   out.push(
     "`npm run bench` builds, then runs `node bench/run.mjs`: everything above, then this file. `node bench/run.mjs --only oneshot,latency` runs some " +
-      "measurements (`oneshot`, `latency`, `burst`, `etcdload`, `scale`), `--quick` fewer runs and changes, `--no-profile` skips the profiled runs; " +
+      "measurements (`oneshot`, `latency`, `burst`, `etcdload`, `scale`, `calicov3`), `--quick` fewer runs and changes, `--no-profile` skips the profiled runs; " +
       "those write `bench/results/BENCHMARKS.partial.md` and leave this file alone. `node --cpu-prof bench/render-loop.mjs 5000 bird` renders one " +
       "resource of the shipped set in a loop from an in-memory mirror of a synthetic cluster (no etcd, no files), to profile the renderer alone.",
   );

@@ -43,6 +43,25 @@ function burstTargets(size) {
   ];
 }
 
+/**
+ * `--calico-v3` at `size` nodes: a remote Node's address change (the Node resource put) against the
+ * same change in the v1 model (its ip_addr_v4 put), measured side by side in one run.
+ */
+function calicoV3LatencyTargets(size) {
+  const n = size.toLocaleString("en-US");
+  return [
+    ["shipped", "shipped set", ""],
+    ["noCheck", "conf.d without check_cmd", "-nocheck"],
+  ].map(([variant, set, suffix]) => ({
+    id: `calico-v3-latency-${size}-p50${suffix}`,
+    measurement: `watch latency, ${n} nodes, --calico-v3: a Node's address changes (full-mesh bird.cfg), p50 minus the v1 model's p50 for the same changes (${set})`,
+    target: "≤ 2 ms",
+    limit: 2,
+    get: (r) => r.calicoV3?.[size]?.latency?.[variant]?.p50DeltaMs,
+    unit: "ms",
+  }));
+}
+
 export const TARGETS = [
   ...latencyTargets(1000, 5, 15),
   ...latencyTargets(5000, 15, 40),
@@ -96,6 +115,16 @@ export const TARGETS = [
     get: (r) => r.oneshot?.example?.medianWallMs,
     unit: "ms",
   },
+  {
+    id: "calico-v3-sync-5000",
+    measurement: "initial sync of 5,000 nodes in Calico's v3 datastore, --calico-v3 (daemon start → first pass done, shipped set)",
+    target: "≤ 2 s",
+    limit: 2000,
+    get: (r) => r.calicoV3?.[5000]?.sync?.v3.startToFirstPassMs,
+    unit: "ms",
+  },
+  ...calicoV3LatencyTargets(1000),
+  ...calicoV3LatencyTargets(5000),
 ];
 
 /** [{id, measurement, target, figure, held}] for every target whose figure was measured. */

@@ -51,30 +51,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
     const samples = [];
     for (let i = 0; i < changes; i++) {
       const change = makeChange(ctx.nextChange(), size);
-      const from = w.events.length;
-      const { sentAt, ackAt } = await putChange(client, change);
-      const { at, readAt, byEvent } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
-      const pass = await w.waitEvent((e) => e.event === "pass", { from });
-      // The daemon's side of this change, from its debug log: when the change event was logged
-      // (as received here), the render and the write (staging, check, install) of the file.
-      const resource = change.file.replace(/\.cfg$/, "");
-      const mine = w.events.slice(from);
-      const changed = mine.find((e) => e.event === "changes");
-      const render = mine.find((e) => e.event === "render" && e.resource === resource);
-      const write = mine.find((e) => e.event === "write" && e.resource === resource);
-      samples.push({
-        kind: change.kind,
-        fromPutMs: at - sentAt,
-        fromAckMs: at - ackAt,
-        readFromPutMs: readAt - sentAt,
-        byEvent,
-        putMs: ackAt - sentAt,
-        passMs: pass.durationMs,
-        toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
-        renderMs: render?.durationMs,
-        writeMs: write?.durationMs,
-        fsyncMs: write?.fsyncMs,
-      });
+      samples.push(await timeChange(w, dir, client, change));
       if (change.kind === "block") {
         // The block goes again, untimed: each measured change meets this node with its three blocks,
         // and every case the same cluster (else 200 new blocks a case would pile up on this node).
@@ -101,30 +78,13 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       timedByEventByKind: Object.fromEntries(["ip", "block"].map((k) => [k, samples.filter((s) => s.kind === k && s.byEvent).length])),
       putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
       passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
-      // Medians per kind of: put sent → the daemon's change event seen here; render of the file;
-      // its write (stage, fsync, check_cmd, rename, directory fsync), and of that the stage file's fsync.
-      anatomyByKind: Object.fromEntries(
-        ["ip", "block"].map((k) => {
-          const of = samples.filter((s) => s.kind === k);
-          const med = (f) => round(median(of.map(f).filter((x) => x !== undefined)), 2);
-          return [k, { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) }];
-        }),
-      ),
+      anatomyByKind: Object.fromEntries(["ip", "block"].map((k) => [k, anatomy(samples.filter((s) => s.kind === k))])),
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
       // The tail's own anatomy: the slowest changes of each kind, with the etcd put's round trip
       // beside the daemon's render and write, so a p99 can be put down to etcd or to perch.
-      slowestByKind: Object.fromEntries(
-        ["ip", "block"].map((k) => [
-          k,
-          samples
-            .filter((s) => s.kind === k)
-            .sort((a, b) => b.fromPutMs - a.fromPutMs)
-            .slice(0, SLOWEST_SHOWN)
-            .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, fsyncMs: s.fsyncMs })),
-        ]),
-      ),
+      slowestByKind: Object.fromEntries(["ip", "block"].map((k) => [k, slowest(samples.filter((s) => s.kind === k))])),
       rawMs: all.map((x) => round(x, 2)),
     };
     ctx.log(`  latency ${size} nodes (${variant}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms over ${samples.length} changes`);
@@ -146,6 +106,54 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
 }
 
 /**
+ * Put one change and time it (see watchDir): from just before the put to the rename that installed
+ * the content holding `change.needle`, and the daemon's side of it from its debug log — when the
+ * change event was logged (as received here), the render and the write (staging, check, install)
+ * of the file. Returns once the daemon's pass is done, so the next change meets an idle daemon.
+ */
+export async function timeChange(w, dir, client, change) {
+  const from = w.events.length;
+  const { sentAt, ackAt } = await putChange(client, change);
+  const { at, readAt, byEvent } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
+  const pass = await w.waitEvent((e) => e.event === "pass", { from });
+  const resource = change.file.replace(/\.cfg$/, "");
+  const mine = w.events.slice(from);
+  const changed = mine.find((e) => e.event === "changes");
+  const render = mine.find((e) => e.event === "render" && e.resource === resource);
+  const write = mine.find((e) => e.event === "write" && e.resource === resource);
+  return {
+    kind: change.kind,
+    fromPutMs: at - sentAt,
+    fromAckMs: at - ackAt,
+    readFromPutMs: readAt - sentAt,
+    byEvent,
+    putMs: ackAt - sentAt,
+    passMs: pass.durationMs,
+    toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
+    renderMs: render?.durationMs,
+    writeMs: write?.durationMs,
+    fsyncMs: write?.fsyncMs,
+  };
+}
+
+/**
+ * Medians over samples of: put sent → the daemon's change event seen here; render of the file; its
+ * write (stage, fsync, check_cmd, rename, directory fsync), and of that the stage file's fsync.
+ */
+export function anatomy(samples) {
+  const med = (f) => round(median(samples.map(f).filter((x) => x !== undefined)), 2);
+  return { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) };
+}
+
+/** The slowest samples, with the etcd put's round trip beside the daemon's render and write. */
+export function slowest(samples) {
+  return [...samples]
+    .sort((a, b) => b.fromPutMs - a.fromPutMs)
+    .slice(0, SLOWEST_SHOWN)
+    .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, fsyncMs: s.fsyncMs }));
+}
+
+/**
  * The shipped bird.cfg's check_cmd on its own, as perch runs it (through /bin/sh, in the
  * destination's directory), spawned by the bench on the installed file: the share of an address
  * change's latency that no change to perch can remove. Median of 20 runs.
@@ -161,6 +169,6 @@ async function timeCheckAlone(dir) {
   return round(median(times), 2);
 }
 
-function roundAll(s) {
+export function roundAll(s) {
   return Object.fromEntries(Object.entries(s).map(([k, v]) => [k, k === "count" ? v : round(v, 2)]));
 }

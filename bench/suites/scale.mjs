@@ -40,9 +40,15 @@ export async function loadScale(ctx) {
   return Object.keys(kv).length;
 }
 
-async function oneRun(ctx, changes, nodeArgs = []) {
+/**
+ * One `perch watch` start (`argsFor(root)`: its flags, with a fresh --root): the initial sync's
+ * times from its log and the RSS after the first pass; then steady state — settle, `changes`
+ * changes (`makeChange(i)`: {key, value, file, needle}, each put and waited for until `file` under
+ * `watchedDir` holds `needle`), settle again — and the RSS then.
+ */
+export async function syncRun(ctx, { argsFor, watchedDir, changes, makeChange, nodeArgs = [] }) {
   const root = await tempDir("root");
-  const w = await startWatch(["--confdir", CONFDIR, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"], { nodeArgs });
+  const w = await startWatch(argsFor(root), { nodeArgs });
   let dir;
   try {
     const pass = await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
@@ -50,14 +56,13 @@ async function oneRun(ctx, changes, nodeArgs = []) {
     const sync = w.events.find((e) => e.event === "sync");
     const afterSync = await w.memory();
     const mirrorKeys = await w.metric("perch_mirror_keys");
-    // Steady state: settle, a few changes (each rendered), settle again.
     await sleep(2000);
-    dir = watchDir(path.join(root, "scale"));
+    dir = watchDir(path.join(root, watchedDir));
     const client = ctx.etcd.client();
     for (let i = 0; i < changes; i++) {
-      const value = JSON.stringify({ host: "h-00042", k: 3, change: ctx.nextChange() });
-      await putChange(client, { key: `${SCALE_PREFIX}/hosts/h-00042/k3`, value });
-      await dir.waitFor("summary.txt", (c) => c.includes(value));
+      const change = makeChange(i);
+      await putChange(client, change);
+      await dir.waitFor(change.file, (c) => c.includes(change.needle));
       await sleep(20);
     }
     await sleep(3000);
@@ -79,11 +84,40 @@ async function oneRun(ctx, changes, nodeArgs = []) {
   }
 }
 
+/** Medians over syncRun results. */
+export function syncMedians(runs) {
+  const med = (f) => round(median(runs.map(f)), 1);
+  return {
+    runs: runs.length,
+    mirrorKeys: runs[0].mirrorKeys,
+    spawnToFirstPassMs: med((r) => r.spawnToFirstPassMs),
+    startToFirstPassMs: med((r) => r.startToFirstPassMs),
+    listMs: med((r) => r.listMs),
+    firstPassMs: med((r) => r.firstPassMs),
+    rssAfterSyncMB: med((r) => r.rssAfterSyncMB),
+    steadyRssMB: med((r) => r.steadyRssMB),
+    peakRssMB: med((r) => r.peakRssMB),
+  };
+}
+
+/** Steady state over the scale keys: a few changes to one key, each rendered into summary.txt. */
+function scaleRun(ctx, changes, nodeArgs = []) {
+  return syncRun(ctx, {
+    argsFor: (root) => ["--confdir", CONFDIR, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"],
+    watchedDir: "scale",
+    changes,
+    makeChange: () => {
+      const value = JSON.stringify({ host: "h-00042", k: 3, change: ctx.nextChange() });
+      return { key: `${SCALE_PREFIX}/hosts/h-00042/k3`, value, file: "summary.txt", needle: value };
+    },
+    nodeArgs,
+  });
+}
+
 export async function measureScale(ctx) {
   const keys = await loadScale(ctx);
   const runs = [];
-  for (let i = 0; i < ctx.scaleRuns; i++) runs.push(await oneRun(ctx, 20));
-  const med = (f) => round(median(runs.map(f)), 1);
+  for (let i = 0; i < ctx.scaleRuns; i++) runs.push(await scaleRun(ctx, 20));
   // Issue [1]: a one-shot render of the same 100,000 keys, whole process.
   const oneshots = [];
   for (let i = 0; i < ctx.scaleRuns; i++) {
@@ -98,21 +132,13 @@ export async function measureScale(ctx) {
     oneshotWallMs: round(median(oneshots.map((r) => r.wallMs)), 0),
     oneshotPeakRssMB: oneshots[0].maxRssKiB === undefined ? undefined : mb(median(oneshots.map((r) => r.maxRssKiB))),
     keys,
-    runs: runs.length,
     perRun: runs,
-    mirrorKeys: runs[0].mirrorKeys,
-    spawnToFirstPassMs: med((r) => r.spawnToFirstPassMs),
-    startToFirstPassMs: med((r) => r.startToFirstPassMs),
-    listMs: med((r) => r.listMs),
-    firstPassMs: med((r) => r.firstPassMs),
-    rssAfterSyncMB: med((r) => r.rssAfterSyncMB),
-    steadyRssMB: med((r) => r.steadyRssMB),
-    peakRssMB: med((r) => r.peakRssMB),
+    ...syncMedians(runs),
   };
   if (ctx.profile) {
     const dir = path.join(ctx.profilesDir, "scale-100k");
     await rm(dir, { recursive: true, force: true });
-    await oneRun(ctx, 5, ["--cpu-prof", "--cpu-prof-dir", dir]);
+    await scaleRun(ctx, 5, ["--cpu-prof", "--cpu-prof-dir", dir]);
     ctx.profiles["scale-100k"] = await summarizeProfile(await profileIn(dir));
   }
   ctx.log(`  scale ${keys} keys: first pass ${result.spawnToFirstPassMs} ms after spawn (listing ${result.listMs} ms), steady RSS ${result.steadyRssMB} MB; one-shot render ${result.oneshotWallMs} ms, peak RSS ${result.oneshotPeakRssMB} MB`);
