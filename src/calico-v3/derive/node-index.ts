@@ -13,10 +13,6 @@ export class NodeIndex {
   /** Per selector (by its text): the names it matches. */
   private readonly selections = new Map<string, { selector: Selector; names: Set<string>; sorted?: string[] }>();
 
-  get size(): number {
-    return this.nodes.size;
-  }
-
   get(name: string): NodeRecord | undefined {
     return this.nodes.get(name);
   }
