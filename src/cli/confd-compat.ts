@@ -10,6 +10,7 @@
  */
 import path from "node:path";
 import { PerchError, PerchErrors } from "../errors.js";
+import { describeValue } from "../util/describe-value.js";
 import type { CommandName } from "./argv.js";
 import { lineOf, readTomlSettings, type RawSettings, type SettingName } from "./settings.js";
 
@@ -194,7 +195,7 @@ function readConfdToml(file: string, errors: PerchError[]): ConfdValues {
     }
     const ok = flag.kind === "list" ? Array.isArray(value) && value.every((v) => typeof v === "string") : flag.kind === "integer" ? Number.isInteger(value) : typeof value === flag.kind;
     if (!ok) {
-      errors.push(new PerchError(`confd setting "${key}" must be ${KIND_NAMES[flag.kind]}, got ${JSON.stringify(value)}`, { file, line }));
+      errors.push(new PerchError(`confd setting "${key}" must be ${KIND_NAMES[flag.kind]}, got ${describeValue(value)}`, { file, line }));
       continue;
     }
     values[name] = value as ConfdValue;

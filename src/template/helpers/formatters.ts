@@ -5,19 +5,8 @@
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { PerchError } from "../../errors.js";
+import { describeValue } from "../../util/describe-value.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
-
-/** Enough of a bad value to recognise it, without flooding a log line with a whole document. */
-const MAX_SHOWN = 80;
-
-/** The value as it appears in an error: strings JSON-quoted (so newlines stay visible), clipped. */
-function describeValue(value: unknown): string {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  const chars = Array.from(text);
-  const clipped = chars.length > MAX_SHOWN ? chars.slice(0, MAX_SHOWN).join("") : text;
-  const shown = typeof value === "string" ? JSON.stringify(clipped) : clipped;
-  return clipped === text ? shown : `${shown}...`;
-}
 
 /**
  * `<message> <value>[ (from key K)][: <detail>]`, with the key in the context when the value was
