@@ -6,6 +6,7 @@
  * Handlebars' own rule for `knownHelpersOnly` templates.
  */
 import { blockHelperNames, helperTable } from "../template/compile.js";
+import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { inlinePartials } from "./template-reads.js";
 
 export interface UsageProblem {
@@ -13,8 +14,6 @@ export interface UsageProblem {
   line: number;
   column: number;
 }
-
-type Arity = readonly [number, number];
 
 /** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
 const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
@@ -96,7 +95,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
       return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: name the variable differently`);
     }
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
-      at(node, `wrong number of arguments: ${name} takes ${describeArity(arity)}, got ${count}`);
+      at(node, argumentCountMessage(name, arity, count, "check"));
     }
   };
 
@@ -124,10 +123,4 @@ function partialName(name: hbs.AST.PathExpression | hbs.AST.SubExpression | hbs.
   if (name.type === "PathExpression") return (name as hbs.AST.PathExpression).original;
   if (name.type === "StringLiteral") return (name as hbs.AST.StringLiteral).value;
   return undefined;
-}
-
-function describeArity([min, max]: Arity): string {
-  if (max === Infinity) return `at least ${min}`;
-  if (min === max) return `${min}`;
-  return max === min + 1 ? `${min} or ${max}` : `${min} to ${max}`;
 }

@@ -7,7 +7,7 @@ import { createRequire } from "node:module";
 import type Hbs from "handlebars";
 import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
-import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
+import { argumentCountMessage, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
 import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
@@ -135,10 +135,7 @@ function wrapHelper(name: string, spec: HelperSpec) {
   return function helper(this: unknown, ...args: unknown[]): unknown {
     const options = args.pop() as HelperOptions;
     try {
-      if (args.length < min || args.length > max) {
-        const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        throw new PerchError(`${name} takes ${want} argument${want === "1" ? "" : "s"}, got ${args.length}`);
-      }
+      if (args.length < min || args.length > max) throw new PerchError(argumentCountMessage(name, spec.arity, args.length, "render"));
       return spec.fn(args, options.data.perch);
     } catch (err) {
       throw locate(err, options.data.perchTemplate, options.loc);

@@ -23,12 +23,24 @@ export interface RenderScope {
   memo?: RenderMemo;
 }
 
+/** Fewest and most positional arguments (Infinity for variadic). */
+export type Arity = readonly [min: number, max: number];
+
 export interface HelperSpec {
-  /** Fewest and most positional arguments (Infinity for variadic). */
-  arity: readonly [number, number];
+  arity: Arity;
   /** One line describing the helper (docs/templates.md has the examples). */
   doc: string;
   fn: (args: unknown[], scope: RenderScope) => unknown;
 }
 
 export type HelperTable = Readonly<Record<string, HelperSpec>>;
+
+/**
+ * A call with the wrong number of arguments, as a render reports it ("getv takes 1 to 2 arguments,
+ * got 3") and as `perch check` does ("wrong number of arguments: getv takes 1 or 2, got 3").
+ */
+export function argumentCountMessage(helper: string, [min, max]: Arity, count: number, by: "render" | "check"): string {
+  const range = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} ${by === "check" && max === min + 1 ? "or" : "to"} ${max}`;
+  if (by === "check") return `wrong number of arguments: ${helper} takes ${range}, got ${count}`;
+  return `${helper} takes ${range} argument${range === "1" ? "" : "s"}, got ${count}`;
+}
