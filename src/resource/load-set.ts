@@ -35,15 +35,31 @@ export interface LoadedResource extends ResourceDefinition {
 }
 
 export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource[]> {
+  const { resources, problems } = await tryLoadResourceSet(opts);
+  if (problems.length > 0) throw new PerchErrors(problems);
+  return resources;
+}
+
+/** What loading found, problems included, for a caller that reports them with its own (`perch check`). */
+export interface LoadAttempt {
+  /** Complete only when there are no problems. */
+  resources: LoadedResource[];
+  /** Every conf.d file that parsed, in name order, that --only keeps: also those whose template failed. */
+  definitions: ResourceDefinition[];
+  problems: PerchError[];
+}
+
+export async function tryLoadResourceSet(opts: LoadOptions): Promise<LoadAttempt> {
   const confd = path.join(opts.confdir, "conf.d");
   const errors: PerchError[] = [];
+  const failed = (problem: PerchError): LoadAttempt => ({ resources: [], definitions: [], problems: [problem] });
   let names: string[];
   try {
     names = (await readdir(confd)).filter((f) => f.endsWith(".toml")).sort();
   } catch (err) {
-    throw new PerchErrors([new PerchError(`cannot read the resource directory: ${(err as Error).message}`, { file: confd })]);
+    return failed(new PerchError(`cannot read the resource directory: ${(err as Error).message}`, { file: confd }));
   }
-  if (names.length === 0) throw new PerchErrors([new PerchError("no resources: the directory has no *.toml files", { file: confd })]);
+  if (names.length === 0) return failed(new PerchError("no resources: the directory has no *.toml files", { file: confd }));
 
   // Read concurrently (each read is several thread-pool round trips), parse in name order.
   const texts = await Promise.all(names.map((fileName) => readFile(path.join(confd, fileName), "utf8")));
@@ -74,13 +90,16 @@ export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource
       continue;
     }
     byDest.set(def.dest, def);
-    if (opts.only && !opts.only.includes(def.name)) continue;
+    if (!selected(opts.only, def)) continue;
     const srcPath = templatePath(opts.confdir, def);
     const template = await loadTemplate(def, srcPath, sources.get(srcPath) as Promise<string>, templates, errors);
     if (template) loaded.push(resolve(def, template, opts));
   }
-  if (errors.length > 0) throw new PerchErrors(errors);
-  return loaded;
+  return { resources: loaded, definitions: definitions.filter((def) => selected(opts.only, def)), problems: errors };
+}
+
+function selected(only: readonly string[] | undefined, def: ResourceDefinition): boolean {
+  return only === undefined || only.includes(def.name);
 }
 
 function checkOnly(only: readonly string[] | undefined, fileNames: string[], confd: string, errors: PerchError[]): void {
@@ -89,7 +108,8 @@ function checkOnly(only: readonly string[] | undefined, fileNames: string[], con
   }
 }
 
-function templatePath(confdir: string, def: ResourceDefinition): string {
+/** Where a resource's template is on disk. */
+export function templatePath(confdir: string, def: ResourceDefinition): string {
   return path.resolve(confdir, "templates", def.src);
 }
 
