@@ -66,5 +66,8 @@ export async function createLogger(level: LogLevel, kind: "daemon" | "command"):
   };
 }
 
-/** A logger that drops everything, for library callers and tests that do not care. */
-export const silentLogger: Logger = pino({ level: "silent" });
+/**
+ * A logger that drops everything, for library callers and tests that do not care. Its own no-op
+ * destination: pino's default opens stdout and registers an exit handler, at import.
+ */
+export const silentLogger: Logger = pino({ level: "silent" }, { write: () => undefined });

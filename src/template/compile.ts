@@ -12,7 +12,7 @@ import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
-import { openSpecCache } from "./spec-cache.js";
+import { openSpecCache, type SpecCache } from "./spec-cache.js";
 
 type HandlebarsCompiler = typeof Hbs;
 /** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
@@ -57,7 +57,6 @@ const compileOptions: CompileOptions = {
 type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;
 
 const engine = Handlebars.create();
-const specCache = openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`);
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
 const builtinEach = engine.helpers.each as Hbs.HelperDelegate;
@@ -68,6 +67,14 @@ interface TemplateData {
   perchTemplate: string;
 }
 
+/** Opened at the first compile, not at import: opening creates the cache directory. */
+let specCache: { cache: SpecCache | undefined } | undefined;
+
+function cachedSpecs(): SpecCache | undefined {
+  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`) };
+  return specCache.cache;
+}
+
 /**
  * Parse and compile a template now, not lazily at its first render, so syntax errors and unknown
  * helpers are reported at load time with their line. The generated code is cached on disk.
@@ -75,10 +82,11 @@ interface TemplateData {
 export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
   let template: Hbs.TemplateDelegate;
   try {
-    let spec = specCache?.get(source);
+    const cache = cachedSpecs();
+    let spec = cache?.get(source);
     if (spec === undefined) {
       spec = precompile(source);
-      specCache?.set(source, spec);
+      cache?.set(source, spec);
     }
     template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
   } catch (err) {
