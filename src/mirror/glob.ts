@@ -4,19 +4,14 @@
  * escapes. Compiled patterns are cached: templates call the same few patterns on every render.
  */
 import { PerchError } from "../errors.js";
+import { boundedCache } from "../util/bounded-cache.js";
 
-const cache = new Map<string, RegExp>();
+/** Far above the few patterns a template repeats; one built from store values is a new entry per value. */
+export const GLOB_CACHE_MAX = 1000;
 
-export function globToRegExp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (re === undefined) {
-    // "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would
-    // match half of a character outside the BMP and "/?" would not match "/😀").
-    re = new RegExp(`^${translate(pattern)}$`, "su");
-    cache.set(pattern, re);
-  }
-  return re;
-}
+// "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would
+// match half of a character outside the BMP and "/?" would not match "/😀").
+export const globToRegExp = boundedCache(GLOB_CACHE_MAX, (pattern) => new RegExp(`^${translate(pattern)}$`, "su"));
 
 /** The part of a pattern before its first metacharacter: the range a sorted index must scan. */
 export function literalPrefix(pattern: string): string {

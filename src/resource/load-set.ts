@@ -23,9 +23,8 @@ export interface LoadOptions {
 }
 
 export interface LoadedResource extends ResourceDefinition {
-  /** The effective destination (under --root when given); `declaredDest` is what the file says. */
+  /** Under --root when given. */
   dest: string;
-  declaredDest: string;
   /** The template's path on disk. */
   srcPath: string;
   /** Full store paths this resource reads. */
@@ -145,7 +144,6 @@ function resolve(def: ResourceDefinition, template: CompiledTemplate, opts: Load
   return {
     ...def,
     dest,
-    declaredDest: def.dest,
     srcPath: template.file,
     prefix,
     paths,

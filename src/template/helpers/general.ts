@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import { PerchError, errorMessage } from "../../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
+import { boundedCache } from "../../util/bounded-cache.js";
 import { valueError } from "./formatters.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -219,10 +220,6 @@ interface Format {
   verbs: Array<{ verb: string; render: Verb | undefined }>;
 }
 
-/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
-const formats = new Map<string, Format>();
-/** Formats built from store values could be unbounded; past this many, start over. */
-const MAX_FORMATS = 1000;
 
 /** A verb is the code point after "%", as in Go; "%%" is literal text. */
 function parseFormat(format: string): Format {
@@ -247,18 +244,15 @@ function parseFormat(format: string): Format {
   return { literals, verbs };
 }
 
+/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
+const parsedFormat = boundedCache(1000, parseFormat);
+
 /**
  * `args` holds the format first, then the values. Errors come in format order, as the verbs are
  * reached: an unsupported verb before a missing argument, both before too many arguments.
  */
 function printf(format: string, args: unknown[], scope: RenderScope): string {
-  let parsed = formats.get(format);
-  if (parsed === undefined) {
-    if (formats.size >= MAX_FORMATS) formats.clear();
-    parsed = parseFormat(format);
-    formats.set(format, parsed);
-  }
-  const { literals, verbs } = parsed;
+  const { literals, verbs } = parsedFormat(format);
   let out = literals[0] as string;
   for (let i = 0; i < verbs.length; i++) {
     const { verb, render } = verbs[i] as Format["verbs"][number];
