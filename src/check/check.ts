@@ -1,9 +1,6 @@
 /**
- * `perch check`'s analysis: load the confdir as a render would (every conf.d and template error),
- * then look at each template's AST for what loading cannot see — every unknown helper, argument
- * counts, partials — and at the keys each resource's template reads, flagging reads that fall
- * outside the resource's `keys` (the view would never contain them). Everything is collected;
- * nothing stops at the first problem.
+ * `perch check`: load the confdir as a render would, then read each template's AST for what loading cannot see
+ * (every unknown helper, argument counts, reads outside the resource's `keys`). Nothing stops at the first problem.
  */
 import { readFile } from "node:fs/promises";
 import Handlebars from "handlebars";

@@ -1,9 +1,6 @@
 /**
- * Every helper call in a template, checked without rendering: unknown helpers (all of them, where
- * compiling stops at the first), wrong argument counts, value helpers written as blocks (their
- * block would be ignored and the value printed), block helpers written inline, named arguments a
- * helper ignores, and partials no `{{#*inline}}` defines. What counts as a helper call follows
- * Handlebars' own rule for `knownHelpersOnly` templates.
+ * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
+ * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
  */
 import { blockHelperNames, helperTable } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
@@ -104,9 +101,8 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
 }
 
 /**
- * The helper a node calls, as Handlebars decides with `knownHelpersOnly`: a subexpression, or a
- * mustache/block with arguments, always calls (named by the path's first part); a bare simple name
- * calls only when it is a known helper; a block param is never a helper.
+ * As Handlebars decides with `knownHelpersOnly`: a subexpression, or a call with arguments, always calls its
+ * path's first part; a bare simple name calls only a known helper; a block param never does.
  */
 function helperName(node: Call, scopes: readonly string[][]): string | undefined {
   if (node.path.type !== "PathExpression") return undefined;

@@ -1,12 +1,6 @@
 /**
- * confd's own command line and confd.toml, translated into perch's settings, so that a service
- * definition that ran confd runs perch by changing the program name. Only the template language
- * differs (Handlebars for Go templates; see docs/templates.md).
- *
- * Flags are parsed the way Go's `flag` package does (`-name value`, `-name=value`, `--name`, bare
- * booleans, parsing stops at `--`). Precedence is confd's — flags over confd.toml over the
- * CONFD_CLIENT_* variables over confd's defaults — with perch's environment (PERCH_*, ETCD_*)
- * between confd's flags and the rest.
+ * confd's command line and confd.toml as perch settings, so a service that ran confd runs perch by its name alone.
+ * Precedence is confd's (flags, confd.toml, CONFD_CLIENT_*, defaults), with PERCH_* and ETCD_* after the flags.
  */
 import path from "node:path";
 import { PerchError, PerchErrors } from "../errors.js";

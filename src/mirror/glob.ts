@@ -1,12 +1,11 @@
 /**
- * Go's `path.Match` glob syntax, which confd's `gets`/`getvs` use: `*` is any run of non-`/`
- * characters, `?` one non-`/` character, `[...]` a class (`^` negates, `a-z` ranges) and `\`
- * escapes. Compiled patterns are cached: templates call the same few patterns on every render.
+ * Go's `path.Match` globs, as confd's `gets`/`getvs` take them: `*` is any run of non-`/` characters,
+ * `?` one non-`/` character, `[...]` a class (`^` negates, `a-z` ranges), `\` escapes.
  */
 import { PerchError } from "../errors.js";
 import { boundedCache } from "../util/bounded-cache.js";
 
-/** Far above the few patterns a template repeats; one built from store values is a new entry per value. */
+/** Templates repeat a few patterns on every render, but one built from store values is a new entry per value. */
 export const GLOB_CACHE_MAX = 1000;
 
 // "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would

@@ -1,7 +1,6 @@
 /**
- * Load a confdir: every conf.d/*.toml resource, its keys resolved to store paths, and its template
- * compiled. All problems are collected and thrown together, so `perch check` and a refused SIGHUP
- * reload can report every one of them at once.
+ * Load a confdir: every conf.d/*.toml resource, its keys resolved and its template compiled. Problems are
+ * collected, not thrown one by one, so `perch check` and a refused SIGHUP reload report every one at once.
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";

@@ -1,7 +1,6 @@
 /**
- * One conf.d file → one resource definition. confd's `[template]` table loads unchanged; perch's
- * additions are named in FIELDS. Unlike confd, an unknown or misspelt field is an error with its
- * line, and every problem in the file is reported, not just the first.
+ * One conf.d file → one resource definition, confd's `[template]` table plus perch's FIELDS. Unlike confd, a misspelt
+ * field is an error with its line (a silently ignored `reload_cmnd` costs hours), and every problem is reported.
  */
 import { PerchError } from "../errors.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";

@@ -1,7 +1,6 @@
 /**
- * The Handlebars engine perch renders with: an isolated environment, no HTML escaping, only known
- * helpers (an unknown one is a load-time error, not an empty string at render time), and every
- * helper error located at its template, line and column.
+ * The Handlebars engine: its own environment, no HTML escaping, only known helpers (an unknown one
+ * fails at load, not as an empty string at render), every helper error located at its line.
  */
 import { createRequire } from "node:module";
 import type Hbs from "handlebars";
@@ -19,10 +18,7 @@ type HandlebarsCompiler = typeof Hbs;
 const Handlebars = runtime as unknown as HandlebarsCompiler;
 type TemplateSpecification = ReturnType<HandlebarsCompiler["precompile"]>;
 
-/**
- * The runtime above runs compiled templates; the compiler (parser, code generator, source maps:
- * twice the modules) is loaded only for a template that is not in the spec cache.
- */
+/** The compiler is twice the runtime's modules: loaded only for a template not in the spec cache. */
 const loadCommonJs = createRequire(import.meta.url);
 let compiler: HandlebarsCompiler | undefined;
 
@@ -133,10 +129,7 @@ function memoEach(this: unknown, context: unknown, options: HelperOptions): unkn
   });
 }
 
-/**
- * Handlebars passes a helper its arguments and then its options object: popping the options off
- * the rest array leaves exactly the argument list (copying out of `arguments` measured no faster).
- */
+/** Handlebars passes a helper its arguments, then its options: popping those leaves the argument list. */
 function wrapHelper(name: string, spec: HelperSpec) {
   // Outside the per-call function: array destructuring runs the iterator protocol on every call.
   const [min, max] = spec.arity;

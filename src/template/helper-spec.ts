@@ -1,8 +1,6 @@
 /**
- * How a template helper is declared. Helpers are plain functions of their arguments; the
- * Handlebars options object is stripped by the registry, which also checks the arity (so
- * `perch check` can flag wrong argument counts statically) and adds the template, line and column
- * to any error a helper throws.
+ * Helpers are plain functions of their arguments with a declared arity, so `perch check` can count
+ * arguments without rendering; the registry (compile.ts) checks it and locates their errors.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
 import type { RenderMemo } from "./memo.js";
@@ -14,10 +12,7 @@ export interface RenderScope {
   view: KeyIndex;
   /** The environment `getenv` reads (the process environment, with NODENAME resolved). */
   env: Readonly<Record<string, string | undefined>>;
-  /**
-   * Where a value string came from. The store helpers and `json` record into it, so a validating
-   * formatter that rejects a value can name its key.
-   */
+  /** Where each value string came from, so a formatter that rejects one can name its key. */
   provenance: Provenance;
   /** Watch mode: what the last render of this resource produced, for incremental rendering. */
   memo?: RenderMemo;

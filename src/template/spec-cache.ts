@@ -1,9 +1,6 @@
 /**
- * A disk cache of compiled templates. Handlebars spends most of a cold `perch render` parsing and
- * generating code for the templates; the generated code depends only on the template's text, the
- * Handlebars and perch versions and the compile options, so it is kept under a hash of those and
- * reused by the next process. The cache holds code that perch runs, so it is used only in a
- * directory that belongs to the current user and that no one else can write.
+ * Compiling is most of a cold render, and its output depends only on the template's text, Handlebars'
+ * version and the options: kept on disk under a hash of those, in the private cache directory (it is code).
  */
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";

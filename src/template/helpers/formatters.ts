@@ -1,7 +1,6 @@
 /**
- * Validating formatters: every value that lands in BIRD syntax passes through one of these, so a
- * value from etcd can never inject BIRD statements. Each returns its argument as a string,
- * unchanged, or throws a PerchError that shows the value and, when known, the key it came from.
+ * Validating formatters: every value that lands in BIRD syntax passes one, so a value from etcd cannot
+ * inject BIRD statements. Each returns its argument unchanged or throws, naming the value and its key.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { PerchError } from "../../errors.js";
@@ -35,7 +34,7 @@ const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 /**
  * Bounds are safe integers, so Number's rounding cannot move a value across one: anything that
- * rounds is above 2^53, and so above every bound. (BigInt would be exact too, and slower.)
+ * rounds is above 2^53, and so above every bound.
  */
 function decimalIn(text: string, min: number, max: number): boolean {
   if (!DECIMAL.test(text)) return false;
@@ -49,8 +48,8 @@ const UINT16_MAX = 65535;
 /** node:net accepts zone ids (`fe80::1%eth0`), which are not addresses BIRD can take. */
 function ipv6(text: string): boolean {
   if (!/^[0-9A-Fa-f:.]+$/.test(text)) return false;
-  // node:net's regular expression tries each of its forms in turn on every call (a few percent of
-  // an IPv6 mesh render): it is left only the forms with an embedded IPv4 address.
+  // node:net's regular expression tries each of its forms in turn on every call: it gets only the
+  // forms with an embedded IPv4 address.
   return text.includes(".") ? isIPv6(text) : hexGroups(text);
 }
 
@@ -129,7 +128,7 @@ function formatter(
   return {
     arity: [1, 1],
     doc,
-    // Indexed, not destructured: see general.ts.
+    // Indexed, not destructured: destructuring runs the array iterator on every call.
     fn: (args, scope) => {
       const value = args[0];
       const text = textOf(value, inputs);

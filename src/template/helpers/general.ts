@@ -1,8 +1,6 @@
 /**
- * The general template helpers. Where confd's Go template function map (or Go's template
- * builtins) has the function, the semantics are Go's, because that is what template authors know;
- * where Go would print an error marker into the output (`%!d(string=x)`), these throw instead, so a
- * bad value fails the render rather than landing in the BIRD config.
+ * The general helpers, with Go's semantics where confd's function map has them (what authors know), except that
+ * where Go prints an error marker (`%!d(string=x)`) they throw: a bad value fails the render, not the BIRD config.
  */
 import { createHash } from "node:crypto";
 import { PerchError, errorMessage } from "../../errors.js";
@@ -85,9 +83,8 @@ function isSurrogate(unit: number): boolean {
 }
 
 /**
- * Buffer.compare of the strings' UTF-8 bytes, without encoding them when it can: UTF-8 keeps code
- * point order, so where the first differing UTF-16 units (or the end of the shorter string) are not
- * surrogates, they decide. Around surrogates (pairs, and lone ones that encode as U+FFFD) the bytes do.
+ * Buffer.compare of the UTF-8 bytes, encoding only around surrogates (pairs, and lone ones that encode as U+FFFD):
+ * elsewhere UTF-16 units are in code point order, which UTF-8 keeps.
  */
 function compareUtf8(x: string, y: string): number {
   if (x === y) return 0;
@@ -454,10 +451,8 @@ const helpers: HelperTable = {
 };
 
 /**
- * Helpers that make their result from their first argument's text (a block's CIDR is its key's
- * name split on "-" and joined with "/"): the result remembers the key the text came from, so a
- * formatter that rejects it still names the key. Like every other entry, the latest one wins: it is
- * the one a formatter called on the result right away is asking about.
+ * Helpers whose result is made from their first argument's text (a block's CIDR from its key's name): the result
+ * remembers that key, so a formatter rejecting it still names it. The latest entry wins: it is what a formatter asks about.
  */
 const DERIVING = ["split", "join", "base", "dir", "trim", "toUpper", "toLower", "trimPrefix", "trimSuffix", "replace"];
 

@@ -1,7 +1,6 @@
 /**
- * The store helpers, with confd's (memkv's) semantics exactly: these are what template authors
- * know. Keys are relative to the resource's prefix. Every value handed out is recorded in the
- * scope's provenance so a formatter that rejects it can name its key.
+ * The store helpers, with confd's (memkv's) semantics exactly: they are what template authors know. Every value
+ * handed out is recorded in the provenance, so a formatter that rejects it can name its key.
  */
 import { PerchError } from "../../errors.js";
 import { compareBytes } from "../../mirror/key-index.js";
