@@ -2,7 +2,7 @@
  * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
  * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
  */
-import { blockHelperNames, helperTable } from "../template/compile.js";
+import { builtinHelperNames, helperTable } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { inlinePartials } from "./template-reads.js";
 
@@ -16,7 +16,7 @@ export interface UsageProblem {
 const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
 const INLINE_BUILTINS: Readonly<Record<string, Arity>> = { lookup: [2, 2], log: [1, Infinity] };
 
-const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...blockHelperNames]);
+const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...builtinHelperNames]);
 
 type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
 

@@ -8,7 +8,7 @@ import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
-import { cacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
+import { openCacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
 
 /** Every build has its own code cache: older ones serve only another checkout or Node version. */
 const CODE_CACHES_KEPT = 4;
@@ -20,7 +20,7 @@ const source = readFileSync(program, "utf8");
 
 /** Where this build's cached data goes for this Node: a new build or Node version gets its own file. */
 function cacheFile(): string | undefined {
-  const dir = cacheDirectory();
+  const dir = openCacheDirectory();
   if (dir === undefined) return undefined;
   const { size, mtimeMs } = statSync(program);
   return path.join(dir, `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}.v8cache`);

@@ -30,8 +30,8 @@ function precompile(source: string): string {
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
 
-/** Block helpers and Handlebars built-ins: known to the compiler, not in the arity table. */
-export const blockHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
+/** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
+export const builtinHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
 
 export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
@@ -47,7 +47,7 @@ const compileOptions: CompileOptions = {
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
   preventIndent: true,
-  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...blockHelperNames].map((n) => [n, true])),
+  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...builtinHelperNames].map((n) => [n, true])),
 };
 
 type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;

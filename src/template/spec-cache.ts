@@ -5,16 +5,16 @@
 import { createHash } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { cacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
+import { openCacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
 
 export interface SpecCache {
   get(source: string): string | undefined;
   set(source: string, spec: string): void;
 }
 
-/** Undefined when there is no usable cache directory (see cacheDirectory). */
+/** Undefined when there is no usable cache directory (see openCacheDirectory). */
 export function openSpecCache(salt: string, env: NodeJS.ProcessEnv = process.env): SpecCache | undefined {
-  const dir = cacheDirectory(env);
+  const dir = openCacheDirectory(env);
   if (dir === undefined) return undefined;
   const file = (source: string) => path.join(dir, `${createHash("sha256").update(salt).update("\0").update(source).digest("hex")}.js`);
   return {

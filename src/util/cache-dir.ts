@@ -10,12 +10,12 @@ import path from "node:path";
 const MAX_ENTRIES = 256;
 
 /**
- * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`.
+ * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`, created when missing.
  * Undefined when the directory cannot be made safe to use.
  */
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function openCacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dir = env.PERCH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "perch");
-  return dir !== "" && ownedAndPrivate(dir) ? dir : undefined;
+  return dir !== "" && makePrivateDirectory(dir) ? dir : undefined;
 }
 
 /**
@@ -37,7 +37,8 @@ export function writeCacheEntry(file: string, contents: string | Uint8Array, max
   }
 }
 
-function ownedAndPrivate(dir: string): boolean {
+/** Creates `dir` when missing; true when it is then the current user's and no one else can write it. */
+function makePrivateDirectory(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);
