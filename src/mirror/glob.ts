@@ -4,6 +4,7 @@
  */
 import { PerchError } from "../errors.js";
 import { boundedCache } from "../util/bounded-cache.js";
+import { escapeRegExp } from "../util/escape-regexp.js";
 
 /** Templates repeat a few patterns on every render, but one built from store values is a new entry per value. */
 export const GLOB_CACHE_MAX = 1000;
@@ -80,10 +81,6 @@ function translateClass(pattern: string, body: string): string {
 
 function badPattern(pattern: string, why: string): PerchError {
   return new PerchError(`bad glob pattern ${JSON.stringify(pattern)}: ${why}`, { key: pattern });
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function escapeClassChar(c: string): string {

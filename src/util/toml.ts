@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import toml from "toml";
 import { PerchError, type ErrorContext } from "../errors.js";
+import { escapeRegExp } from "./escape-regexp.js";
 
 export type TomlDocument = Record<string, unknown>;
 
@@ -48,10 +49,6 @@ export function tableLine(text: string, table: string): number | undefined {
 function lineMatching(text: string, re: RegExp): number | undefined {
   const i = text.split("\n").findIndex((l) => re.test(l));
   return i < 0 ? undefined : i + 1;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
 export type TomlKind = "string" | "strings" | "integer" | "boolean";
