@@ -72,7 +72,8 @@ const UNSUPPORTED_BOOLEANS: ReadonlySet<string> = new Set(["client-insecure"]);
 
 const TOML_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(FLAGS).flatMap(([name, flag]) => (flag.toml ? [[flag.toml, name]] : [])));
 
-const LOG_LEVELS: Readonly<Record<string, string>> = { warning: "warn", panic: "fatal" };
+/** confd's level names perch spells otherwise. */
+const LOG_LEVEL_ALIASES: Readonly<Record<string, string>> = { warning: "warn", panic: "fatal" };
 
 /** Invoked as `confd`, or with a confd flag first (`-onetime`, `-confdir=…`; not perch's `-h`/`-v`). */
 export function isConfdInvocation(argv: readonly string[], program: string): boolean {
@@ -214,7 +215,7 @@ function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: Pe
   }
   if (node !== undefined) out.endpoints = (node as string[]).map((n) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(n) ? n : `${tls ? "https" : "http"}://${n}`));
   const level = values["log-level"];
-  if (typeof level === "string" && level !== "") out["log-level"] = LOG_LEVELS[level.toLowerCase()] ?? level.toLowerCase();
+  if (typeof level === "string" && level !== "") out["log-level"] = LOG_LEVEL_ALIASES[level.toLowerCase()] ?? level.toLowerCase();
   if (polling && interval !== undefined) {
     if ((interval as number) > 0) out.interval = `${interval}s`;
     else errors.push(new PerchError(`-interval must be a positive number of seconds, got ${interval}`));
