@@ -9,7 +9,6 @@ export interface ErrorContext {
   column?: number;
   key?: string;
   template?: string;
-  command?: string;
 }
 
 export class PerchError extends Error {

@@ -2,6 +2,8 @@
  * Typed reads from a decoded JSON document, each failing with the field's dotted path, so that a
  * v3 resource with a missing or ill-typed field is reported as exactly that.
  */
+import { describeValue } from "../util/describe-value.js";
+
 export class FieldError extends Error {}
 
 type Json = Record<string, unknown>;
@@ -47,7 +49,7 @@ export class Fields {
   string(name: string): string | undefined {
     if (!this.has(name)) return undefined;
     const value = this.doc[name];
-    if (typeof value !== "string") throw new FieldError(`${this.where(name)} must be a string, got ${describe(value)}`);
+    if (typeof value !== "string") throw new FieldError(`${this.where(name)} must be a string, got ${describeValue(value)}`);
     return value;
   }
 
@@ -60,7 +62,7 @@ export class Fields {
   boolean(name: string): boolean | undefined {
     if (!this.has(name)) return undefined;
     const value = this.doc[name];
-    if (typeof value !== "boolean") throw new FieldError(`${this.where(name)} must be true or false, got ${describe(value)}`);
+    if (typeof value !== "boolean") throw new FieldError(`${this.where(name)} must be true or false, got ${describeValue(value)}`);
     return value;
   }
 
@@ -69,7 +71,7 @@ export class Fields {
     if (!this.has(name)) return undefined;
     const value = this.doc[name];
     if (typeof value !== "number" || !Number.isInteger(value) || value < min || value > max) {
-      throw new FieldError(`${this.where(name)} must be a whole number from ${min} to ${max}, got ${describe(value)}`);
+      throw new FieldError(`${this.where(name)} must be a whole number from ${min} to ${max}, got ${describeValue(value)}`);
     }
     return value;
   }
@@ -99,7 +101,7 @@ export class Fields {
     if (inner === undefined) return {};
     const out: Record<string, string> = {};
     for (const [k, v] of Object.entries(inner.doc)) {
-      if (typeof v !== "string") throw new FieldError(`${inner.where(k)} must be a string, got ${describe(v)}`);
+      if (typeof v !== "string") throw new FieldError(`${inner.where(k)} must be a string, got ${describeValue(v)}`);
       out[k] = v;
     }
     return out;
@@ -113,10 +115,4 @@ export class Fields {
 
 function isObject(value: unknown): value is Json {
   return typeof value === "object" && value !== null && !Array.isArray(value);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "a list";
-  return typeof value === "string" ? JSON.stringify(value) : typeof value === "object" ? "an object" : String(value);
 }

@@ -1,18 +1,14 @@
 /**
- * `perch check`'s analysis: load the confdir as a render would (every conf.d and template error),
- * then look at each template's AST for what loading cannot see — every unknown helper, argument
- * counts, partials — and at the keys each resource's template reads, flagging reads that fall
- * outside the resource's `keys` (the view would never contain them). Everything is collected;
- * nothing stops at the first problem.
+ * `perch check`: load the confdir as a render would, then read each template's AST for what loading cannot see
+ * (every unknown helper, argument counts, reads outside the resource's `keys`). Nothing stops at the first problem.
  */
-import { readdir, readFile } from "node:fs/promises";
-import path from "node:path";
+import { readFile } from "node:fs/promises";
 import Handlebars from "handlebars";
-import { PerchError, PerchErrors, type ErrorContext } from "../errors.js";
+import { PerchError, type ErrorContext } from "../errors.js";
 import { globToRegExp } from "../mirror/glob.js";
 import { compareBytes } from "../mirror/key-index.js";
-import { loadResourceSet, storePath } from "../resource/load-set.js";
-import { parseResource, type ResourceDefinition } from "../resource/parse-resource.js";
+import { storePath, templatePath, tryLoadResourceSet } from "../resource/load-set.js";
+import type { ResourceDefinition } from "../resource/parse-resource.js";
 import { helperUsageProblems } from "./helper-usage.js";
 import { literalText, mayReadInside, resourcePattern, showPattern, type KeyPattern } from "./key-pattern.js";
 import { templateReads, type KeyRead } from "./template-reads.js";
@@ -47,17 +43,12 @@ export interface CheckReport {
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
-  const problems: PerchError[] = [];
-  try {
-    await loadResourceSet({ confdir: opts.confdir, nodeName: opts.nodeName, globalPrefix: opts.globalPrefix, only: opts.only });
-  } catch (err) {
-    if (!(err instanceof PerchErrors)) throw err;
-    problems.push(...err.errors);
-  }
+  const loading = await tryLoadResourceSet({ confdir: opts.confdir, nodeName: opts.nodeName, globalPrefix: opts.globalPrefix, only: opts.only });
+  const problems = [...loading.problems];
   const resources: ResourceKeys[] = [];
   const linted = new Set<string>();
-  for (const def of await definitions(opts.confdir, opts.only)) {
-    const template = path.resolve(opts.confdir, "templates", def.src);
+  for (const def of loading.definitions) {
+    const template = templatePath(opts.confdir, def);
     const ast = await parseTemplate(template);
     // Unreadable or invalid: loading has reported it.
     if (ast === undefined) continue;
@@ -69,21 +60,6 @@ export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
     resources.push(resourceKeys(def, template, templateReads(ast), where, opts.globalPrefix ?? "", problems));
   }
   return { resources, problems: tidy(problems) };
-}
-
-/** The resources that parse; their errors are loading's to report. */
-async function definitions(confdir: string, only: readonly string[] | undefined): Promise<ResourceDefinition[]> {
-  const confd = path.join(confdir, "conf.d");
-  const names = await readdir(confd).catch((): string[] => []);
-  const defs: ResourceDefinition[] = [];
-  for (const fileName of names.filter((f) => f.endsWith(".toml")).sort()) {
-    const name = fileName.slice(0, -".toml".length);
-    if (only && !only.includes(name)) continue;
-    const file = path.join(confd, fileName);
-    const { resource } = parseResource(file, name, await readFile(file, "utf8"));
-    if (resource) defs.push(resource);
-  }
-  return defs;
 }
 
 async function parseTemplate(file: string): Promise<hbs.AST.Program | undefined> {

@@ -1,11 +1,9 @@
 /**
- * Every helper call in a template, checked without rendering: unknown helpers (all of them, where
- * compiling stops at the first), wrong argument counts, value helpers written as blocks (their
- * block would be ignored and the value printed), block helpers written inline, named arguments a
- * helper ignores, and partials no `{{#*inline}}` defines. What counts as a helper call follows
- * Handlebars' own rule for `knownHelpersOnly` templates.
+ * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
+ * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
  */
-import { blockHelperNames, helperTable } from "../template/compile.js";
+import { builtinHelperNames, helperTable } from "../template/compile.js";
+import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { inlinePartials } from "./template-reads.js";
 
 export interface UsageProblem {
@@ -14,13 +12,11 @@ export interface UsageProblem {
   column: number;
 }
 
-type Arity = readonly [number, number];
-
 /** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
 const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
 const INLINE_BUILTINS: Readonly<Record<string, Arity>> = { lookup: [2, 2], log: [1, Infinity] };
 
-const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...blockHelperNames]);
+const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...builtinHelperNames]);
 
 type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
 
@@ -96,7 +92,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
       return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: name the variable differently`);
     }
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
-      at(node, `wrong number of arguments: ${name} takes ${describeArity(arity)}, got ${count}`);
+      at(node, argumentCountMessage(name, arity, count, "check"));
     }
   };
 
@@ -105,9 +101,8 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
 }
 
 /**
- * The helper a node calls, as Handlebars decides with `knownHelpersOnly`: a subexpression, or a
- * mustache/block with arguments, always calls (named by the path's first part); a bare simple name
- * calls only when it is a known helper; a block param is never a helper.
+ * As Handlebars decides with `knownHelpersOnly`: a subexpression, or a call with arguments, always calls its
+ * path's first part; a bare simple name calls only a known helper; a block param never does.
  */
 function helperName(node: Call, scopes: readonly string[][]): string | undefined {
   if (node.path.type !== "PathExpression") return undefined;
@@ -124,10 +119,4 @@ function partialName(name: hbs.AST.PathExpression | hbs.AST.SubExpression | hbs.
   if (name.type === "PathExpression") return (name as hbs.AST.PathExpression).original;
   if (name.type === "StringLiteral") return (name as hbs.AST.StringLiteral).value;
   return undefined;
-}
-
-function describeArity([min, max]: Arity): string {
-  if (max === Infinity) return `at least ${min}`;
-  if (min === max) return `${min}`;
-  return max === min + 1 ? `${min} or ${max}` : `${min} to ${max}`;
 }

@@ -1,8 +1,6 @@
 /**
- * A store key as far as a static look at a template can know it: literal text, environment
- * variables (`getenv "NODENAME"`, or `//NODENAME` in a resource's keys) and runs nothing can be said
- * about (a name from `ls`). `perch check` shows keys in this form and asks whether a read can fall
- * inside a resource's `keys`; it only flags a read that cannot.
+ * A store key as far as a static look can know it: literal text, environment variables (`getenv "NODENAME"`,
+ * `//NODENAME`) and unknown runs (a name from `ls`), so `perch check` flags only a read that cannot be inside `keys`.
  */
 import { globToRegExp } from "../mirror/glob.js";
 
@@ -79,9 +77,8 @@ function mayMatch(read: Segment, key: Segment, glob: boolean): boolean {
 }
 
 /**
- * Whether a read can see anything under one of `keys` (a resource's key paths, which select whole
- * segments): an exact key or glob must lie at or below a key path; listing a path's children is
- * fine when that path and a key path are one above the other.
+ * Whether a read can see anything under one of `keys` (whole segments): a key or glob must lie at or below a key
+ * path; a listing's path and a key path must be one above the other.
  */
 export function mayReadInside(read: KeyPattern, kind: ReadKind, keys: readonly KeyPattern[]): boolean {
   const r = segments(read);

@@ -1,9 +1,6 @@
 /**
- * The keys a template reads, found by walking its Handlebars AST with a small abstract evaluator:
- * string literals are known, `getenv NAME` is the symbol <NAME>, `printf` and `concat` build
- * patterns from those, `{{#let}}` variables and block params carry them, a name from `ls`/`lsdir`
- * is "any one name", and inline partials are followed from each call with the caller's variables.
- * Anything else is unknown; a store helper given an unknown key is listed as computed.
+ * The keys a template reads, by a small abstract evaluation of its AST: literals, `getenv` symbols, `printf`/`concat`,
+ * variables, block params and partial calls are followed; anything else makes the key "computed".
  */
 import { ANY, joinPatterns, literalText, textPattern, type KeyPattern, type ReadKind } from "./key-pattern.js";
 

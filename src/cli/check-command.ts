@@ -1,8 +1,6 @@
 /**
- * `perch check`: the keys each resource's template reads on stdout, every problem on stderr as
- * `file:line:column: message` (the form editors and CI annotations read; paths relative to the
- * working directory when inside it, as in the listing), exit 2 on any problem —
- * the status `perch render` gives for a conf.d or template error.
+ * `perch check`: the keys each template reads on stdout; problems on stderr as `file:line:column: message`, the form
+ * editors and CI annotations read; exit 2 on any, as `perch render` exits on a conf.d or template error.
  */
 import { relative } from "node:path";
 import { runCheck, type CheckReport } from "../check/check.js";

@@ -1,27 +1,23 @@
 /**
- * confd's own command line and confd.toml, translated into perch's settings, so that a service
- * definition that ran confd runs perch by changing the program name. Only the template language
- * differs (Handlebars for Go templates; see docs/templates.md).
- *
- * Flags are parsed the way Go's `flag` package does (`-name value`, `-name=value`, `--name`, bare
- * booleans, parsing stops at `--`). Precedence is confd's — flags over confd.toml over the
- * CONFD_CLIENT_* variables over confd's defaults — with perch's environment (PERCH_*, ETCD_*)
- * between confd's flags and the rest.
+ * confd's command line and confd.toml as perch settings, so a service that ran confd runs perch by its name alone.
+ * Precedence is confd's (flags, confd.toml, CONFD_CLIENT_*, defaults), with PERCH_* and ETCD_* after the flags.
  */
 import path from "node:path";
 import { PerchError, PerchErrors } from "../errors.js";
+import { describeValue } from "../util/describe-value.js";
 import type { CommandName } from "./argv.js";
-import { lineOf, readTomlSettings, type RawSettings, type SettingName } from "./settings.js";
+import { hasKind, KIND_NAMES, keyLine, readTomlFile, type TomlKind } from "../util/toml.js";
+import type { RawSettings, SettingName } from "./settings.js";
 
 export const CONFD_CONFIG_FILE = "/etc/confd/confd.toml";
 const CONFD_DEFAULTS: ConfdValues = { confdir: "/etc/confd", interval: 600 };
 
-type Kind = "boolean" | "string" | "integer" | "list";
 type ConfdValue = string | number | boolean | string[];
 type ConfdValues = Partial<Record<string, ConfdValue>>;
 
 interface ConfdFlag {
-  kind: Kind;
+  /** In confd.toml and on the command line; a `strings` flag is repeatable. */
+  kind: TomlKind;
   help: string;
   /** Its key in confd.toml, when it has one. */
   toml?: string;
@@ -36,7 +32,7 @@ const FLAGS: Readonly<Record<string, ConfdFlag>> = {
   confdir: { kind: "string", toml: "confdir", perch: "confdir", help: "holds conf.d/ and templates/ (default /etc/confd)" },
   "config-file": { kind: "string", help: `confd.toml to read (default ${CONFD_CONFIG_FILE}, skipped when missing)` },
   backend: { kind: "string", toml: "backend", help: "etcd or etcdv3: both read etcd's v3 API" },
-  node: { kind: "list", toml: "nodes", help: "an etcd endpoint (repeatable); host:port gets http://, or https:// with TLS" },
+  node: { kind: "strings", toml: "nodes", help: "an etcd endpoint (repeatable); host:port gets http://, or https:// with TLS" },
   prefix: { kind: "string", toml: "prefix", perch: "prefix", help: "prepended to every resource's prefix" },
   noop: { kind: "boolean", toml: "noop", perch: "noop", help: "compare only: write nothing, reload nothing" },
   "sync-only": { kind: "boolean", toml: "sync-only", perch: "sync-only", help: "write files, run no reload_cmd" },
@@ -76,7 +72,8 @@ const UNSUPPORTED_BOOLEANS: ReadonlySet<string> = new Set(["client-insecure"]);
 
 const TOML_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(FLAGS).flatMap(([name, flag]) => (flag.toml ? [[flag.toml, name]] : [])));
 
-const LOG_LEVELS: Readonly<Record<string, string>> = { warning: "warn", panic: "fatal" };
+/** confd's level names perch spells otherwise. */
+const LOG_LEVEL_ALIASES: Readonly<Record<string, string>> = { warning: "warn", panic: "fatal" };
 
 /** Invoked as `confd`, or with a confd flag first (`-onetime`, `-confdir=…`; not perch's `-h`/`-v`). */
 export function isConfdInvocation(argv: readonly string[], program: string): boolean {
@@ -154,14 +151,14 @@ function parseFlags(argv: readonly string[], errors: PerchError[]): ConfdValues 
     }
     const value = flagValue(name, flag.kind, text, errors);
     if (value === undefined) continue;
-    values[name] = flag.kind === "list" ? [...((values[name] as string[] | undefined) ?? []), value as string] : value;
+    values[name] = flag.kind === "strings" ? [...((values[name] as string[] | undefined) ?? []), value as string] : value;
   }
   return values;
 }
 
 const GO_BOOLEANS: Readonly<Record<string, boolean>> = { 1: true, t: true, T: true, true: true, TRUE: true, True: true, 0: false, f: false, F: false, false: false, FALSE: false, False: false };
 
-function flagValue(name: string, kind: Kind, text: string | undefined, errors: PerchError[]): ConfdValue | undefined {
+function flagValue(name: string, kind: TomlKind, text: string | undefined, errors: PerchError[]): ConfdValue | undefined {
   if (kind === "boolean") {
     const value = text === undefined ? true : GO_BOOLEANS[text];
     if (value === undefined) errors.push(new PerchError(`invalid boolean value ${JSON.stringify(text)} for -${name}`));
@@ -179,12 +176,12 @@ function flagValue(name: string, kind: Kind, text: string | undefined, errors: P
 
 /** confd.toml; missing is fine (confd skips it too), anything perch cannot honour is an error. */
 function readConfdToml(file: string, errors: PerchError[]): ConfdValues {
-  const read = readTomlSettings(file, errors);
+  const read = readTomlFile(file, errors);
   if (read === undefined) return {};
   const { text, doc } = read;
   const values: ConfdValues = {};
   for (const [key, value] of Object.entries(doc)) {
-    const line = lineOf(text, key);
+    const line = keyLine(text, key);
     const name = TOML_KEYS.get(key);
     const flag = name === undefined ? undefined : FLAGS[name];
     if (name === undefined || flag === undefined) {
@@ -192,17 +189,14 @@ function readConfdToml(file: string, errors: PerchError[]): ConfdValues {
       errors.push(new PerchError(why ? `confd setting "${key}" is not supported by perch: ${why}` : `unknown confd setting "${key}"`, { file, line }));
       continue;
     }
-    const ok = flag.kind === "list" ? Array.isArray(value) && value.every((v) => typeof v === "string") : flag.kind === "integer" ? Number.isInteger(value) : typeof value === flag.kind;
-    if (!ok) {
-      errors.push(new PerchError(`confd setting "${key}" must be ${KIND_NAMES[flag.kind]}, got ${JSON.stringify(value)}`, { file, line }));
+    if (!hasKind(value, flag.kind)) {
+      errors.push(new PerchError(`confd setting "${key}" must be ${KIND_NAMES[flag.kind]}, got ${describeValue(value)}`, { file, line }));
       continue;
     }
     values[name] = value as ConfdValue;
   }
   return values;
 }
-
-const KIND_NAMES: Readonly<Record<Kind, string>> = { boolean: "true or false", string: "a string", integer: "an integer", list: "a list of strings" };
 
 /** One layer of confd values as perch settings. */
 function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: PerchError[]): RawSettings {
@@ -221,7 +215,7 @@ function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: Pe
   }
   if (node !== undefined) out.endpoints = (node as string[]).map((n) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(n) ? n : `${tls ? "https" : "http"}://${n}`));
   const level = values["log-level"];
-  if (typeof level === "string" && level !== "") out["log-level"] = LOG_LEVELS[level.toLowerCase()] ?? level.toLowerCase();
+  if (typeof level === "string" && level !== "") out["log-level"] = LOG_LEVEL_ALIASES[level.toLowerCase()] ?? level.toLowerCase();
   if (polling && interval !== undefined) {
     if ((interval as number) > 0) out.interval = `${interval}s`;
     else errors.push(new PerchError(`-interval must be a positive number of seconds, got ${interval}`));

@@ -1,24 +1,16 @@
 #!/usr/bin/env node
 /**
- * The shipped `perch` (dist/bundle/perch.js): runs the bundled program, perch.cjs beside it, with a
- * V8 code cache. Node 20 has no compile cache of its own (module.enableCompileCache is Node 22), so
- * every cold start parsed and compiled the bundle and then, lazily, each function a render calls.
- * The first run writes V8's cached data for everything it compiled into the cache directory
- * (src/util/cache-dir.ts: owned by the user, private); later runs skip that work (~20-30 ms of a
- * one-shot on the bench machine). V8 checks the data against its version, flags and the source and
- * rejects what does not fit; a rejected or missing cache is written anew at exit.
+ * The shipped `perch`: runs the bundle (perch.cjs) with a V8 code cache, as Node 20 has no compile cache of its own,
+ * so a cold start skips compiling what the last run compiled. V8 rejects data that does not fit; that is rewritten.
  */
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
-import { cacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
+import { openCacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
 
-/**
- * Code caches kept (each about half a megabyte): every build has its own, so older ones only serve
- * another checkout or Node version sharing the directory.
- */
+/** Every build has its own code cache: older ones serve only another checkout or Node version. */
 const CODE_CACHES_KEPT = 4;
 
 type CommonJsWrapper = (exports: object, require: NodeJS.Require, module: { exports: object }, filename: string, dirname: string) => void;
@@ -28,7 +20,7 @@ const source = readFileSync(program, "utf8");
 
 /** Where this build's cached data goes for this Node: a new build or Node version gets its own file. */
 function cacheFile(): string | undefined {
-  const dir = cacheDirectory();
+  const dir = openCacheDirectory();
   if (dir === undefined) return undefined;
   const { size, mtimeMs } = statSync(program);
   return path.join(dir, `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}.v8cache`);

@@ -3,12 +3,11 @@
  * Precedence is flags, then environment, then perch.toml in the confdir, then defaults; the merged
  * result is validated once and every problem is reported together.
  */
-import { readFileSync } from "node:fs";
 import path from "node:path";
-import toml from "toml";
 import { errorMessage, PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+import { hasKind, KIND_NAMES, keyLine, readTomlFile } from "../util/toml.js";
 import type { EtcdConnection } from "../store/etcd-connection.js";
 import { endpointUrl } from "../store/endpoint-url.js";
 
@@ -102,29 +101,17 @@ export function settingsFromEnv(env: NodeJS.ProcessEnv): RawSettings {
   return out;
 }
 
-/**
- * A TOML settings file (perch.toml, confd.toml) as text and document. Unreadable: undefined, as if
- * absent; a syntax error is reported with its line and column.
- */
-export function readTomlSettings(file: string, errors: PerchError[]): { text: string; doc: Record<string, unknown> } | undefined {
-  let text: string;
-  try {
-    text = readFileSync(file, "utf8");
-  } catch {
-    return undefined;
-  }
-  try {
-    return { text, doc: toml.parse(text) as Record<string, unknown> };
-  } catch (err) {
-    const start = (err as { location?: { start?: { line?: number; column?: number } } }).location?.start;
-    errors.push(new PerchError(`TOML syntax error: ${(err as Error).message}`, { file, line: start?.line, column: start?.column }));
-    return undefined;
-  }
-}
+/** What perch.toml may give for each kind of setting. */
+const TOML_FORMS: Readonly<Record<SettingKind, { accepts: (value: unknown) => boolean; name: string }>> = {
+  boolean: { accepts: (v) => hasKind(v, "boolean"), name: KIND_NAMES.boolean },
+  list: { accepts: (v) => hasKind(v, "string") || hasKind(v, "strings"), name: `${KIND_NAMES.string} or ${KIND_NAMES.strings}` },
+  // A number reads as its text (`interval = 30`).
+  string: { accepts: (v) => hasKind(v, "string") || typeof v === "number", name: KIND_NAMES.string },
+};
 
 /** Settings from `perch.toml` in the confdir (snake_case or kebab-case keys). Missing file: none. */
 export function settingsFromFile(file: string, errors: PerchError[]): RawSettings {
-  const read = readTomlSettings(file, errors);
+  const read = readTomlFile(file, errors);
   if (read === undefined) return {};
   const { text, doc } = read;
   const out: RawSettings = {};
@@ -132,12 +119,11 @@ export function settingsFromFile(file: string, errors: PerchError[]): RawSetting
     const name = rawKey.replaceAll("_", "-") as SettingName;
     const spec: SettingSpec | undefined = (SETTINGS as Record<string, SettingSpec>)[name];
     if (spec === undefined || name === "help" || name === "version") {
-      errors.push(new PerchError(`unknown setting "${rawKey}"`, { file, line: lineOf(text, rawKey) }));
+      errors.push(new PerchError(`unknown setting "${rawKey}"`, { file, line: keyLine(text, rawKey) }));
       continue;
     }
-    const ok = spec.kind === "boolean" ? typeof value === "boolean" : spec.kind === "list" ? typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string")) : typeof value === "string" || typeof value === "number";
-    if (!ok) {
-      errors.push(new PerchError(`setting "${rawKey}" must be ${spec.kind === "boolean" ? "true or false" : spec.kind === "list" ? "a string or a list of strings" : "a string"}`, { file, line: lineOf(text, rawKey) }));
+    if (!TOML_FORMS[spec.kind].accepts(value)) {
+      errors.push(new PerchError(`setting "${rawKey}" must be ${TOML_FORMS[spec.kind].name}`, { file, line: keyLine(text, rawKey) }));
       continue;
     }
     out[name] = spec.kind === "list" ? (typeof value === "string" ? splitList(value) : (value as string[])) : spec.kind === "string" ? String(value) : (value as boolean);
@@ -250,10 +236,4 @@ export function splitList(value: string): string[] {
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-}
-
-/** The line that sets `key` in a flat TOML file. */
-export function lineOf(text: string, key: string): number | undefined {
-  const i = text.split("\n").findIndex((l) => new RegExp(`^\\s*"?${key.replace(/[-.]/g, "\\$&")}"?\\s*=`).test(l));
-  return i < 0 ? undefined : i + 1;
 }

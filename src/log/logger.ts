@@ -18,22 +18,15 @@ const DAEMON_LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 export interface PerchLog {
   logger: Logger;
   /**
-   * Writes what the logger still holds and closes it, waiting at most `timeoutMs` (a reader that
-   * has stopped reading must not keep perch from exiting). pino's own flush at exit leaves out a
-   * write that is waiting to retry on a full pipe; this waits for it.
+   * Writes what is held, even a write waiting to retry on a full pipe (pino's exit flush skips it), waiting at
+   * most `timeoutMs`: a reader that stopped reading must not keep perch from exiting.
    */
   close(timeoutMs: number): Promise<void>;
 }
 
 /**
- * `daemon`: `perch watch`, logging to stdout. Its lines are written asynchronously: a log write
- * never holds up a render or an install (each synchronous line was a write(2) to a pipe on the
- * daemon's thread, before the file's rename when debug lines are on), and a reader that stops
- * reading does not stop the daemon (a synchronous write to a full pipe sleeps 100 ms and retries,
- * line after line). Lines still held when perch exits are written by close() (and by pino's own
- * flush at exit, on a signal or an uncaught exception too); only a SIGKILL can lose them.
- * `command`: one-shot commands, logging to stderr (their stdout is their report), synchronously:
- * they are short, and their lines interleave with what they print.
+ * `daemon` (perch watch, stdout) writes asynchronously: a log line never delays an install, a stalled reader never stops
+ * the daemon. `command` (stderr: stdout is the report) writes synchronously, so its lines interleave with the report.
  */
 export async function createLogger(level: LogLevel, kind: "daemon" | "command"): Promise<PerchLog> {
   const fd = kind === "daemon" ? 1 : 2;
@@ -66,5 +59,8 @@ export async function createLogger(level: LogLevel, kind: "daemon" | "command"):
   };
 }
 
-/** A logger that drops everything, for library callers and tests that do not care. */
-export const silentLogger: Logger = pino({ level: "silent" });
+/**
+ * A logger that drops everything, for library callers and tests that do not care. Its own no-op
+ * destination: pino's default opens stdout and registers an exit handler, at import.
+ */
+export const silentLogger: Logger = pino({ level: "silent" }, { write: () => undefined });

@@ -1,22 +1,17 @@
 /**
- * Go's `path.Match` glob syntax, which confd's `gets`/`getvs` use: `*` is any run of non-`/`
- * characters, `?` one non-`/` character, `[...]` a class (`^` negates, `a-z` ranges) and `\`
- * escapes. Compiled patterns are cached: templates call the same few patterns on every render.
+ * Go's `path.Match` globs, as confd's `gets`/`getvs` take them: `*` is any run of non-`/` characters,
+ * `?` one non-`/` character, `[...]` a class (`^` negates, `a-z` ranges), `\` escapes.
  */
 import { PerchError } from "../errors.js";
+import { boundedCache } from "../util/bounded-cache.js";
+import { escapeRegExp } from "../util/escape-regexp.js";
 
-const cache = new Map<string, RegExp>();
+/** Templates repeat a few patterns on every render, but one built from store values is a new entry per value. */
+export const GLOB_CACHE_MAX = 1000;
 
-export function globToRegExp(pattern: string): RegExp {
-  let re = cache.get(pattern);
-  if (re === undefined) {
-    // "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would
-    // match half of a character outside the BMP and "/?" would not match "/😀").
-    re = new RegExp(`^${translate(pattern)}$`, "su");
-    cache.set(pattern, re);
-  }
-  return re;
-}
+// "u": `?` and `*` count code points, as Go's path.Match counts runes (without it, `?` would
+// match half of a character outside the BMP and "/?" would not match "/😀").
+export const globToRegExp = boundedCache(GLOB_CACHE_MAX, (pattern) => new RegExp(`^${translate(pattern)}$`, "su"));
 
 /** The part of a pattern before its first metacharacter: the range a sorted index must scan. */
 export function literalPrefix(pattern: string): string {
@@ -86,10 +81,6 @@ function translateClass(pattern: string, body: string): string {
 
 function badPattern(pattern: string, why: string): PerchError {
   return new PerchError(`bad glob pattern ${JSON.stringify(pattern)}: ${why}`, { key: pattern });
-}
-
-function escapeRegExp(c: string): string {
-  return c.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
 }
 
 function escapeClassChar(c: string): string {

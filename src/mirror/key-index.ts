@@ -1,7 +1,6 @@
 /**
- * A sorted key → value index with confd's memkv read semantics (exact get, `path.Match` globs,
- * `ls`/`lsdir` over whole path segments). One index per view (see Mirror); changes are applied in
- * place, so a render never re-reads or re-sorts the whole store.
+ * A sorted key → value index with memkv's read semantics (get, `path.Match` globs, `ls`/`lsdir` by whole
+ * segments), changed in place so that a render never re-reads or re-sorts the whole store.
  */
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
@@ -172,8 +171,8 @@ export class KeyIndex {
 
 /** Byte-order comparison of strings (what Go's sort.Strings does), not locale order. */
 export function compareBytes(a: string, b: string): number {
-  // UTF-16 code unit order equals UTF-8 byte order except for astral vs. U+E000–U+FFFF; keys
-  // and values in this domain are ASCII, and the difference is documented in docs/templates.md.
+  // UTF-16 code unit order is UTF-8 byte order except astral characters against U+E000–U+FFFF,
+  // which keys (host names, CIDRs) do not hold.
   return a < b ? -1 : a > b ? 1 : 0;
 }
 

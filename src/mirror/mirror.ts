@@ -1,7 +1,6 @@
 /**
- * The in-memory mirror of the store: every key any resource reads, the revision it is at, and one
- * prefix-relative view per distinct selection. Listing fills it once; each change event updates it in place
- * and reports which resources it touched, so only those are rendered again.
+ * The in-memory mirror of every key a resource reads, with one prefix-relative view per distinct selection:
+ * a change event updates it in place and names the resources it touched, so only those render again.
  */
 import { KeyIndex } from "./key-index.js";
 import type { ChangeEvent, KeyValue } from "../store/types.js";
@@ -25,9 +24,8 @@ interface View {
   /** `path/` for each path, so a key test is two string comparisons. */
   dirs: string[];
   /**
-   * Whether two of this view's keys can meet in one relative key (see twinKey). Not when every
-   * path lies below `prefix/`: each selected key then has the slash, and its twin (without it)
-   * is selected by no path.
+   * Whether two of this view's keys can meet in one relative key (twinKey): not when every path lies
+   * below `prefix/`, for then no path selects a key's twin without the slash.
    */
   twins: boolean;
 }
@@ -117,9 +115,8 @@ export class Mirror {
           stored = true;
         }
         const rel = relativeKey(v.selection.prefix, ev.key);
-        // Two keys meet in one relative key when they differ only by the slash after the prefix
-        // (`/calico` and `/calico/` are both "/"): the view holds the one with the slash, whatever
-        // order they come in, so that it always equals what a fresh listing gives.
+        // Keys differing only by the slash after the prefix (`/calico`, `/calico/`: both "/") meet; the
+        // view holds the one with the slash in any order of arrival, as a fresh listing would.
         const twin = v.twins ? twinKey(v.selection.prefix, ev.key) : undefined;
         const twinValue = twin !== undefined && matches(v, twin) ? this.all.get(twin) : undefined;
         let changed: boolean;

@@ -1,8 +1,6 @@
 /**
- * Change versions of a key index, for incremental rendering: every change bumps the changed key
- * and each directory above it, so a memoized piece of output can check in a few map lookups
- * whether anything it read has changed since it was rendered. Coarse on purpose: a change may
- * invalidate more than it must, never less.
+ * Change versions for incremental rendering: a change bumps its key and every directory above it, so a memoized
+ * output checks what it read in a few lookups. Coarse on purpose: it may invalidate more than it must, never less.
  */
 
 /** What a read depended on: one key's value, the set of keys below a directory, or everything below it. */

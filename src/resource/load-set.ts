@@ -1,7 +1,6 @@
 /**
- * Load a confdir: every conf.d/*.toml resource, its keys resolved to store paths, and its template
- * compiled. All problems are collected and thrown together, so `perch check` and a refused SIGHUP
- * reload can report every one of them at once.
+ * Load a confdir: every conf.d/*.toml resource, its keys resolved and its template compiled. Problems are
+ * collected, not thrown one by one, so `perch check` and a refused SIGHUP reload report every one at once.
  */
 import { readdir, readFile } from "node:fs/promises";
 import path from "node:path";
@@ -23,9 +22,8 @@ export interface LoadOptions {
 }
 
 export interface LoadedResource extends ResourceDefinition {
-  /** The effective destination (under --root when given); `declaredDest` is what the file says. */
+  /** Under --root when given. */
   dest: string;
-  declaredDest: string;
   /** The template's path on disk. */
   srcPath: string;
   /** Full store paths this resource reads. */
@@ -35,15 +33,31 @@ export interface LoadedResource extends ResourceDefinition {
 }
 
 export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource[]> {
+  const { resources, problems } = await tryLoadResourceSet(opts);
+  if (problems.length > 0) throw new PerchErrors(problems);
+  return resources;
+}
+
+/** What loading found, problems included, for a caller that reports them with its own (`perch check`). */
+export interface LoadAttempt {
+  /** Complete only when there are no problems. */
+  resources: LoadedResource[];
+  /** Every conf.d file that parsed, in name order, that --only keeps: also those whose template failed. */
+  definitions: ResourceDefinition[];
+  problems: PerchError[];
+}
+
+export async function tryLoadResourceSet(opts: LoadOptions): Promise<LoadAttempt> {
   const confd = path.join(opts.confdir, "conf.d");
   const errors: PerchError[] = [];
+  const failed = (problem: PerchError): LoadAttempt => ({ resources: [], definitions: [], problems: [problem] });
   let names: string[];
   try {
     names = (await readdir(confd)).filter((f) => f.endsWith(".toml")).sort();
   } catch (err) {
-    throw new PerchErrors([new PerchError(`cannot read the resource directory: ${(err as Error).message}`, { file: confd })]);
+    return failed(new PerchError(`cannot read the resource directory: ${(err as Error).message}`, { file: confd }));
   }
-  if (names.length === 0) throw new PerchErrors([new PerchError("no resources: the directory has no *.toml files", { file: confd })]);
+  if (names.length === 0) return failed(new PerchError("no resources: the directory has no *.toml files", { file: confd }));
 
   // Read concurrently (each read is several thread-pool round trips), parse in name order.
   const texts = await Promise.all(names.map((fileName) => readFile(path.join(confd, fileName), "utf8")));
@@ -74,13 +88,16 @@ export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource
       continue;
     }
     byDest.set(def.dest, def);
-    if (opts.only && !opts.only.includes(def.name)) continue;
+    if (!selected(opts.only, def)) continue;
     const srcPath = templatePath(opts.confdir, def);
     const template = await loadTemplate(def, srcPath, sources.get(srcPath) as Promise<string>, templates, errors);
     if (template) loaded.push(resolve(def, template, opts));
   }
-  if (errors.length > 0) throw new PerchErrors(errors);
-  return loaded;
+  return { resources: loaded, definitions: definitions.filter((def) => selected(opts.only, def)), problems: errors };
+}
+
+function selected(only: readonly string[] | undefined, def: ResourceDefinition): boolean {
+  return only === undefined || only.includes(def.name);
 }
 
 function checkOnly(only: readonly string[] | undefined, fileNames: string[], confd: string, errors: PerchError[]): void {
@@ -89,7 +106,8 @@ function checkOnly(only: readonly string[] | undefined, fileNames: string[], con
   }
 }
 
-function templatePath(confdir: string, def: ResourceDefinition): string {
+/** Where a resource's template is on disk. */
+export function templatePath(confdir: string, def: ResourceDefinition): string {
   return path.resolve(confdir, "templates", def.src);
 }
 
@@ -125,7 +143,6 @@ function resolve(def: ResourceDefinition, template: CompiledTemplate, opts: Load
   return {
     ...def,
     dest,
-    declaredDest: def.dest,
     srcPath: template.file,
     prefix,
     paths,

@@ -1,11 +1,10 @@
 /**
- * One conf.d file → one resource definition. confd's `[template]` table loads unchanged; perch's
- * additions are named in FIELDS. Unlike confd, an unknown or misspelt field is an error with its
- * line, and every problem in the file is reported, not just the first.
+ * One conf.d file → one resource definition, confd's `[template]` table plus perch's FIELDS. Unlike confd, a misspelt
+ * field is an error with its line (a silently ignored `reload_cmnd` costs hours), and every problem is reported.
  */
-import toml from "toml";
 import { PerchError } from "../errors.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+import { describeTomlValue, hasKind, KIND_NAMES, keyLine, parseToml, tableLine, type TomlKind } from "../util/toml.js";
 import { groupId, userId } from "./accounts.js";
 
 export interface ResourceDefinition {
@@ -28,10 +27,8 @@ export interface ResourceDefinition {
   lines: Record<string, number>;
 }
 
-type Kind = "string" | "strings" | "integer";
-
 interface FieldSpec {
-  kind: Kind;
+  kind: Exclude<TomlKind, "boolean">;
   required?: boolean;
 }
 
@@ -53,48 +50,37 @@ export const FIELDS: Readonly<Record<string, FieldSpec>> = {
   reload_timeout: { kind: "string" },
 };
 
-const KIND_NAMES: Record<Kind, string> = {
-  string: "a string",
-  strings: "a list of strings",
-  integer: "an integer",
-};
-
 export function parseResource(file: string, name: string, text: string): { resource?: ResourceDefinition; errors: PerchError[] } {
-  let doc: Record<string, unknown>;
-  try {
-    doc = toml.parse(text) as Record<string, unknown>;
-  } catch (err) {
-    const e = err as Error & { location?: { start?: { line?: number; column?: number } } };
-    const start = e.location?.start;
-    return { errors: [new PerchError(`TOML syntax error: ${e.message}`, { file, line: start?.line, column: start?.column, resource: name })] };
-  }
+  const parsed = parseToml(text, { file, resource: name });
+  if ("error" in parsed) return { errors: [parsed.error] };
+  const doc = parsed.doc;
   const errors: PerchError[] = [];
   const at = (msg: string, line?: number) => errors.push(new PerchError(msg, { file, line, resource: name }));
 
   for (const table of Object.keys(doc)) {
-    if (table !== "template") at(`unknown table [${table}] (a resource file has one [template] table)`, lineOfTable(text, table));
+    if (table !== "template") at(`unknown table [${table}] (a resource file has one [template] table)`, tableLine(text, table));
   }
   const table = doc.template;
   if (table === undefined || typeof table !== "object" || table === null || Array.isArray(table)) {
     if (table === undefined) at("missing [template] table");
-    else at("[template] must be a table", lineOfTable(text, "template"));
+    else at("[template] must be a table", tableLine(text, "template"));
     return { errors };
   }
   const fields = table as Record<string, unknown>;
   const lines: Record<string, number> = {};
   for (const key of Object.keys(fields)) {
-    const line = lineOfKey(text, key);
+    const line = keyLine(text, key);
     if (line !== undefined) lines[key] = line;
     const spec = FIELDS[key];
     if (spec === undefined) {
       const hint = closest(key, Object.keys(FIELDS));
       at(`unknown field "${key}" in [template]${hint ? ` (did you mean "${hint}"?)` : ""}`, line);
     } else if (!hasKind(fields[key], spec.kind)) {
-      at(`field "${key}" must be ${KIND_NAMES[spec.kind]}, got ${typeName(fields[key])}`, line);
+      at(`field "${key}" must be ${KIND_NAMES[spec.kind]}, got ${describeTomlValue(fields[key])}`, line);
     }
   }
   for (const [key, spec] of Object.entries(FIELDS)) {
-    if (spec.required && fields[key] === undefined) at(`missing required field "${key}" in [template]`, lineOfTable(text, "template"));
+    if (spec.required && fields[key] === undefined) at(`missing required field "${key}" in [template]`, tableLine(text, "template"));
   }
   if (errors.length > 0) return { errors };
 
@@ -163,40 +149,6 @@ function ownerId(
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s.trim() === "" ? undefined : s;
-}
-
-function hasKind(value: unknown, kind: Kind): boolean {
-  if (kind === "string") return typeof value === "string";
-  if (kind === "integer") return typeof value === "number" && Number.isInteger(value);
-  return Array.isArray(value) && value.every((v) => typeof v === "string");
-}
-
-function typeName(value: unknown): string {
-  if (Array.isArray(value)) return value.every((v) => typeof v === "string") ? "a list of strings" : "a list with non-strings";
-  if (typeof value === "number") return Number.isInteger(value) ? `the integer ${value}` : `the number ${value}`;
-  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
-  if (typeof value === "boolean") return `the boolean ${value}`;
-  if (value instanceof Date) return "a date";
-  return "a table";
-}
-
-function escape(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-}
-
-function lineOfKey(text: string, key: string): number | undefined {
-  const k = escape(key);
-  return lineMatching(text, new RegExp(`^\\s*(?:${k}|"${k}"|'${k}')\\s*=`));
-}
-
-function lineOfTable(text: string, table: string): number | undefined {
-  return lineMatching(text, new RegExp(`^\\s*\\[\\s*${escape(table)}\\s*\\]`));
-}
-
-function lineMatching(text: string, re: RegExp): number | undefined {
-  const lines = text.split("\n");
-  const i = lines.findIndex((l) => re.test(l));
-  return i < 0 ? undefined : i + 1;
 }
 
 /** A known field within two edits of a misspelt one, for the "did you mean" hint. */

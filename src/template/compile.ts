@@ -1,28 +1,24 @@
 /**
- * The Handlebars engine perch renders with: an isolated environment, no HTML escaping, only known
- * helpers (an unknown one is a load-time error, not an empty string at render time), and every
- * helper error located at its template, line and column.
+ * The Handlebars engine: its own environment, no HTML escaping, only known helpers (an unknown one
+ * fails at load, not as an empty string at render), every helper error located at its line.
  */
 import { createRequire } from "node:module";
 import type Hbs from "handlebars";
 import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
-import type { HelperSpec, HelperTable, RenderScope } from "./helper-spec.js";
+import { argumentCountMessage, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
 import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { formatterHelpers } from "./helpers/formatters.js";
-import { openSpecCache } from "./spec-cache.js";
+import { openSpecCache, type SpecCache } from "./spec-cache.js";
 
 type HandlebarsCompiler = typeof Hbs;
 /** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
 const Handlebars = runtime as unknown as HandlebarsCompiler;
 type TemplateSpecification = ReturnType<HandlebarsCompiler["precompile"]>;
 
-/**
- * The runtime above runs compiled templates; the compiler (parser, code generator, source maps:
- * twice the modules) is loaded only for a template that is not in the spec cache.
- */
+/** The compiler is twice the runtime's modules: loaded only for a template not in the spec cache. */
 const loadCommonJs = createRequire(import.meta.url);
 let compiler: HandlebarsCompiler | undefined;
 
@@ -34,8 +30,8 @@ function precompile(source: string): string {
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
 
-/** Block helpers and Handlebars built-ins: known to the compiler, not in the arity table. */
-export const blockHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
+/** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
+export const builtinHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
 
 export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
@@ -51,13 +47,12 @@ const compileOptions: CompileOptions = {
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
   preventIndent: true,
-  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...blockHelperNames].map((n) => [n, true])),
+  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...builtinHelperNames].map((n) => [n, true])),
 };
 
 type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;
 
 const engine = Handlebars.create();
-const specCache = openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`);
 for (const [name, spec] of Object.entries(helperTable)) engine.registerHelper(name, wrapHelper(name, spec));
 engine.registerHelper("let", letHelper);
 const builtinEach = engine.helpers.each as Hbs.HelperDelegate;
@@ -68,6 +63,14 @@ interface TemplateData {
   perchTemplate: string;
 }
 
+/** Opened at the first compile, not at import: opening creates the cache directory. */
+let specCache: { cache: SpecCache | undefined } | undefined;
+
+function cachedSpecs(): SpecCache | undefined {
+  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`) };
+  return specCache.cache;
+}
+
 /**
  * Parse and compile a template now, not lazily at its first render, so syntax errors and unknown
  * helpers are reported at load time with their line. The generated code is cached on disk.
@@ -75,10 +78,11 @@ interface TemplateData {
 export function compileTemplate(name: string, file: string, source: string): CompiledTemplate {
   let template: Hbs.TemplateDelegate;
   try {
-    let spec = specCache?.get(source);
+    const cache = cachedSpecs();
+    let spec = cache?.get(source);
     if (spec === undefined) {
       spec = precompile(source);
-      specCache?.set(source, spec);
+      cache?.set(source, spec);
     }
     template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
   } catch (err) {
@@ -125,20 +129,14 @@ function memoEach(this: unknown, context: unknown, options: HelperOptions): unkn
   });
 }
 
-/**
- * Handlebars passes a helper its arguments and then its options object: popping the options off
- * the rest array leaves exactly the argument list (copying out of `arguments` measured no faster).
- */
+/** Handlebars passes a helper its arguments, then its options: popping those leaves the argument list. */
 function wrapHelper(name: string, spec: HelperSpec) {
   // Outside the per-call function: array destructuring runs the iterator protocol on every call.
   const [min, max] = spec.arity;
   return function helper(this: unknown, ...args: unknown[]): unknown {
     const options = args.pop() as HelperOptions;
     try {
-      if (args.length < min || args.length > max) {
-        const want = min === max ? `${min}` : max === Infinity ? `at least ${min}` : `${min} to ${max}`;
-        throw new PerchError(`${name} takes ${want} argument${want === "1" ? "" : "s"}, got ${args.length}`);
-      }
+      if (args.length < min || args.length > max) throw new PerchError(argumentCountMessage(name, spec.arity, args.length, "render"));
       return spec.fn(args, options.data.perch);
     } catch (err) {
       throw locate(err, options.data.perchTemplate, options.loc);

@@ -1,16 +1,6 @@
 /**
- * Incremental rendering. A resource's RenderMemo remembers, for each iteration of each outermost
- * `{{#each}}` over a list, the output and every read the iteration made (keys, directory
- * listings, globs — with their change versions). The next render reuses an iteration whose reads
- * are all unchanged, so a change to one node of a 5,000-node mesh renders one iteration, not
- * 5,000. Reuse is allowed only while everything the template read outside iterations is
- * unchanged too (that is what the iterations' surroundings — `let` variables, block params —
- * derive from); otherwise the whole template renders afresh. The list itself is computed outside
- * the iteration, so an item cannot change position (@index, @first, @last) while reuse is allowed.
- * The output is always what a full render would give; test/unit/memo.test.ts checks exactly that
- * over random changes. Templates must read the store through the helpers (they do: the view is
- * all they are given) and the environment must not change between renders (it is fixed per
- * process).
+ * Incremental rendering: an outermost `{{#each}}` iteration is reused while nothing it read, nor anything read
+ * outside iterations, has changed. Sound because templates read only through the helpers and the environment is fixed.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
@@ -28,9 +18,8 @@ interface Entry {
 }
 
 /**
- * One entry into an outermost loop. Items are looked up by themselves, not by a string built from
- * them: a 5,000-host mesh makes 5,000 lookups per render, and a concatenated key would have to be
- * flattened and hashed every time, where a name from a listing keeps its hash.
+ * One entry into an outermost loop. Items are looked up by themselves: a name from a listing keeps
+ * its hash, where a key built from it would be hashed again on every lookup of every render.
  */
 export class LoopSite {
   /** ls/lsdir names and other primitive items. */
@@ -45,10 +34,8 @@ export class LoopSite {
 }
 
 /**
- * Iterations per chunk. A loop over a list that is the very same array as in the last render (a
- * cached `ls`/`lsdir` listing: a host's address changed, none came or went) reuses a chunk whose
- * iterations are all unchanged as one flat string: a 1,000-host mesh is then ~32 pieces to join, to
- * compare and to encode, not 1,000, and a change re-renders one chunk's join.
+ * Iterations per chunk: over the very same list as last time (a cached listing: no host came or went),
+ * a chunk of unchanged iterations is one flat string, so a render joins N/32 pieces, not N.
  */
 const CHUNK = 32;
 
@@ -141,11 +128,7 @@ export class RenderMemo implements ReadTracker {
     return site;
   }
 
-  /**
-   * The whole loop's output over `items`, iteration `i` rendered by `render(i)`: each iteration
-   * reused when nothing it read has changed, else rendered and remembered; whole chunks reused when
-   * the list is the same array as last time (see CHUNK).
-   */
+  /** The loop's output: each iteration reused unless what it read changed, whole chunks when the list is the same array. */
   loop(site: LoopSite, items: readonly unknown[], render: (i: number) => string): string {
     // Reuse is allowed only while everything read outside the iterations, the list's inputs among
     // them, is unchanged; the identity check also keeps a list built afresh (split's) to per-item reuse.
@@ -180,11 +163,7 @@ export class RenderMemo implements ReadTracker {
     return out;
   }
 
-  /**
-   * One iteration's output and its entry: reused when nothing it read has changed, else rendered
-   * and remembered. An item that cannot be keyed (see pairKey), or that the list holds twice,
-   * renders every time and has no entry.
-   */
+  /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
   private iteration(site: LoopSite, item: unknown, render: () => string): { output: string; entry?: Entry } {
     let map: Map<string | number | boolean, Entry>;
     let key: string | number | boolean;
@@ -290,12 +269,8 @@ export class RenderMemo implements ReadTracker {
 }
 
 /**
- * V8 keeps a string built by `+` as a tree of its pieces (a rope) until something needs it flat,
- * and flattening a rope does not flatten the ropes inside it. A remembered iteration is part of
- * every later render, so it is flattened once, here: otherwise each render's conversion to bytes
- * walks every small piece of every reused iteration again (1.3-1.5 ms of a 1,000-node bird.cfg's
- * install, against ~0.3 ms once flat). Reading a character of a rope flattens it in V8; should that
- * change, only this saving goes, not correctness.
+ * V8 keeps a `+`-built string as a rope, and flattening a rope leaves the ropes inside it: a remembered iteration is
+ * flattened once (reading a character does it), not walked again by every later render's conversion to bytes.
  */
 function flatten(output: string): void {
   output.charCodeAt(0);

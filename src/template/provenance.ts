@@ -1,8 +1,6 @@
 /**
- * Where the strings of a render came from, so a validating formatter that rejects one can name its
- * key. Values are recorded as they are read (a Map: value → key; the latest wins). Names from
- * `ls`/`lsdir` are recorded by listing, not by name: a 5,000-host mesh lists its hosts on every
- * render, and the names are looked up only when a helper asks about one that is not a value.
+ * Where a render's strings came from (value → key; the latest wins), so a formatter can name a bad value's key.
+ * `ls`/`lsdir` names are kept per listing and indexed only when asked: a mesh lists every host on every render.
  */
 export class Provenance extends Map<string, string> {
   private readonly listings: Array<{ names: readonly string[]; dir: string }> = [];

@@ -1,7 +1,6 @@
 /**
- * perch's on-disk cache directory, shared by the template spec cache and the launcher's V8 code
- * cache. Both hold code that perch runs, so the directory is used only when it belongs to the
- * current user and no one else can write to it.
+ * The cache directory of the template spec cache and the launcher's V8 code cache. Both hold code perch runs,
+ * so it is used only when it belongs to the current user and no one else can write to it.
  */
 import { mkdirSync, readdirSync, renameSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
@@ -11,18 +10,17 @@ import path from "node:path";
 const MAX_ENTRIES = 256;
 
 /**
- * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`.
+ * `PERCH_CACHE_DIR` (empty: no cache), else `$XDG_CACHE_HOME/perch`, else `~/.cache/perch`, created when missing.
  * Undefined when the directory cannot be made safe to use.
  */
-export function cacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function openCacheDirectory(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const dir = env.PERCH_CACHE_DIR ?? path.join(env.XDG_CACHE_HOME || path.join(homedir(), ".cache"), "perch");
-  return dir !== "" && ownedAndPrivate(dir) ? dir : undefined;
+  return dir !== "" && makePrivateDirectory(dir) ? dir : undefined;
 }
 
 /**
- * Writes `file` (in the cache directory) by rename, so a reader never sees half of it, then prunes
- * the entries with the same extension down to half of `maxEntries` once there are more. Best
- * effort: a cache that cannot be written is only a slower start.
+ * By rename, so a reader never sees half a file; then entries of its extension beyond `maxEntries` are pruned to half.
+ * Best effort: a cache that cannot be written is only a slower start.
  */
 export function writeCacheEntry(file: string, contents: string | Uint8Array, maxEntries = MAX_ENTRIES): void {
   const temp = `${file}.${process.pid}.tmp`;
@@ -39,7 +37,8 @@ export function writeCacheEntry(file: string, contents: string | Uint8Array, max
   }
 }
 
-function ownedAndPrivate(dir: string): boolean {
+/** Creates `dir` when missing; true when it is then the current user's and no one else can write it. */
+function makePrivateDirectory(dir: string): boolean {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const st = statSync(dir);

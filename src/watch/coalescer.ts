@@ -30,10 +30,6 @@ export class Coalescer {
     this.arm();
   }
 
-  get size(): number {
-    return this.pending.size;
-  }
-
   /** While a pass runs nothing is handed over; changes keep accumulating. */
   pause(): void {
     this.paused = true;

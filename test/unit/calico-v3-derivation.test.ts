@@ -540,6 +540,7 @@ describe("parseKubernetesObjects", () => {
     ["a Secret without a name", { secrets: [{ metadata: { namespace: "kube-system" } }] }, "secrets[0].metadata.name is missing"],
     ["Secret data that is not strings", { secrets: [{ metadata: { name: "s" }, data: { a: 1 } }] }, "secrets[0].data.a must be a string, got 1"],
     ["a Service clusterIP that is not a string", { services: [{ metadata: { name: "s" }, spec: { clusterIP: 10 } }] }, "services[0].spec.clusterIP must be a string, got 10"],
+    ["a Service clusterIP that is a list", { services: [{ metadata: { name: "s" }, spec: { clusterIP: ["10.0.0.1"] } }] }, 'services[0].spec.clusterIP must be a string, got ["10.0.0.1"]'],
     ["externalIPs not strings", { services: [{ metadata: { name: "s" }, spec: { externalIPs: "1.2.3.4" } }] }, "services[0].spec.externalIPs must be a list of strings"],
     ["an endpoint address without ip", { endpoints: [{ metadata: { name: "e" }, subsets: [{ addresses: [{ nodeName: "n" }] }] }] }, "endpoints[0].subsets[0].addresses[0].ip is missing"],
   ];

@@ -205,6 +205,25 @@ describe("runCheck", () => {
     expect(bird?.reads.every((r) => !r.outside)).toBe(true);
   });
 
+  it("still analyses a resource that loading leaves out, and reports loading's problems once", async () => {
+    await c.writeTemplate("a.hbs", '{{getv "/a/k"}}');
+    await c.writeTemplate("b.hbs", '{{getv "/x/k"}}');
+    await c.writeResource("a", resourceToml("a.hbs", path.join(c.out, "same"), ["/a"]));
+    await c.writeResource("b", resourceToml("b.hbs", path.join(c.out, "same"), ["/b"]));
+    const report = await check();
+    expect(report.resources.map((r) => r.resource)).toEqual(["a", "b"]);
+    expect(report.problems.map((p) => p.message)).toEqual([
+      `dest ${path.join(c.out, "same")} is also the dest of ${path.join(c.dir, "conf.d", "a.toml")}: two resources cannot write one file`,
+      "getv reads /x/k, outside the keys of resource b (/b)",
+    ]);
+  });
+
+  it("reports a confdir without conf.d as loading does, with nothing to analyse", async () => {
+    const report = await runCheck({ confdir: path.join(c.dir, "nowhere"), nodeName: "node-a" });
+    expect(report.resources).toEqual([]);
+    expect(report.problems.map((p) => p.message)).toEqual([expect.stringMatching(/^cannot read the resource directory: ENOENT/)]);
+  });
+
   it("honours --only and checks a template shared by two resources once", async () => {
     await c.writeTemplate("t.hbs", '{{getv "/a/k"}} {{nope 1}}');
     await c.writeResource("one", resourceToml("t.hbs", path.join(c.out, "one"), ["/a"]));

@@ -1,6 +1,8 @@
 // The mirror: selection by whole path segments, in-place updates, and only touched resources dirty.
 import { describe, expect, it } from "vitest";
+import { GLOB_CACHE_MAX, globToRegExp } from "../../src/mirror/glob.js";
 import { Mirror, minimalPrefixes, relativeKey } from "../../src/mirror/mirror.js";
+import { boundedCache } from "../../src/util/bounded-cache.js";
 
 function mirror(): Mirror {
   return new Mirror([
@@ -86,5 +88,31 @@ describe("helpers", () => {
   });
   it("minimalPrefixes drops paths inside others", () => {
     expect(minimalPrefixes(["/a/b", "/a", "/ab", "/c/d", "/c/d"])).toEqual(["/a", "/ab", "/c/d"]);
+  });
+});
+
+describe("compiled glob patterns", () => {
+  it("are reused, and no more than GLOB_CACHE_MAX are kept", () => {
+    const first = globToRegExp("/bound/first/*");
+    expect(globToRegExp("/bound/first/*")).toBe(first);
+    for (let i = 0; i < GLOB_CACHE_MAX; i++) globToRegExp(`/bound/${i}/*`);
+    const again = globToRegExp("/bound/first/*");
+    expect(again).not.toBe(first);
+    expect(again.test("/bound/first/x")).toBe(true);
+  });
+});
+
+describe("boundedCache", () => {
+  it("computes each key once and starts over past its bound", () => {
+    const computed: string[] = [];
+    const cached = boundedCache(2, (key) => {
+      computed.push(key);
+      return key.toUpperCase();
+    });
+    expect([cached("a"), cached("b"), cached("a")]).toEqual(["A", "B", "A"]);
+    expect(computed).toEqual(["a", "b"]);
+    expect(cached("c")).toBe("C");
+    expect([cached("c"), cached("a")]).toEqual(["C", "A"]);
+    expect(computed).toEqual(["a", "b", "c", "a"]);
   });
 });

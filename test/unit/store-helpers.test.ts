@@ -48,6 +48,10 @@ describe("getv", () => {
   it("checks its argument count", () => {
     expect(renderError('{{getv "/app/a" "x" "y"}}').message).toBe("getv takes 1 to 2 arguments, got 3");
   });
+  it("shows a key that is not a string as every helper error shows a value", () => {
+    expect(renderError("{{getv (split \"/app/a\" \",\")}}").message).toBe('getv needs a key string, got ["/app/a"]');
+    expect(renderError("{{getv nothing}}").message).toBe("getv needs a key string, got undefined");
+  });
 });
 
 describe("get", () => {

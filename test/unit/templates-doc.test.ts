@@ -14,7 +14,7 @@ import { Mirror } from "../../src/mirror/mirror.js";
 import { runPass } from "../../src/render/pass.js";
 import { loadResourceSet } from "../../src/resource/load-set.js";
 import { readKeysFile } from "../../src/store/file-store.js";
-import { blockHelperNames, compileTemplate, helperTable } from "../../src/template/compile.js";
+import { builtinHelperNames, compileTemplate, helperTable } from "../../src/template/compile.js";
 import { REPO } from "../helpers/confdir.js";
 import { Provenance } from "../../src/template/provenance.js";
 
@@ -86,7 +86,7 @@ describe("docs/templates.md examples", () => {
 
   it("shows every helper at work, and let and the built-ins", () => {
     const templates = examples.map((e) => e.blocks[0] ?? "").join("\n");
-    const names = [...Object.keys(helperTable), ...blockHelperNames.filter((n) => n !== "lookup" && n !== "log")];
+    const names = [...Object.keys(helperTable), ...builtinHelperNames.filter((n) => n !== "lookup" && n !== "log")];
     const missing = names.filter((name) => !new RegExp(`(?:\\{\\{~?#?|\\()${name}[\\s)}~]`).test(templates));
     expect(missing).toEqual([]);
   });

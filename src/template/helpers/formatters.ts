@@ -1,23 +1,11 @@
 /**
- * Validating formatters: every value that lands in BIRD syntax passes through one of these, so a
- * value from etcd can never inject BIRD statements. Each returns its argument as a string,
- * unchanged, or throws a PerchError that shows the value and, when known, the key it came from.
+ * Validating formatters: every value that lands in BIRD syntax passes one, so a value from etcd cannot
+ * inject BIRD statements. Each returns its argument unchanged or throws, naming the value and its key.
  */
 import { isIPv4, isIPv6 } from "node:net";
 import { PerchError } from "../../errors.js";
+import { describeValue } from "../../util/describe-value.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
-
-/** Enough of a bad value to recognise it, without flooding a log line with a whole document. */
-const MAX_SHOWN = 80;
-
-/** The value as it appears in an error: strings JSON-quoted (so newlines stay visible), clipped. */
-function describeValue(value: unknown): string {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? String(value));
-  const chars = Array.from(text);
-  const clipped = chars.length > MAX_SHOWN ? chars.slice(0, MAX_SHOWN).join("") : text;
-  const shown = typeof value === "string" ? JSON.stringify(clipped) : clipped;
-  return clipped === text ? shown : `${shown}...`;
-}
 
 /**
  * `<message> <value>[ (from key K)][: <detail>]`, with the key in the context when the value was
@@ -46,7 +34,7 @@ const DECIMAL = /^(?:0|[1-9][0-9]*)$/;
 
 /**
  * Bounds are safe integers, so Number's rounding cannot move a value across one: anything that
- * rounds is above 2^53, and so above every bound. (BigInt would be exact too, and slower.)
+ * rounds is above 2^53, and so above every bound.
  */
 function decimalIn(text: string, min: number, max: number): boolean {
   if (!DECIMAL.test(text)) return false;
@@ -60,8 +48,8 @@ const UINT16_MAX = 65535;
 /** node:net accepts zone ids (`fe80::1%eth0`), which are not addresses BIRD can take. */
 function ipv6(text: string): boolean {
   if (!/^[0-9A-Fa-f:.]+$/.test(text)) return false;
-  // node:net's regular expression tries each of its forms in turn on every call (a few percent of
-  // an IPv6 mesh render): it is left only the forms with an embedded IPv4 address.
+  // node:net's regular expression tries each of its forms in turn on every call: it gets only the
+  // forms with an embedded IPv4 address.
   return text.includes(".") ? isIPv6(text) : hexGroups(text);
 }
 
@@ -140,7 +128,7 @@ function formatter(
   return {
     arity: [1, 1],
     doc,
-    // Indexed, not destructured: see general.ts.
+    // Indexed, not destructured: destructuring runs the array iterator on every call.
     fn: (args, scope) => {
       const value = args[0];
       const text = textOf(value, inputs);

@@ -1,12 +1,11 @@
 /**
- * The general template helpers. Where confd's Go template function map (or Go's template
- * builtins) has the function, the semantics are Go's, because that is what template authors know;
- * where Go would print an error marker into the output (`%!d(string=x)`), these throw instead, so a
- * bad value fails the render rather than landing in the BIRD config.
+ * The general helpers, with Go's semantics where confd's function map has them (what authors know), except that
+ * where Go prints an error marker (`%!d(string=x)`) they throw: a bad value fails the render, not the BIRD config.
  */
 import { createHash } from "node:crypto";
 import { PerchError, errorMessage } from "../../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
+import { boundedCache } from "../../util/bounded-cache.js";
 import { valueError } from "./formatters.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -84,9 +83,8 @@ function isSurrogate(unit: number): boolean {
 }
 
 /**
- * Buffer.compare of the strings' UTF-8 bytes, without encoding them when it can: UTF-8 keeps code
- * point order, so where the first differing UTF-16 units (or the end of the shorter string) are not
- * surrogates, they decide. Around surrogates (pairs, and lone ones that encode as U+FFFD) the bytes do.
+ * Buffer.compare of the UTF-8 bytes, encoding only around surrogates (pairs, and lone ones that encode as U+FFFD):
+ * elsewhere UTF-16 units are in code point order, which UTF-8 keeps.
  */
 function compareUtf8(x: string, y: string): number {
   if (x === y) return 0;
@@ -219,10 +217,6 @@ interface Format {
   verbs: Array<{ verb: string; render: Verb | undefined }>;
 }
 
-/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
-const formats = new Map<string, Format>();
-/** Formats built from store values could be unbounded; past this many, start over. */
-const MAX_FORMATS = 1000;
 
 /** A verb is the code point after "%", as in Go; "%%" is literal text. */
 function parseFormat(format: string): Format {
@@ -247,18 +241,15 @@ function parseFormat(format: string): Format {
   return { literals, verbs };
 }
 
+/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
+const parsedFormat = boundedCache(1000, parseFormat);
+
 /**
  * `args` holds the format first, then the values. Errors come in format order, as the verbs are
  * reached: an unsupported verb before a missing argument, both before too many arguments.
  */
 function printf(format: string, args: unknown[], scope: RenderScope): string {
-  let parsed = formats.get(format);
-  if (parsed === undefined) {
-    if (formats.size >= MAX_FORMATS) formats.clear();
-    parsed = parseFormat(format);
-    formats.set(format, parsed);
-  }
-  const { literals, verbs } = parsed;
+  const { literals, verbs } = parsedFormat(format);
   let out = literals[0] as string;
   for (let i = 0; i < verbs.length; i++) {
     const { verb, render } = verbs[i] as Format["verbs"][number];
@@ -460,10 +451,8 @@ const helpers: HelperTable = {
 };
 
 /**
- * Helpers that make their result from their first argument's text (a block's CIDR is its key's
- * name split on "-" and joined with "/"): the result remembers the key the text came from, so a
- * formatter that rejects it still names the key. Like every other entry, the latest one wins: it is
- * the one a formatter called on the result right away is asking about.
+ * Helpers whose result is made from their first argument's text (a block's CIDR from its key's name): the result
+ * remembers that key, so a formatter rejecting it still names it. The latest entry wins: it is what a formatter asks about.
  */
 const DERIVING = ["split", "join", "base", "dir", "trim", "toUpper", "toLower", "trimPrefix", "trimSuffix", "replace"];
 

@@ -1,10 +1,10 @@
 /**
- * The store helpers, with confd's (memkv's) semantics exactly: these are what template authors
- * know. Keys are relative to the resource's prefix. Every value handed out is recorded in the
- * scope's provenance so a formatter that rejects it can name its key.
+ * The store helpers, with confd's (memkv's) semantics exactly: they are what template authors know. Every value
+ * handed out is recorded in the provenance, so a formatter that rejects it can name its key.
  */
 import { PerchError } from "../../errors.js";
 import { compareBytes } from "../../mirror/key-index.js";
+import { describeValue } from "../../util/describe-value.js";
 import type { HelperTable, RenderScope } from "../helper-spec.js";
 
 /** A key/value pair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
@@ -23,17 +23,9 @@ function pair(key: string, value: string, scope: RenderScope): KVPair {
 function keyArg(args: unknown[], helper: string): string {
   const key = args[0];
   if (typeof key !== "string") {
-    throw new PerchError(`${helper} needs a key string, got ${describe(key)}`);
+    throw new PerchError(`${helper} needs a key string, got ${describeValue(key)}`);
   }
   return key;
-}
-
-export function describe(v: unknown): string {
-  if (v === undefined) return "nothing (a missing value)";
-  if (v === null) return "null";
-  if (typeof v === "string") return JSON.stringify(v);
-  if (Array.isArray(v)) return "a list";
-  return typeof v === "object" ? "an object" : `${typeof v} ${String(v)}`;
 }
 
 /**
