@@ -43,9 +43,9 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 async function openSource(config: Config, options: OpenStoreOptions): Promise<Store> {
   if (config.backend === "file") return new FileStore(config.keys as string);
   if (options.oneShot) {
-    const { OneShotEtcdStore } = await import("../store/etcd-oneshot.js");
+    const { OneShotEtcdStore } = await import("../store/etcd/oneshot-store.js");
     return new OneShotEtcdStore(config, options.logger);
   }
-  const { createEtcdStore } = await import("../store/etcd-store.js");
+  const { createEtcdStore } = await import("../store/etcd/grpc-store.js");
   return createEtcdStore(config);
 }

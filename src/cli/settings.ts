@@ -9,8 +9,7 @@ import toml from "toml";
 import { errorMessage, PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
-import type { EtcdConnection } from "../store/etcd-connection.js";
-import { endpointUrl } from "../store/endpoint-url.js";
+import { endpointUrl, type EtcdConnection } from "../store/etcd/target.js";
 
 type SettingKind = "string" | "list" | "boolean";
 

@@ -3,7 +3,7 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { KVClient, type Etcd3 } from "etcd3";
 import { PerchError } from "../../src/errors.js";
-import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
+import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd/grpc-store.js";
 import type { ChangeEvent, ChangeStream, Store, StreamSignal } from "../../src/store/types.js";
 import { generateTlsFiles, startEtcd, startEtcdCluster, type EtcdServer } from "../helpers/etcd-server.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";

@@ -5,7 +5,7 @@ import type { AddressInfo } from "node:net";
 import fc from "fast-check";
 import { Range } from "etcd3";
 import { afterEach, describe, expect, it } from "vitest";
-import { DirectListError, listDirect, prefixRange, type DirectListOptions } from "../../src/store/etcd-oneshot.js";
+import { DirectListError, listDirect, prefixRange, type DirectListOptions } from "../../src/store/etcd/oneshot-store.js";
 
 describe("prefixRange", () => {
   it("is etcd3's Range.prefix for any bytes", () => {

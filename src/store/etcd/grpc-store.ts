@@ -32,13 +32,12 @@ import {
   type IWatchResponse,
 } from "etcd3";
 import { isBrokenCircuitError, noop } from "cockatiel";
-import { PerchError } from "../errors.js";
-import { disjointPrefixes } from "./disjoint-prefixes.js";
-import { endpointUrl } from "./endpoint-url.js";
+import { PerchError } from "../../errors.js";
+import { disjointPrefixes, LIST_PAGE_SIZE } from "./listing.js";
+import { endpointUrl, type EtcdConnection } from "./target.js";
 import { firstToAnswer } from "./first-to-answer.js";
-import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
 import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, ReconnectBackoff } from "./reconnect-backoff.js";
-import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
+import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "../types.js";
 
 export interface EtcdStoreOptions extends EtcdConnection {
   /** Bound on establishing the first connection (default 5000). */

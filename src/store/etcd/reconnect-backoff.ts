@@ -1,4 +1,4 @@
-import { Backoff, STORE_RETRY } from "../util/retry.js";
+import { Backoff, STORE_RETRY } from "../../util/retry.js";
 
 /** The first wait before a change stream reconnects, and the longest. */
 export const INITIAL_BACKOFF_MS = STORE_RETRY.firstMs;

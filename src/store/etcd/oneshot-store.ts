@@ -12,15 +12,14 @@
 import { readFile } from "node:fs/promises";
 import * as http2 from "node:http2";
 import { isIP } from "node:net";
-import { errorMessage, PerchError } from "../errors.js";
-import type { Logger } from "../log/logger.js";
-import { disjointPrefixes } from "./disjoint-prefixes.js";
-import { endpointUrl } from "./endpoint-url.js";
-import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision, type RangePage } from "./etcd-messages.js";
-import { LIST_PAGE_SIZE, type EtcdConnection } from "./etcd-connection.js";
+import { errorMessage, PerchError } from "../../errors.js";
+import type { Logger } from "../../log/logger.js";
+import { disjointPrefixes, LIST_PAGE_SIZE } from "./listing.js";
+import { endpointUrl, type EtcdConnection } from "./target.js";
+import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision, type RangePage } from "./messages.js";
 import { firstToAnswer } from "./first-to-answer.js";
-import type { EtcdStoreOptions } from "./etcd-store.js";
-import type { ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
+import type { EtcdStoreOptions } from "./grpc-store.js";
+import type { ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "../types.js";
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 /** Flow-control window for the answers: a 5,000-key page arrives without waiting for window updates. */
@@ -84,7 +83,7 @@ export class OneShotEtcdStore implements Store {
   }
 
   private etcd3(): Promise<Store> {
-    this.#etcd3 ??= import("./etcd-store.js").then(({ createEtcdStore }) => createEtcdStore(this.#options));
+    this.#etcd3 ??= import("./grpc-store.js").then(({ createEtcdStore }) => createEtcdStore(this.#options));
     return this.#etcd3;
   }
 }

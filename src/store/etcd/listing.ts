@@ -1,3 +1,8 @@
+/** What both ways of listing (the etcd3 client and the one-shot lister) ask etcd for. */
+
+/** Keys per range request: etcd 3.4's cost per page grows with what is left of the range, so fewer, larger pages list faster (BENCHMARKS.md). */
+export const LIST_PAGE_SIZE = 5_000;
+
 /** Byte-wise prefixes without those inside another one, so no key is listed or watched twice. */
 export function disjointPrefixes(prefixes: readonly string[]): string[] {
   const out: string[] = [];

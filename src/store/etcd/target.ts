@@ -1,5 +1,15 @@
-/** Parsing of etcd endpoints, shared by the etcd3 store and the one-shot lister (which must not load etcd3). */
-import { PerchError } from "../errors.js";
+/** Where and as whom to reach etcd: what the settings collect and both etcd clients take. */
+import { PerchError } from "../../errors.js";
+
+export interface EtcdConnection {
+  /** `http(s)://host:port`; several for a cluster (requests fail over between them). */
+  endpoints: string[];
+  caFile?: string;
+  certFile?: string;
+  keyFile?: string;
+  username?: string;
+  password?: string;
+}
 
 /** An endpoint as etcd3 takes it (`host:port` means http://), or a PerchError that says what is wrong. */
 export function endpointUrl(endpoint: string): URL {
