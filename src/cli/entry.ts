@@ -2,7 +2,7 @@
  * The program the launcher runs (bundled as dist/bundle/perch.cjs): main, then exit as soon as the
  * command is done: a gRPC call abandoned on an unresponsive server must not keep the process alive.
  */
-import { quietIpServerNameWarning } from "../store/etcd/ip-servername-warning.js";
+import { quietIpServerNameWarning } from "../store/etcd/index.js";
 import { main } from "./main.js";
 
 // Process-wide, so here and once: gRPC's TLS to an IP-address endpoint makes Node warn on every connection.

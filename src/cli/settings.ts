@@ -9,7 +9,7 @@ import toml from "toml";
 import { PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
-import { sayProblem, targetProblems, type EtcdConnection } from "../store/etcd/target.js";
+import { sayProblem, targetProblems, type EtcdConnection } from "../store/etcd/index.js";
 
 type SettingKind = "string" | "list" | "boolean";
 
