@@ -37,8 +37,7 @@ export async function connect(options: ConnectOptions): Promise<EtcdClients> {
       // gRPC's own reconnect backoff grows to two minutes; ours is capped at five seconds.
       "grpc.initial_reconnect_backoff_ms": INITIAL_BACKOFF_MS,
       "grpc.max_reconnect_backoff_ms": MAX_BACKOFF_MS,
-      // grpc-js refuses messages over 4 MiB by default, so one large value (etcd takes values up
-      // to its --max-request-bytes) would break every listing and every watch resumed before it,
+      // grpc-js refuses messages over 4 MiB by default: one large value would break every listing
       // for ever. etcd's own Go client accepts up to 2 GiB; so does perch.
       "grpc.max_receive_message_length": 2 ** 31 - 1,
     },

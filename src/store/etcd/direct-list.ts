@@ -1,7 +1,6 @@
 /**
  * The one-shot listing: etcd's own gRPC calls (`KV/Range`, one per page) made directly over
- * node:http2 with a hand-written codec for the few messages, so that a cold `perch render` does not
- * load etcd3, grpc-js and protobufjs (BENCHMARKS.md, the cold one-shot).
+ * node:http2, so that a cold `perch render` does not load etcd3, grpc-js and protobufjs.
  */
 import type { KeyValue, Snapshot } from "../types.js";
 import { DirectListError, Http2Client, type Http2Options } from "./http2-client.js";

@@ -1,10 +1,7 @@
 /**
- * Endpoint failover for the etcd3 store: one etcd3 client per endpoint, and the endpoint in use.
- * Calls and streams go to one endpoint at a time and move on to the next when it fails, as etcd's
- * own Go client keeps to one endpoint: given several hosts, etcd3 picks one at random for every call
- * and stream, so a member that is down without refusing connections (its machine off, a firewall
- * dropping packets) held one call in n up to the request deadline and failed perch's start one time
- * in n.
+ * Endpoint failover for the etcd3 store: one etcd3 client per endpoint, one endpoint in use, the
+ * next one when it fails (as etcd's Go client does). Not etcd3's own choice among several hosts: it
+ * picks one at random per call, so a member down without refusing connections stalled one call in n.
  */
 import type { Etcd3 } from "etcd3";
 import type { PerchError } from "../../errors.js";

@@ -4,19 +4,15 @@ import { Backoff, STORE_RETRY } from "../../util/retry.js";
 export const INITIAL_BACKOFF_MS = STORE_RETRY.firstMs;
 export const MAX_BACKOFF_MS = STORE_RETRY.maxMs;
 /**
- * Rounds of failed reconnects after which the clients are replaced: about 15 s of backoff with one
- * endpoint, longer with more. Not sooner: a client whose endpoint keeps failing has its circuit
- * breaker open, which makes passing it over quick, and a new client forgets that.
+ * Rounds of failed reconnects after which the clients are replaced. Not sooner: a failing endpoint's
+ * open circuit breaker makes passing it over quick, and a new client forgets that.
  */
 export const RENEW_CLIENT_AFTER = 8;
 
 export interface NextReconnect {
   /** How long to wait before reconnecting. */
   delayMs: number;
-  /**
-   * Replace the client before reconnecting: reconnecting keeps failing although etcd may well be
-   * back (seen after an etcd restart with auth, on a loaded machine), so start over.
-   */
+  /** Replace the clients before reconnecting: reconnecting keeps failing although etcd may well be back. */
   renewClient: boolean;
 }
 

@@ -1,14 +1,10 @@
 /**
- * The etcd3 store's change stream: one raw gRPC watch stream carrying one watch per prefix. Not
- * etcd3's Watcher: it resumes from the revision in the *header* of the last response (for a
- * creation or a catch-up batch that is the store's current revision, not the last event delivered,
- * so a second break during catch-up skips events) and it drops the compaction revision of a
- * cancelled watch.
+ * The etcd3 store's change stream: one raw gRPC watch stream, one watch per prefix. Not etcd3's
+ * Watcher: it resumes from the revision in the last response's header (after a catch-up batch, the
+ * store's revision, so a second break skips events) and drops a cancelled watch's compaction revision.
  *
- * Order: under each prefix, changes arrive in revision order. Across prefixes etcd gives no order:
- * a watch still catching up on history (after a start or a reconnect) can deliver after another
- * prefix's newer changes. The prefixes are disjoint, so applying the changes as they come still
- * ends in etcd's state; only a revision taken from one signal says nothing about other prefixes.
+ * Changes arrive in revision order under each prefix, in no order across prefixes; the prefixes are
+ * disjoint, so applying them as they come still ends in etcd's state.
  */
 import { Range, type IDuplexStream, type IEvent, type IWatchRequest, type IWatchResponse } from "etcd3";
 import { PerchError } from "../../errors.js";
@@ -83,8 +79,7 @@ export class EtcdChangeStream implements ChangeStream {
   private async connect(): Promise<void> {
     const attempt = ++this.attempt;
     this.endpoint = this.clients.current;
-    // An attempt that hangs — a call etcd never answers, a create it never confirms (seen after
-    // an auth-enabled etcd restarted under load) — is abandoned, with its client.
+    // An attempt that hangs (a call etcd never answers, a create it never confirms) is abandoned, with its client.
     this.setupTimer = setTimeout(() => {
       if (attempt !== this.attempt) return;
       this.attempt++;
@@ -93,10 +88,8 @@ export class EtcdChangeStream implements ChangeStream {
     }, SETUP_TIMEOUT_MS);
     let stream: WatchStream;
     try {
-      // A unary read first: a watch stream cannot renew an expired auth token (etcd just cancels
-      // the watch as "permission denied"), while a read makes etcd3 fetch a new one. It also picks
-      // the endpoint: the one in use, or the first of the next ones to answer.
-      // One exact key: a range over a large prefix would make etcd 3.4 count all of it.
+      // A unary read first: a watch stream cannot renew an expired auth token, a read makes etcd3
+      // fetch one, and it picks the endpoint. One exact key: etcd 3.4 would count a whole prefix.
       const key = (this.watches[0] as PrefixWatch).range.start;
       this.endpoint = await this.clients.firstAnswering((client) => client.kv.range({ key, keys_only: true }));
       stream = await this.clients.clientAt(this.endpoint).watchClient.watch();
