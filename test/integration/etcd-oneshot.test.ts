@@ -19,10 +19,14 @@ import { Range, type Etcd3 } from "etcd3";
 import { listDirect, prefixRange, type DirectListOptions } from "../../src/store/etcd/direct-list.js";
 import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd/grpc-store.js";
 import { DirectListError } from "../../src/store/etcd/http2-client.js";
+import { quietIpServerNameWarning } from "../../src/store/etcd/index.js";
 import { OneShotEtcdStore } from "../../src/store/etcd/oneshot-store.js";
 import type { Snapshot } from "../../src/store/types.js";
 import { PERCH } from "../helpers/confdir.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
+
+// As perch's entry does: gRPC's TLS to 127.0.0.1 would warn on every connection.
+quietIpServerNameWarning();
 
 describe("prefixRange", () => {
   it("is etcd3's Range.prefix for any bytes", () => {
