@@ -82,7 +82,7 @@ V8 the code it compiled in an earlier run (Node 20 has no compile cache of its o
 perch and, lazily, every function the previous run called; Handlebars' runtime is loaded without its compiler, which only a
 template missing from the on-disk compile cache needs (\`src/template/compile.ts\`, \`spec-cache.ts\`); \`diff\` is loaded only for
 \`--diff\`; a one-shot lists etcd with the same gRPC calls as etcd3, made directly over \`node:http2\` with a hand-written codec for
-the few messages (\`src/store/etcd-oneshot.ts\`, \`etcd-messages.ts\`), so \`etcd3\`, grpc-js and protobufjs are not loaded, and etcd
+the few messages (\`src/store/etcd/direct-list.ts\`, \`messages.ts\`), so \`etcd3\`, grpc-js and protobufjs are not loaded, and etcd
 does not marshal 5,000 keys a page to JSON as it did for the gateway used before (140–220 ms → 40–60 ms for the 1,000-node listing);
 execa is imported while the listing waits on etcd; the helpers avoid per-call allocations (printf formats parsed once, no array
 destructuring, string comparison without Buffers). The launcher is CommonJS (\`dist/bundle/package.json\`), so Node sets up no ES
@@ -159,7 +159,7 @@ below); without it, the cause was not found.
     targets: ["scale-sync", "scale-rss"],
     profiles: ["scale-100k"],
     text: `
-The listing (\`EtcdStore.listAtOneRevision\`, \`src/store/etcd-store.ts\`) reads pages of 5,000 keys at one revision. etcd 3.4's cost per
+The listing (\`listAtOneRevision\`, \`src/store/etcd/paged-list.ts\`) reads pages of 5,000 keys at one revision. etcd 3.4's cost per
 limited Range grows with the rest of the range, so fewer pages list faster; but larger pages raise the daemon's memory high-water mark (the
 decoded responses), which V8 does not give back: pages of 10,000 keys listed faster and held the RSS above 200 MB. The mirror holds every key
 once plus one prefix-relative copy per distinct view (resources that select the same keys under the same prefix, as

@@ -1,5 +1,6 @@
-/** The store a command asked for. etcd's client (gRPC) is imported only when it is used. */
+/** The store a command asked for: the file store, or the etcd store for the command's mode. */
 import type { Logger } from "../log/logger.js";
+import { openEtcdStore } from "../store/etcd/index.js";
 import { FileStore } from "../store/file-store.js";
 import type { Store } from "../store/types.js";
 import type { DerivationProblem } from "../calico-v3/derivation.js";
@@ -42,10 +43,5 @@ export async function openStore(config: Config, options: OpenStoreOptions = {}):
 
 async function openSource(config: Config, options: OpenStoreOptions): Promise<Store> {
   if (config.backend === "file") return new FileStore(config.keys as string);
-  if (options.oneShot) {
-    const { OneShotEtcdStore } = await import("../store/etcd-oneshot.js");
-    return new OneShotEtcdStore(config, options.logger);
-  }
-  const { createEtcdStore } = await import("../store/etcd-store.js");
-  return createEtcdStore(config);
+  return openEtcdStore(config, options.oneShot ? "one-shot" : "watching", options.logger);
 }

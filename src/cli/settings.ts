@@ -4,12 +4,11 @@
  * result is validated once and every problem is reported together.
  */
 import path from "node:path";
-import { errorMessage, PerchError, PerchErrors } from "../errors.js";
+import { PerchError, PerchErrors } from "../errors.js";
 import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
 import { hasKind, KIND_NAMES, keyLine, readTomlFile } from "../util/toml.js";
-import type { EtcdConnection } from "../store/etcd-connection.js";
-import { endpointUrl } from "../store/endpoint-url.js";
+import { sayProblem, targetProblems, type EtcdConnection } from "../store/etcd/index.js";
 
 type SettingKind = "string" | "list" | "boolean";
 
@@ -216,16 +215,11 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
     output: str("output"),
     logLevel,
   };
-  if ((config.certFile === undefined) !== (config.keyFile === undefined)) bad("--cert-file and --key-file go together");
-  // A malformed endpoint is configuration, not an outage: reported at once, never retried.
-  if (config.backend === "etcd" && (STORE as readonly string[]).includes(command)) {
-    for (const endpoint of config.endpoints) {
-      try {
-        endpointUrl(endpoint);
-      } catch (err) {
-        bad(errorMessage(err));
-      }
-    }
+  // A lone certificate or key is refused for every command; a malformed endpoint where etcd is
+  // opened (configuration, not an outage: reported at once, never retried). The store reports the rest when it opens.
+  const opensEtcd = config.backend === "etcd" && (STORE as readonly string[]).includes(command);
+  for (const problem of targetProblems(config)) {
+    if (problem.kind === "certificate-without-key" || (opensEtcd && problem.kind === "endpoint")) bad(sayProblem(problem, "settings"));
   }
   if (errors.length > 0) throw new PerchErrors(errors);
   return config;

@@ -8,7 +8,7 @@ import type { Server } from "node:http";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
-import type { Store } from "../store/types.js";
+import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
 import { startStatusServer } from "../watch/status-server.js";
@@ -25,14 +25,11 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   }
   // Set once the store is open; the signal handlers and /readyz exist before that.
   const started: { daemon?: Daemon } = {};
-  let requestStop: () => void = () => undefined;
-  const stopRequested = new Promise<undefined>((resolve) => {
-    requestStop = () => resolve(undefined);
-  });
+  const stopRequested = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ event: "signal", signal }, "stopping after the pass in flight");
-      requestStop();
+      stopRequested.abort();
       void (started.daemon ? started.daemon.stop() : Promise.resolve()).then(resolve);
     };
     process.once("SIGTERM", () => stop("SIGTERM"));
@@ -46,19 +43,13 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     server = await startStatusServer(config.listen.host, config.listen.port, metrics, readiness);
     logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
   }
-  // The node container may start before etcd is reachable: keep trying, not ready meanwhile.
-  let store: Store | undefined;
-  for (let delay = 100; store === undefined; delay = Math.min(delay * 2, 5_000)) {
-    // A stop wins over an attempt still waiting on an unresponsive server.
-    const outcome = await Promise.race([openStore(config, { env, logger }).then((opened) => ({ opened }), (err: unknown) => ({ err })), stopRequested]);
-    if (outcome === undefined) break;
-    if ("opened" in outcome) {
-      store = outcome.opened;
-      break;
-    }
-    logger.warn({ event: "store", state: "unavailable", err: errorMessage(outcome.err), retryInMs: delay }, "cannot open the store; retrying");
-    if ((await Promise.race([new Promise((resolve) => setTimeout(() => resolve(true), delay).unref()), stopRequested])) === undefined) break;
-  }
+  // The node container may start before etcd is reachable: keep trying, not ready meanwhile. A stop
+  // wins over an attempt still waiting on an unresponsive server.
+  const store = await retryUntilStopped(() => openStore(config, { env, logger }), {
+    schedule: STORE_RETRY,
+    stop: stopRequested.signal,
+    onFailure: (err, retryInMs) => logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs }, "cannot open the store; retrying"),
+  });
   if (store === undefined) {
     server?.close();
     return EXIT.ok;

@@ -12,6 +12,7 @@ import { runPass, type PassOptions, type PassReport } from "../render/pass.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
 import type { WaitWindow } from "../util/duration.js";
+import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { RenderMemo } from "../template/memo.js";
 import { Coalescer } from "./coalescer.js";
 import type { Metrics } from "./metrics.js";
@@ -27,9 +28,6 @@ export interface DaemonOptions {
   metrics: Metrics;
 }
 
-const BACKOFF_START_MS = 100;
-const BACKOFF_CAP_MS = 5_000;
-
 export class Daemon {
   private resources: LoadedResource[] = [];
   private mirror = new Mirror([]);
@@ -40,20 +38,15 @@ export class Daemon {
   private generation = 0;
   private connected = false;
   private firstPassDone = false;
-  private stopping = false;
+  /** Aborted by stop(): waits and retries end at once. */
+  private readonly stopper = new AbortController();
   private passChain: Promise<unknown> = Promise.resolve();
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly coalescer: Coalescer;
   private readonly retrier: ReloadRetrier;
   private readonly log: Logger;
-  /** Resolves (to undefined) when stop() is called: waits race against it. */
-  private readonly stopped: Promise<undefined>;
-  private resolveStopped: () => void = () => undefined;
 
   constructor(private readonly opts: DaemonOptions) {
-    this.stopped = new Promise((resolve) => {
-      this.resolveStopped = () => resolve(undefined);
-    });
     this.log = opts.logger;
     this.coalescer = new Coalescer((names) => this.enqueuePass(names));
     this.retrier = new ReloadRetrier(opts.logger, opts.metrics);
@@ -100,8 +93,7 @@ export class Daemon {
   /** SIGTERM/SIGINT: stop the stream, finish the pass in flight, close the store. */
   async stop(): Promise<void> {
     if (this.stopping) return;
-    this.stopping = true;
-    this.resolveStopped();
+    this.stopper.abort();
     this.coalescer.stop();
     this.retrier.stop();
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
@@ -157,14 +149,12 @@ export class Daemon {
         break;
       case "connected":
         if (!this.connected) this.log.info({ event: "store", state: "connected", store: this.opts.store.kind }, "store connected");
-        this.connected = true;
-        this.opts.metrics.storeConnected.set(1);
+        this.noteConnected(true);
         break;
       case "disconnected":
         if (this.connected) this.log.warn({ event: "store", state: "disconnected", err: errorMessage(signal.error) }, "store disconnected; the last good files stay");
         else this.log.debug({ event: "store", state: "disconnected", err: errorMessage(signal.error) }, "still disconnected");
-        this.connected = false;
-        this.opts.metrics.storeConnected.set(0);
+        this.noteConnected(false);
         break;
     }
   }
@@ -228,25 +218,28 @@ export class Daemon {
   }
 
   /**
-   * Retry with exponential backoff until it works; undefined as soon as the daemon stops, even
-   * while an attempt is still waiting on an unresponsive store (gRPC does not cancel it).
+   * Retry with backoff until it works; undefined as soon as the daemon stops, even while an
+   * attempt is still waiting on an unresponsive store (gRPC does not cancel it).
    */
   private async retry<T>(what: string, attempt: () => Promise<T>): Promise<T | undefined> {
-    let delay = BACKOFF_START_MS;
-    while (!this.stopping) {
-      const outcome = await Promise.race([attempt().then((value) => ({ value }), (err: unknown) => ({ err })), this.stopped]);
-      if (outcome === undefined) return undefined;
-      if ("value" in outcome) {
-        this.connected = true;
-        this.opts.metrics.storeConnected.set(1);
-        return outcome.value;
-      }
-      this.connected = false;
-      this.opts.metrics.storeConnected.set(0);
-      this.log.warn({ event: "store", state: "unavailable", what, err: errorMessage(outcome.err), retryInMs: delay }, `${what} failed; retrying`);
-      await Promise.race([new Promise((resolve) => setTimeout(resolve, delay).unref()), this.stopped]);
-      delay = Math.min(delay * 2, BACKOFF_CAP_MS);
-    }
-    return undefined;
+    const value = await retryUntilStopped(attempt, {
+      schedule: STORE_RETRY,
+      stop: this.stopper.signal,
+      onFailure: (err, retryInMs) => {
+        this.noteConnected(false);
+        this.log.warn({ event: "store", state: "unavailable", what, err: errorMessage(err), retryInMs }, `${what} failed; retrying`);
+      },
+    });
+    if (value !== undefined) this.noteConnected(true);
+    return value;
+  }
+
+  private get stopping(): boolean {
+    return this.stopper.signal.aborted;
+  }
+
+  private noteConnected(connected: boolean): void {
+    this.connected = connected;
+    this.opts.metrics.storeConnected.set(connected ? 1 : 0);
   }
 }

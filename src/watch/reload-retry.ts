@@ -5,6 +5,7 @@
 import type { Logger } from "../log/logger.js";
 import type { ReloadReport } from "../render/pass.js";
 import { describeCommand } from "../render/pass.js";
+import { Backoff, waitUnlessStopped, type BackoffSchedule } from "../util/retry.js";
 import { runCommand } from "../write/run-command.js";
 import type { Metrics } from "./metrics.js";
 
@@ -12,51 +13,61 @@ export const RELOAD_RETRIES = 5;
 const FIRST_RETRY_MS = 1_000;
 
 export class ReloadRetrier {
-  private readonly pending = new Map<string, NodeJS.Timeout>();
+  /** Per command, the stop of its retries in progress. */
+  private readonly pending = new Map<string, AbortController>();
+  /** 1 s, 2 s, 4 s, … RELOAD_RETRIES waits. */
+  private readonly schedule: BackoffSchedule;
 
   constructor(
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    private readonly firstRetryMs = FIRST_RETRY_MS,
-  ) {}
+    firstRetryMs = FIRST_RETRY_MS,
+  ) {
+    this.schedule = { firstMs: firstRetryMs, retries: RELOAD_RETRIES };
+  }
 
   afterPass(reloads: readonly ReloadReport[]): void {
     for (const reload of reloads) {
       this.cancel(reload.command);
-      if (!reload.result.ok) this.schedule(reload.command, reload.timeoutMs, 1);
+      if (!reload.result.ok) this.start(reload.command, reload.timeoutMs);
     }
   }
 
   stop(): void {
-    for (const t of this.pending.values()) clearTimeout(t);
+    for (const stop of this.pending.values()) stop.abort();
     this.pending.clear();
   }
 
   private cancel(command: string): void {
-    const t = this.pending.get(command);
-    if (t) clearTimeout(t);
+    this.pending.get(command)?.abort();
     this.pending.delete(command);
   }
 
-  private schedule(command: string, timeoutMs: number, attempt: number): void {
-    if (attempt > RELOAD_RETRIES) {
-      this.logger.error({ event: "reload", command, outcome: "gave-up", attempts: RELOAD_RETRIES }, "reload still failing; giving up until the next change");
-      return;
+  private start(command: string, timeoutMs: number): void {
+    const stop = new AbortController();
+    this.pending.set(command, stop);
+    void this.retry(command, timeoutMs, stop.signal).finally(() => {
+      if (this.pending.get(command) === stop) this.pending.delete(command);
+    });
+  }
+
+  private async retry(command: string, timeoutMs: number, stop: AbortSignal): Promise<void> {
+    const backoff = new Backoff(this.schedule);
+    // A pass that ran the command meanwhile stops this retry, even while a retry was under way.
+    for (let attempt = 1; !stop.aborted; attempt++) {
+      const delay = backoff.next();
+      if (delay === undefined) {
+        this.logger.error({ event: "reload", command, outcome: "gave-up", attempts: RELOAD_RETRIES }, "reload still failing; giving up until the next change");
+        return;
+      }
+      if (!(await waitUnlessStopped(delay, stop))) return;
+      const result = await runCommand(command, { timeoutMs });
+      this.metrics.observeReload(result.ok, result.durationMs);
+      if (result.ok) {
+        this.logger.info({ event: "reload", command, outcome: "ok", attempt, retry: true }, "reload succeeded on retry");
+        return;
+      }
+      this.logger.error({ event: "reload", command, outcome: "failed", attempt, retry: true, err: describeCommand(result) }, "reload retry failed");
     }
-    const delay = this.firstRetryMs * 2 ** (attempt - 1);
-    this.pending.set(
-      command,
-      setTimeout(async () => {
-        this.pending.delete(command);
-        const result = await runCommand(command, { timeoutMs });
-        this.metrics.observeReload(result.ok, result.durationMs);
-        if (result.ok) {
-          this.logger.info({ event: "reload", command, outcome: "ok", attempt, retry: true }, "reload succeeded on retry");
-        } else {
-          this.logger.error({ event: "reload", command, outcome: "failed", attempt, retry: true, err: describeCommand(result) }, "reload retry failed");
-          this.schedule(command, timeoutMs, attempt + 1);
-        }
-      }, delay),
-    );
   }
 }

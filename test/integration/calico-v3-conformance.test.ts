@@ -10,7 +10,7 @@ import { CalicoV3Store } from "../../src/calico-v3/calico-v3-store.js";
 import type { DerivationProblem } from "../../src/calico-v3/derivation.js";
 import { etcdSourcePrefixes, FILE_SOURCE_PREFIXES } from "../../src/calico-v3/sources.js";
 import { Mirror } from "../../src/mirror/mirror.js";
-import { OneShotEtcdStore } from "../../src/store/etcd-oneshot.js";
+import { OneShotEtcdStore } from "../../src/store/etcd/oneshot-store.js";
 import { FileStore } from "../../src/store/file-store.js";
 import type { Store } from "../../src/store/types.js";
 import { deriveCase, findDatastoreCases, readDatastoreCase, v1Root, type DatastoreCase } from "../helpers/calico-datastore.js";

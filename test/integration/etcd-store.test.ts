@@ -3,10 +3,14 @@ import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { KVClient, type Etcd3 } from "etcd3";
 import { PerchError } from "../../src/errors.js";
-import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd-store.js";
+import { createEtcdStore, type EtcdStoreOptions } from "../../src/store/etcd/grpc-store.js";
+import { quietIpServerNameWarning } from "../../src/store/etcd/index.js";
 import type { ChangeEvent, ChangeStream, Store, StreamSignal } from "../../src/store/types.js";
 import { generateTlsFiles, startEtcd, startEtcdCluster, type EtcdServer } from "../helpers/etcd-server.js";
 import { startTcpProxy } from "../helpers/tcp-proxy.js";
+
+// As perch's entry does: gRPC's TLS to 127.0.0.1 would warn on every connection.
+quietIpServerNameWarning();
 
 async function waitFor(what: string, predicate: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

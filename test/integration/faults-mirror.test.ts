@@ -8,7 +8,7 @@ import fc from "fast-check";
 import type { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Mirror, type KeySelection } from "../../src/mirror/mirror.js";
-import { createEtcdStore } from "../../src/store/etcd-store.js";
+import { createEtcdStore } from "../../src/store/etcd/grpc-store.js";
 import type { ChangeStream, Store, StreamSignal } from "../../src/store/types.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
 import { startTcpProxy, type TcpProxy } from "../helpers/tcp-proxy.js";

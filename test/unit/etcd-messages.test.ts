@@ -5,7 +5,7 @@
 import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision, WireError } from "../../src/store/etcd-messages.js";
+import { authenticateRequest, rangeRequest, readAuthenticateResponse, readRangeResponse, readResponseRevision, WireError } from "../../src/store/etcd/messages.js";
 
 const bytes = fc.uint8Array({ maxLength: 40 });
 const revision = fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.constant(Number.MAX_SAFE_INTEGER), fc.integer({ min: 1, max: Number.MAX_SAFE_INTEGER }));

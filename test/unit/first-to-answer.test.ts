@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { firstToAnswer } from "../../src/store/first-to-answer.js";
+import { firstToAnswer } from "../../src/store/etcd/first-to-answer.js";
 
 /** Endpoints whose answers the test settles by hand; records the order in which they were asked. */
 function endpoints(count: number) {

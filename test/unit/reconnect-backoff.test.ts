@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, RENEW_CLIENT_AFTER, ReconnectBackoff } from "../../src/store/reconnect-backoff.js";
+import { INITIAL_BACKOFF_MS, MAX_BACKOFF_MS, RENEW_CLIENT_AFTER, ReconnectBackoff } from "../../src/store/etcd/reconnect-backoff.js";
 
 /** `n` failures in a row: the delays (with the jitter at its top, so each is the full wait) and where the client is renewed. */
 function failures(backoff: ReconnectBackoff, n: number): { delays: number[]; renewedAt: number[] } {
