@@ -11,7 +11,8 @@ import type { Mirror } from "../mirror/mirror.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderMemo } from "../template/memo.js";
 import { unifiedDiff } from "../write/diff.js";
-import { runCommand, type CommandResult } from "../write/run-command.js";
+import { describeCommand } from "../command/describe.js";
+import { runCommand, type CommandResult } from "../command/run-command.js";
 import { lookAtDestination, writeFile, type DestinationLook, type WriteResult } from "../write/write-file.js";
 import { renderResource } from "./render.js";
 import { Provenance } from "../template/provenance.js";
@@ -200,32 +201,6 @@ async function runReloads(written: readonly LoadedResource[], opts: PassOptions)
     reports.push({ command, resources, timeoutMs, result });
   }
   return reports;
-}
-
-/** Lines and characters of a command's output that a one-line report repeats (the log has it all). */
-const REPORT_OUTPUT_LINES = 10;
-const REPORT_OUTPUT_CHARS = 1000;
-
-/**
- * Why a command failed, then the end of what it printed (BIRD's "bird.cfg:12:3 syntax error" is
- * its last line): runCommand's reason names the configured timeout, not the time it took to die.
- */
-export function describeCommand(result: CommandResult | undefined): string {
-  if (result === undefined) return "not run";
-  const status = result.error ?? (result.signal ? `killed by ${result.signal}` : `exit status ${result.exitCode}`);
-  const output = outputTail(result.output);
-  return output ? `${status}: ${output}` : status;
-}
-
-function outputTail(output: string): string {
-  const lines = output.trimEnd().split("\n");
-  let tail = lines.slice(-REPORT_OUTPUT_LINES).join("\n").trim();
-  let cut = lines.length > REPORT_OUTPUT_LINES;
-  if (tail.length > REPORT_OUTPUT_CHARS) {
-    tail = tail.slice(-REPORT_OUTPUT_CHARS);
-    cut = true;
-  }
-  return cut ? `…${tail}` : tail;
 }
 
 function round(ms: number): number {

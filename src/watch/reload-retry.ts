@@ -4,8 +4,8 @@
  */
 import type { Logger } from "../log/logger.js";
 import type { ReloadReport } from "../render/pass.js";
-import { describeCommand } from "../render/pass.js";
-import { runCommand } from "../write/run-command.js";
+import { describeCommand } from "../command/describe.js";
+import { runCommand } from "../command/run-command.js";
 import type { Metrics } from "./metrics.js";
 
 export const RELOAD_RETRIES = 5;

@@ -4,7 +4,7 @@ import { copyFile, lstat, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
-import { runCommand, type CommandResult } from "./run-command.js";
+import { runCommand, type CommandResult } from "../command/run-command.js";
 
 export interface WritePolicy {
   /** Unset: keep the existing file's mode, or 0o644 for a new file. */

@@ -44,9 +44,11 @@ let work: string;
 beforeAll(async () => {
   // vitest runs src/ directly, but the child needs dist/: refuse a stale build rather than test it.
   const built = await stat(compiledWriter).catch(() => null);
-  const sources = await Promise.all(["write-file.ts", "run-command.ts"].map((f) => stat(path.join(root, "src/write", f))));
+  const sourceDirs = ["src/write", "src/command"].map((d) => path.join(root, d));
+  const files = (await Promise.all(sourceDirs.map(async (d) => (await readdir(d)).map((f) => path.join(d, f))))).flat();
+  const sources = await Promise.all(files.map((f) => stat(f)));
   if (built === null || sources.some((s) => s.mtimeMs > built.mtimeMs)) {
-    throw new Error(`${compiledWriter} is missing or older than src/write: run \`npm run build\` first (npm test does)`);
+    throw new Error(`${compiledWriter} is missing or older than src/write or src/command: run \`npm run build\` first (npm test does)`);
   }
   dir = await mkdtemp(path.join(tmpdir(), "perch-sigkill-"));
   work = await mkdtemp(path.join(tmpdir(), "perch-sigkill-work-"));

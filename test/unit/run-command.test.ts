@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCommand } from "../../src/write/run-command.js";
+import { runCommand } from "../../src/command/run-command.js";
 
 let dir: string;
 beforeEach(async () => {
