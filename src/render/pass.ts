@@ -12,6 +12,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderMemo } from "../template/memo.js";
 import { unifiedDiff } from "../write/diff.js";
 import { describeCommand } from "../command/describe.js";
+import { fillPlaceholder } from "../command/placeholders.js";
 import { runCommand, type CommandResult } from "../command/run-command.js";
 import { lookAtDestination, writeFile, type DestinationLook, type WriteResult } from "../write/write-file.js";
 import { renderResource } from "./render.js";
@@ -188,7 +189,7 @@ async function runReloads(written: readonly LoadedResource[], opts: PassOptions)
   const commands = new Map<string, string[]>();
   for (const r of written) {
     if (!r.reloadCmd) continue;
-    const command = r.reloadCmd.replaceAll("{{.dest}}", r.dest).replaceAll("{{dest}}", r.dest);
+    const command = fillPlaceholder(r.reloadCmd, "dest", r.dest);
     commands.set(command, [...(commands.get(command) ?? []), r.name]);
   }
   const reports: ReloadReport[] = [];

@@ -4,6 +4,7 @@ import { copyFile, lstat, readdir, readFile, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
+import { fillPlaceholder } from "../command/placeholders.js";
 import { runCommand, type CommandResult } from "../command/run-command.js";
 
 export interface WritePolicy {
@@ -271,11 +272,6 @@ async function removeStaleStages(dir: string, base: string): Promise<void> {
   );
 }
 
-function substituteSrc(command: string, stage: string): string {
-  // Inserted as is, like confd (a replacer function, so "$&" in a path is not a pattern).
-  return command.replaceAll("{{.src}}", () => stage).replaceAll("{{src}}", () => stage);
-}
-
 /**
  * --keep-stage-file: a copy, so the stage file itself still follows one path (renamed, or removed
  * on failure) while the kept one survives both a failed check and a write, until the next write's
@@ -427,7 +423,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
       await keepCopy(policy, stage, dir, base);
       // cwd = dest's directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there. So
       // the stage file's path must not be relative to perch's own directory (`--root out`).
-      check = await runCommand(substituteSrc(policy.checkCmd, path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs, onSpawned: policy.onWaiting });
+      check = await runCommand(fillPlaceholder(policy.checkCmd, "src", path.resolve(stage)), { cwd: dir, timeoutMs: policy.checkTimeoutMs, onSpawned: policy.onWaiting });
       fsyncMs = await synced;
     }
 
