@@ -14,7 +14,8 @@ import { unifiedDiff } from "../write/diff.js";
 import { describeCommand } from "../command/describe.js";
 import { fillPlaceholder } from "../command/placeholders.js";
 import { runCommand, type CommandResult } from "../command/run-command.js";
-import { lookAtDestination, writeFile, type DestinationLook, type WriteResult } from "../write/write-file.js";
+import { lookAtDestination } from "../write/destination.js";
+import { writeFile, type WriteOverlap, type WriteResult } from "../write/write-file.js";
 import { renderResource } from "./render.js";
 import { Provenance } from "../template/provenance.js";
 
@@ -97,7 +98,7 @@ export async function runPass(resources: readonly LoadedResource[], mirror: Mirr
   for (const resource of ordered) {
     const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
     // The destination's lstat runs on the thread pool while this thread renders.
-    const destination = lookAtDestination(resource.dest);
+    const look = lookAtDestination(resource.dest);
     const rendered = render(resource, mirror, opts, log);
     if (!("content" in rendered)) {
       reports.set(resource.name, rendered);
@@ -109,7 +110,7 @@ export async function runPass(resources: readonly LoadedResource[], mirror: Mirr
     if (!alongside) await Promise.all(writes);
     let waiting = (): void => undefined;
     const handedOver = new Promise<void>((resolve) => (waiting = resolve));
-    const writing = write(resource, rendered, destination, opts, log, waiting).then((report) => void reports.set(resource.name, report));
+    const writing = write(resource, rendered, { look, onWaiting: waiting }, opts, log).then((report) => void reports.set(resource.name, report));
     writes.push(writing);
     if (!alongside) await (opts.overlapRenders ? Promise.race([handedOver, writing]) : writing);
   }
@@ -150,8 +151,8 @@ function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log
   return { content, renderMs };
 }
 
-/** Installs a rendered resource; `onWaiting` as in WritePolicy. */
-async function write(resource: LoadedResource, { content, renderMs }: Rendered, destination: DestinationLook, opts: PassOptions, log: Logger, onWaiting: () => void): Promise<ResourceReport> {
+/** Installs a rendered resource. */
+async function write(resource: LoadedResource, { content, renderMs }: Rendered, overlap: WriteOverlap, opts: PassOptions, log: Logger): Promise<ResourceReport> {
   if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
     await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
     createdDirs.add(dirname(resource.dest));
@@ -164,9 +165,7 @@ async function write(resource: LoadedResource, { content, renderMs }: Rendered, 
     checkTimeoutMs: resource.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
     noop: opts.noop,
     keepStageFile: opts.keepStageFile,
-    onWaiting,
-    destination,
-  });
+  }, overlap);
   if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;

@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
-import { lookAtDestination, writeFile, type WritePolicy } from "../../src/write/write-file.js";
+import { lookAtDestination } from "../../src/write/destination.js";
+import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
 
 const run = promisify(execFile);
 const NOBODY = 65534;
@@ -173,7 +174,7 @@ describe("writeFile", () => {
       await look;
       // Gone after the look: a writer that looked again would find no file and write one.
       await rm(dest);
-      expect(await writeFile("same\n", dest, policy({ destination: look }))).toMatchObject({ action: "unchanged", previous: Buffer.from("same\n") });
+      expect(await writeFile("same\n", dest, policy(), { look })).toMatchObject({ action: "unchanged", previous: Buffer.from("same\n") });
       await expect(stat(dest)).rejects.toThrow("ENOENT");
     });
 
@@ -182,14 +183,14 @@ describe("writeFile", () => {
       const look = lookAtDestination(dest);
       await look;
       await fsWriteFile(dest, "edited meanwhile\n");
-      expect(await writeFile("new\n", dest, policy({ destination: look }))).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
+      expect(await writeFile("new\n", dest, policy(), { look })).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
       expect(await readFile(dest, "utf8")).toBe("new\n");
     });
 
     it("reports the look's failure as the writer's own, and an unawaited failed look is no unhandled rejection", async () => {
       await mkdir(dest);
       const look = lookAtDestination(dest);
-      expect(await writeFile("x\n", dest, policy({ destination: look }))).toMatchObject({ action: "failed", error: `cannot write ${dest}: it is a directory, not a regular file` });
+      expect(await writeFile("x\n", dest, policy(), { look })).toMatchObject({ action: "failed", error: `cannot write ${dest}: it is a directory, not a regular file` });
       const blocked = path.join(dir, "not-a-dir");
       await fsWriteFile(blocked, "");
       const failing = lookAtDestination(path.join(blocked, "bird.cfg"));
