@@ -8,7 +8,7 @@
 import { errorMessage, PerchErrors } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
-import { runPass, type PassOptions, type PassReport } from "../render/pass.js";
+import { syncResources as runPass, type PassOptions, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
 import type { WaitWindow } from "../util/duration.js";

@@ -3,7 +3,7 @@
  * meanwhile. A later pass that runs the same command supersedes the pending retry.
  */
 import type { Logger } from "../log/logger.js";
-import type { ReloadReport } from "../render/pass.js";
+import type { ReloadReport } from "../sync/reloads.js";
 import { describeCommand } from "../command/describe.js";
 import { runCommand } from "../command/run-command.js";
 import type { Metrics } from "./metrics.js";
