@@ -41,9 +41,8 @@ export function loadCommandRunner(): Promise<typeof import("execa")> {
 }
 
 /**
- * Runs `command` through `/bin/sh -c`, as confd does, in a process group of its own so that a
- * timeout kills everything it started (SIGTERM, then SIGKILL after 2 s), not just the shell.
- * Never throws: a command that fails, hangs or cannot start is a result with `ok: false`.
+ * Runs `command` through `/bin/sh -c`, as confd does, in a process group of its own, so that a timeout
+ * kills all it started. Never throws: failing, hanging or not starting is a result with `ok: false`.
  */
 export async function runCommand(command: string, opts: RunCommandOptions): Promise<CommandResult> {
   const started = performance.now();

@@ -1,10 +1,8 @@
 /** What `/bin/sh -c` is given: the script around the command, and the environment. */
 
 /**
- * The shell waits for the command's background jobs and, on the timeout's SIGTERM, lives on just
- * long enough to reap its children: a job it left behind would otherwise be adopted by PID 1, and
- * when perch itself is PID 1 (a container's entrypoint) no one would ever reap it. The command's
- * own exit status is kept; a SIGTERM'd run exits 143.
+ * The shell waits for the command's background jobs, and on SIGTERM lives just long enough to reap
+ * them: an orphan goes to PID 1, which perch may be. Exits with the command's status, 143 on SIGTERM.
  */
 export function wrapCommand(command: string): string {
   return ["exec 2>&1", "trap 'perch_term=1' TERM", command, "perch_status=$?", "wait", '[ -z "$perch_term" ] || exit 143', "exit $perch_status"].join("\n");

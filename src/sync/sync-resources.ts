@@ -1,7 +1,6 @@
 /**
- * The sync orchestrator: one pass over a set of resources. Render each in memory, write the ones
- * whose bytes changed (unchecked resources first, so a checked file's includes are in place when it
- * is checked), then run each distinct reload command once. One failing resource does not stop the others.
+ * The sync orchestrator: one pass over resources. Render each, write those that changed (unchecked
+ * first: a checked file's includes are then in place), reload; one failure does not stop the others.
  */
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
@@ -33,10 +32,8 @@ export interface PassOptions {
   /** Watch mode: each resource's memo of its last render, for incremental rendering. */
   memoFor?: (resource: string) => RenderMemo;
   /**
-   * For a one-shot, where only the whole pass's time counts: write the unchecked resources side by
-   * side, and render the next resource while a checked one's write waits on its fsync or check_cmd
-   * (WriteSchedule). Off in watch mode: there a changed file should be in place as early as
-   * possible, not after the next resource's render.
+   * A one-shot, where only the whole pass's time counts: render while writes wait (WriteSchedule).
+   * Off in watch mode, where a changed file should be in place before the next render.
    */
   overlapRenders?: boolean;
 }

@@ -1,9 +1,7 @@
 /**
- * When a pass may go on to render its next resource while writes are under way. Watch mode: after
- * each write, so a changed file is in place before anything else runs. overlapRenders (a one-shot):
- * unchecked writes run side by side (nothing orders them among themselves); a checked one waits for
- * every earlier write, so its check sees them installed, and the pass goes on once it is waiting on
- * its fsync or check_cmd (WriteOverlap.onWaiting).
+ * When a pass may render its next resource. Watch mode: after each write, so a changed file is in place
+ * first. overlapRenders: unchecked writes side by side; a checked one after every earlier write (its
+ * check sees them), the pass going on once it waits on its fsync or check_cmd (WriteOverlap.onWaiting).
  */
 export class WriteSchedule {
   private readonly writes: Promise<void>[] = [];

@@ -4,9 +4,8 @@ import { fillPlaceholder } from "../command/placeholders.js";
 import { runCommand, type CommandResult } from "../command/run-command.js";
 
 /**
- * Runs `command` with `{{.src}}` the stage file's absolute path, from `dir`, the destination's
- * directory: BIRD resolves a relative `include "bird_ipam.cfg"` from there, so the path must not be
- * relative to perch's own directory (`--root out`). `onSpawned` as in runCommand.
+ * From `dir`, the destination's directory, where BIRD resolves a relative `include`; so `{{.src}}`
+ * is the stage file's absolute path, not one relative to perch's own directory (`--root out`).
  */
 export function runCheck(command: string, stage: string, dir: string, timeoutMs: number, onSpawned?: () => void): Promise<CommandResult> {
   return runCommand(fillPlaceholder(command, "src", path.resolve(stage)), { cwd: dir, timeoutMs, onSpawned });

@@ -29,10 +29,8 @@ export interface Refusal {
 }
 
 /**
- * Starts looking at `dest` (lstat; a read when this process did not install what is there). The
- * comparison is then with the destination as it was when the look began: a file changed by someone
- * else in the meantime is still replaced when the new content differs from what was seen, as it
- * would be had it changed just after the comparison.
+ * Starts the look (lstat; a read unless this process installed what is there). A file changed after
+ * it is replaced when the new content differs from what it saw, as if changed just after the write.
  */
 export function lookAtDestination(dest: string): DestinationLook {
   const pending = look(dest);
@@ -42,10 +40,8 @@ export function lookAtDestination(dest: string): DestinationLook {
 }
 
 /**
- * A symlink at the destination is not followed: the new regular file replaces the link itself
- * (rename does not follow links). Writing through it would change a file perch was not asked to
- * manage, possibly outside the destination's directory and filesystem, and the atomic rename would
- * be impossible. Its target's content is still read, as what readers of the destination saw.
+ * A symlink is not followed: the new file replaces the link (as rename does), so perch changes no file
+ * it was not asked to manage. Its target's content is still read, as what readers of the link saw.
  */
 async function look(dest: string): Promise<Destination | string> {
   let st: BigIntStats;

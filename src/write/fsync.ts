@@ -1,4 +1,7 @@
-/** fsync, the one call of a write that goes to the thread pool (see write-file.ts), and its timing. */
+/**
+ * The fsyncs, the only calls of a write made on the thread pool: its round trips cost more than the
+ * quick calls made on this thread, which a filesystem that stops answering holds (and /healthz).
+ */
 import { closeSync, constants, fsync, openSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";

@@ -9,10 +9,8 @@ import type { Ownership } from "./ownership.js";
 import { errnoCode, failedStep, step } from "./step.js";
 
 /**
- * Installs the stage file over `dest`, and records it (recordInstalled). Returns true when the
- * rename was refused because `dest` is a mount point (EBUSY: a file bind-mounted into a container)
- * or on another filesystem (EXDEV), and the bytes were written into the existing file instead — not
- * atomic, but the only way to update it; the stage file is then still there.
+ * Renames the stage file over `dest`. True when the rename was refused (EBUSY: a bind-mounted file;
+ * EXDEV) and the bytes went into the file in place: not atomic, but the only way; the stage file stays.
  */
 export async function install(stage: string, dest: string, content: NewContent, want: Ownership): Promise<boolean> {
   try {

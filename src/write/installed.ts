@@ -1,8 +1,6 @@
 /**
- * What this process last installed at each destination, with the file's identity right after the
- * install. While lstat still shows that identity (same inode, size, mtime and ctime: nothing has
- * written or replaced the file since; Linux gives a changed file a new ctime), these bytes are its
- * content, and the comparison needs no read of a file that can be megabytes.
+ * The install cache: what this process last installed at each destination, and the file's identity
+ * then. While lstat shows that identity, those bytes are its content, and no read of megabytes is needed.
  */
 import { lstatSync, type BigIntStats } from "node:fs";
 
@@ -15,6 +13,7 @@ interface Installed {
 
 const installed = new Map<string, Installed>();
 
+// Linux gives a file written or replaced since a new ctime (or inode).
 function identityOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }

@@ -26,9 +26,8 @@ export function hasOwnership(file: FileAttributes, want: Ownership): boolean {
 }
 
 /**
- * Sets owner and mode on a file just written. A stage file just created (`fresh`: with the wanted
- * permission bits, so no setuid/setgid bit for the write to clear) has its mode set only when it is
- * not already the wanted one (a umask or a default ACL can take bits away).
+ * Sets owner and mode on a file just written. A stage file just created (`fresh`) has the wanted bits
+ * already: chmod only when a chown cleared setuid/setgid, or a umask or default ACL took bits away.
  */
 export function applyOwnership(fd: number, want: Ownership, fresh: boolean): void {
   if (fresh) {

@@ -30,9 +30,8 @@ export function newStagePath(dest: string): string {
 }
 
 /**
- * Creates the stage file and returns its descriptor. O_EXCL: never reuse a file someone else
- * created. Created with the wanted permission bits (setuid, setgid and sticky come with the final
- * chmod): the stage file holds nothing that the installed file will not show with the same permissions.
+ * O_EXCL: never reuse a file someone else created. The wanted permission bits from the start (setuid,
+ * setgid and sticky come with the chmod): it shows no one what the installed file would not.
  */
 export function createStageFile(stage: string, mode: number): number {
   return step("creating the stage file", () => openSync(stage, "wx", mode & 0o777));
@@ -62,9 +61,8 @@ export function firstVisit(dest: string): boolean {
 }
 
 /**
- * --keep-stage-file: a copy, so the stage file itself still follows one path (renamed, or removed
- * on failure) while the kept one survives both a failed check and a write, until the next write's
- * cleanup.
+ * --keep-stage-file: a copy, so the stage file still follows one path (renamed, or removed) while the
+ * kept one outlives a failed check or a write, until the next write's cleanup.
  */
 export async function keepStageCopy(stage: string, dest: string): Promise<void> {
   await step("keeping a copy of the stage file", () => copyFile(stage, newStagePath(dest), constants.COPYFILE_EXCL));

@@ -1,11 +1,6 @@
 /**
- * Installs a file the way README.md's "Writing files" describes: compare with the destination,
- * stage beside it, check, rename. One step a file under src/write/.
- *
- * The quick calls of a write (create, write into the page cache, fstat, chmod, close, rename, lstat,
- * the open and close around an fsync) are made on this thread; only an fsync, which waits for the
- * disk, goes to the thread pool, whose round trips cost more than such a call. On a filesystem that
- * stops answering, these calls hold the thread, and /healthz with it: the write would wait either way.
+ * Installs a file as README.md's "Writing files" describes: compare, stage beside the destination,
+ * check, rename. Each step is a file of src/write/.
  */
 import path from "node:path";
 import { performance } from "node:perf_hooks";
@@ -40,8 +35,8 @@ export interface WriteOverlap {
   /** The destination look, started while the content was still rendering. Without it, the writer looks now. */
   look?: DestinationLook;
   /**
-   * Called at most once, when the write starts waiting on work that does not need this thread (the
-   * stage file's fsync, or the check_cmd process): the caller may use the thread meanwhile.
+   * Called at most once, when the write starts waiting on work off this thread (the stage file's
+   * fsync, or check_cmd): the caller may use the thread meanwhile.
    */
   onWaiting?: () => void;
 }
@@ -57,9 +52,8 @@ export interface WriteResult {
   /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
   inPlace?: boolean;
   /**
-   * The stage file's fsync, from the call to its completion as this thread saw it: the disk's share
-   * of a write. It runs beside check_cmd when there is one, and then also holds the check's process
-   * start (a fork of perch, on this thread). Absent when no fsync ran.
+   * The stage file's fsync as this thread saw it: the disk's share (beside check_cmd, it also holds
+   * the check's process start, a fork on this thread). Absent when no fsync ran.
    */
   fsyncMs?: number;
   durationMs: number;
