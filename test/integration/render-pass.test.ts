@@ -1,16 +1,10 @@
 // `perch render` end to end with the file store: what a pass writes, keeps, checks and reloads.
 import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeConfdir, resourceToml, runPerch, type TestConfdir } from "../helpers/confdir.js";
+import { describe, expect, it } from "vitest";
+import { resourceToml, runPerch, useConfdir } from "../helpers/confdir.js";
 
-let c: TestConfdir;
-beforeEach(async () => {
-  c = await makeConfdir();
-});
-afterEach(async () => {
-  await c.cleanup();
-});
+const c = useConfdir();
 
 function render(...extra: string[]) {
   return runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, ...extra]);
