@@ -8,7 +8,7 @@ export const FINDINGS = [
     targets: ["latency-1000-ip-p50", "latency-1000-ip-p99", "latency-5000-ip-p50", "latency-5000-ip-p99"],
     profiles: ["latency-5000", "latency-1000"],
     text: `
-The shipped \`bird.toml\` has Calico's \`check_cmd = "bird -p -c {{.src}}"\`, and DESIGN.md ("Writing files") runs it on the staged
+The shipped \`bird.toml\` has Calico's \`check_cmd = "bird -p -c {{.src}}"\`, and perch (README.md, "Writing files") runs it on the staged
 file before the rename: a file BIRD rejects is never installed. The last table of the watch-latency section measures that command on
 its own, spawned by the bench on the installed \`bird.cfg\` — BIRD reading every peer, plus a shell and a process start — and the etcd
 put's own round trip. Those two added up are already above the p50 targets (5 ms at 1,000 nodes, 15 ms at 5,000) before perch does
@@ -46,15 +46,18 @@ file, fsyncs it, renames it over the old one and fsyncs the directory. The machi
 is ext4 mounted with \`discard\`, and each install frees the old file's blocks; the file is visible after the rename, the directory
 fsync follows. Each libuv file-system call is a thread-pool round trip (0.025–0.05 ms warm, 0.12–0.35 ms on the first call after
 the CPU went idle, as it is between the bench's changes), so the writer now makes fewer of them before the rename (7305731): the
-destination's \`lstat\` starts before the render and completes while it runs; a daemon compares the rendered text with the text it
+destination's \`lstat\` starts before the render and completes while it runs (an \`lstat\` took ~0.35 ms on the latency path); a daemon compares the rendered text with the text it
 installed last (no encoding first) and encodes it while the thread pool creates the stage file; the stage file is created with the
 wanted permission bits and its owner and mode are read beside the write, so \`chmod\` runs only when they differ; without
 \`check_cmd\` the descriptor closes beside the rename. Per-call marks in the daemon (1,000 nodes, medians of 150–200 address changes,
 from the watch frame's arrival): the rename completed at 3.13 ms before, 2.76 ms after — what is left is the render, the stage
-file's creation, write and fsync, and the rename. The daemon's log is asynchronous since 39f92c6: at debug level (the bench's) two
+file's creation, write and fsync, and the rename. The stage file's name takes its random part once per process (\`randomBytes\`
+per name cost 0.07 ms on the latency path after the daemon sat idle). In watch mode a pass writes one file at a time, each as soon
+as it is rendered: writing the unchecked ones concurrently there made every render run before the first file's write could go on.
+The daemon's log is asynchronous since 39f92c6: at debug level (the bench's) two
 log lines, each a \`write(2)\` to a pipe, came before the rename. Since the eighth session the quick calls (create, write into the
 page cache, \`fstat\`, \`chmod\`, close, rename, and the open and close around the directory's fsync) are made on the daemon's own
-thread and only the fsyncs go to the thread pool (\`src/write/write-file.ts\`): a whole write of the 1,000-node \`bird.cfg\`, with
+thread and only the fsyncs go to the thread pool (\`src/write/fsync.ts\`): a whole write of the 1,000-node \`bird.cfg\`, with
 its rename and the directory's fsync, took 2.57 → 2.15 ms with 20 ms between writes and 3.09 → 2.58 ms with 200 ms (medians of 300
 and 60 writes per build, the two builds' writers alternating in one process). The cost: a filesystem that stops answering holds
 the daemon's thread, and its \`/healthz\`, until it answers. The bench times a change at the inotify event of the rename rather than at its own read of the
@@ -84,11 +87,11 @@ template missing from the on-disk compile cache needs (\`src/template/compile.ts
 \`--diff\`; a one-shot lists etcd with the same gRPC calls as etcd3, made directly over \`node:http2\` with a hand-written codec for
 the few messages (\`src/store/etcd/direct-list.ts\`, \`messages.ts\`), so \`etcd3\`, grpc-js and protobufjs are not loaded, and etcd
 does not marshal 5,000 keys a page to JSON as it did for the gateway used before (140–220 ms → 40–60 ms for the 1,000-node listing);
-execa is imported while the listing waits on etcd; the helpers avoid per-call allocations (printf formats parsed once, no array
+execa (14–24 ms of a cold start) is imported while the listing waits on etcd; the helpers avoid per-call allocations (printf formats parsed once, no array
 destructuring, string comparison without Buffers). The launcher is CommonJS (\`dist/bundle/package.json\`), so Node sets up no ES
 module; the bundle has no comments or indentation (a third smaller, and pure ASCII, so V8 keeps its source as one-byte characters);
 pino's transport, \`worker_threads\` and sonic-boom's \`assert\` are stubbed out of it (perch never uses a transport). The pass of a
-one-shot (\`overlapRenders\` in \`src/render/pass.ts\`) writes the unchecked files side by side and renders the next file while BIRD
+one-shot (\`overlapRenders\`, \`src/sync/write-schedule.ts\`) writes the unchecked files side by side and renders the next file while BIRD
 checks the previous one: the cold first check also waits on a major garbage collection and a fork, 15–40 ms, which the render of
 \`bird6.cfg\` now fills. Measured with alternating runs of the two builds on this host (medians, spawn to exit): the example 123.8 → 112.7 ms over 30 runs
 each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes).

@@ -2,10 +2,11 @@
 import { relative } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
-import { runPass, type PassReport, describeCommand } from "../render/pass.js";
+import { describeCommand } from "../command/describe.js";
+import { syncResources, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
-import { loadCommandRunner } from "../write/run-command.js";
+import { loadCommandRunner } from "../command/run-command.js";
 import { EXIT } from "./exit.js";
 import { openStore } from "./open-store.js";
 import type { Config } from "./settings.js";
@@ -30,7 +31,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
   } finally {
     await store.close();
   }
-  const report = await runPass(resources, mirror, {
+  const report = await syncResources(resources, mirror, {
     noop: config.noop,
     diff: config.diff,
     env,

@@ -8,7 +8,7 @@
 import { errorMessage, PerchErrors } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
-import { runPass, type PassOptions, type PassReport } from "../render/pass.js";
+import { syncResources, type PassOptions, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
 import type { WaitWindow } from "../util/duration.js";
@@ -186,7 +186,7 @@ export class Daemon {
     const wanted = new Set(names);
     const resources = this.resources.filter((r) => wanted.has(r.name));
     if (resources.length === 0) return undefined;
-    const report = await runPass(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name) });
+    const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name) });
     this.opts.metrics.observePass(report);
     for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");
     this.retrier.afterPass(report.reloads);

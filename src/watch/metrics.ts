@@ -1,6 +1,6 @@
 /** Prometheus metrics of the daemon (prom-client), in a registry of its own. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { PassReport } from "../render/pass.js";
+import type { PassReport } from "../sync/sync-resources.js";
 
 const DURATION_BUCKETS = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 /** An fsync is well under a millisecond on a quiet SSD: finer at the bottom, to see a disk's tail. */

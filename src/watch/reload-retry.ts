@@ -3,10 +3,10 @@
  * meanwhile. A later pass that runs the same command supersedes the pending retry.
  */
 import type { Logger } from "../log/logger.js";
-import type { ReloadReport } from "../render/pass.js";
-import { describeCommand } from "../render/pass.js";
+import type { ReloadReport } from "../sync/reloads.js";
+import { describeCommand } from "../command/describe.js";
+import { runCommand } from "../command/run-command.js";
 import { Backoff, waitUnlessStopped, type BackoffSchedule } from "../util/retry.js";
-import { runCommand } from "../write/run-command.js";
 import type { Metrics } from "./metrics.js";
 
 export const RELOAD_RETRIES = 5;

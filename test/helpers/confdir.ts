@@ -4,6 +4,8 @@ import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/pr
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { execa, type ResultPromise } from "execa";
+import { beforeEach } from "vitest";
+import { useTempDir } from "./temp-dir.js";
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
 // The shipped CLI: the launcher of the esbuild bundle (scripts/bundle.mjs).
@@ -21,17 +23,37 @@ export interface TestConfdir {
 
 export async function makeConfdir(): Promise<TestConfdir> {
   const dir = await mkdtemp(path.join(tmpdir(), "perch-test-"));
-  const out = path.join(dir, "out");
-  await Promise.all([mkdir(path.join(dir, "conf.d")), mkdir(path.join(dir, "templates")), mkdir(out)]);
-  const keysFile = path.join(dir, "keys.json");
+  await layOut(dir);
+  return confdirAt(() => dir);
+}
+
+/** A fresh confdir for each test, removed after it; call it as useTempDir is called. */
+export function useConfdir(): TestConfdir {
+  const root = useTempDir("perch-test-");
+  beforeEach(() => layOut(root.path));
+  return confdirAt(() => root.path);
+}
+
+async function layOut(dir: string): Promise<void> {
+  await Promise.all([mkdir(path.join(dir, "conf.d")), mkdir(path.join(dir, "templates")), mkdir(path.join(dir, "out"))]);
+}
+
+/** The confdir at `root()`, read when used: useConfdir's changes with each test. */
+function confdirAt(root: () => string): TestConfdir {
   return {
-    dir,
-    out,
-    keysFile,
-    writeResource: (name, toml) => writeFile(path.join(dir, "conf.d", `${name}.toml`), toml),
-    writeTemplate: (name, source) => writeFile(path.join(dir, "templates", name), source),
-    writeKeys: (keys) => writeFile(keysFile, `${JSON.stringify(keys, null, 2)}\n`),
-    cleanup: () => rm(dir, { recursive: true, force: true }),
+    get dir() {
+      return root();
+    },
+    get out() {
+      return path.join(root(), "out");
+    },
+    get keysFile() {
+      return path.join(root(), "keys.json");
+    },
+    writeResource: (name, toml) => writeFile(path.join(root(), "conf.d", `${name}.toml`), toml),
+    writeTemplate: (name, source) => writeFile(path.join(root(), "templates", name), source),
+    writeKeys: (keys) => writeFile(path.join(root(), "keys.json"), `${JSON.stringify(keys, null, 2)}\n`),
+    cleanup: () => rm(root(), { recursive: true, force: true }),
   };
 }
 

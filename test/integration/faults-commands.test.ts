@@ -6,24 +6,22 @@ import { existsSync, readFileSync } from "node:fs";
 import { readdir, readFile, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeConfdir, resourceToml, runPerch, type TestConfdir } from "../helpers/confdir.js";
+import { resourceToml, runPerch, useConfdir } from "../helpers/confdir.js";
 import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
 
 type Event = Record<string, unknown>;
 
-let c: TestConfdir;
+const c = useConfdir();
 let w: WatchProcess | undefined;
 let dest: string;
 
 beforeEach(async () => {
-  c = await makeConfdir();
   dest = path.join(c.out, "app.cfg");
   await c.writeTemplate("app.hbs", 'value {{getv "/v"}}\n');
 });
 afterEach(async () => {
   await w?.stop();
   w = undefined;
-  await c.cleanup();
 });
 
 /** `extra` goes into the resource's [template] table; single-quoted TOML strings keep shell quoting as written. */

@@ -8,18 +8,17 @@ import { lstat, mkdir, open, readdir, readFile, readlink, rm, symlink, writeFile
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
-import { makeConfdir, resourceToml, runPerch, type TestConfdir } from "../helpers/confdir.js";
+import { resourceToml, runPerch, useConfdir } from "../helpers/confdir.js";
 import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
 
 const run = promisify(execFile);
 type Event = Record<string, unknown>;
 
-let c: TestConfdir;
+const c = useConfdir();
 let w: WatchProcess | undefined;
 const mounts: string[] = [];
 
 beforeEach(async () => {
-  c = await makeConfdir();
   await c.writeTemplate("app.hbs", 'value {{getv "/v"}}\n');
 });
 afterEach(async () => {
@@ -28,7 +27,6 @@ afterEach(async () => {
   for (const dir of mounts.splice(0).reverse()) {
     await run("umount", [dir]).catch(() => run("umount", ["-l", dir]));
   }
-  await c.cleanup();
 });
 
 /** A tmpfs (or bind) mount under the test's temp dir, unmounted after the test; skips without CAP_SYS_ADMIN. */

@@ -1,16 +1,10 @@
 // `perch render` end to end with the file store: what a pass writes, keeps, checks and reloads.
 import { readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeConfdir, resourceToml, runPerch, type TestConfdir } from "../helpers/confdir.js";
+import { describe, expect, it } from "vitest";
+import { resourceToml, runPerch, useConfdir } from "../helpers/confdir.js";
 
-let c: TestConfdir;
-beforeEach(async () => {
-  c = await makeConfdir();
-});
-afterEach(async () => {
-  await c.cleanup();
-});
+const c = useConfdir();
 
 function render(...extra: string[]) {
   return runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, ...extra]);
@@ -74,6 +68,19 @@ describe("perch render", () => {
     expect(await readFile(log, "utf8")).toBe("v1\nv1\n");
     await render();
     expect(await readFile(log, "utf8")).toBe("v1\nv1\n");
+  });
+
+  it("puts a path holding `$&` into check_cmd and reload_cmd as it is", async () => {
+    const dest = path.join(c.out, "a$&b.cfg");
+    const log = path.join(c.dir, "reloads.log");
+    const commands = `check_cmd = ${JSON.stringify("test -s '{{.src}}'")}\nreload_cmd = ${JSON.stringify(`printf '%s\\n' '{{.dest}}' '{{dest}}' > ${log}`)}`;
+    await c.writeTemplate("t.hbs", '{{getv "/k"}}\n');
+    await c.writeResource("odd", resourceToml("t.hbs", dest, ["/k"], commands));
+    await c.writeKeys({ "/k": "v" });
+    const r = await render();
+    expect(r.exitCode).toBe(0);
+    expect(await readFile(dest, "utf8")).toBe("v\n");
+    expect(await readFile(log, "utf8")).toBe(`${dest}\n${dest}\n`);
   });
 
   it("commits unchecked resources before checked ones, so includes exist when the check runs", async () => {

@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { once } from "node:events";
-import { mkdtemp, readdir, readFile, rm, stat, writeFile as fsWriteFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, stat, writeFile as fsWriteFile } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { writeFile } from "../../src/write/write-file.js";
+import { useTempDir } from "../helpers/temp-dir.js";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const compiledWriter = path.join(root, "dist/write/write-file.js");
@@ -39,21 +39,17 @@ for (let i = 0; ; i++) {
 }
 `;
 
-let dir: string;
-let work: string;
+const destDir = useTempDir("perch-sigkill-", { perTest: false });
+const workDir = useTempDir("perch-sigkill-work-", { perTest: false });
 beforeAll(async () => {
   // vitest runs src/ directly, but the child needs dist/: refuse a stale build rather than test it.
   const built = await stat(compiledWriter).catch(() => null);
-  const sources = await Promise.all(["write-file.ts", "run-command.ts"].map((f) => stat(path.join(root, "src/write", f))));
+  const sourceDirs = ["src/write", "src/command"].map((d) => path.join(root, d));
+  const files = (await Promise.all(sourceDirs.map(async (d) => (await readdir(d)).map((f) => path.join(d, f))))).flat();
+  const sources = await Promise.all(files.map((f) => stat(f)));
   if (built === null || sources.some((s) => s.mtimeMs > built.mtimeMs)) {
-    throw new Error(`${compiledWriter} is missing or older than src/write: run \`npm run build\` first (npm test does)`);
+    throw new Error(`${compiledWriter} is missing or older than src/write or src/command: run \`npm run build\` first (npm test does)`);
   }
-  dir = await mkdtemp(path.join(tmpdir(), "perch-sigkill-"));
-  work = await mkdtemp(path.join(tmpdir(), "perch-sigkill-work-"));
-});
-afterAll(async () => {
-  await rm(dir, { recursive: true, force: true });
-  await rm(work, { recursive: true, force: true });
 });
 
 async function readyOrDied(child: ReturnType<typeof spawn>): Promise<void> {
@@ -73,10 +69,11 @@ describe("SIGKILL during writes", () => {
   it("leaves the destination whole (old or new content, never partial or missing)", async () => {
     const a = content("a");
     const b = content("b");
-    const [aFile, bFile, script] = ["a.cfg", "b.cfg", "writer-child.mjs"].map((f) => path.join(work, f));
+    const [aFile, bFile, script] = ["a.cfg", "b.cfg", "writer-child.mjs"].map((f) => path.join(workDir.path, f));
     await fsWriteFile(aFile!, a);
     await fsWriteFile(bFile!, b);
     await fsWriteFile(script!, CHILD);
+    const dir = destDir.path;
     const dest = path.join(dir, "bird.cfg");
 
     const seen = { a: 0, b: 0, missing: 0 };

@@ -1,16 +1,10 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readFile } from "node:fs/promises";
 import path from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { runCommand } from "../../src/write/run-command.js";
+import { describe, expect, it } from "vitest";
+import { runCommand } from "../../src/command/run-command.js";
+import { useTempDir } from "../helpers/temp-dir.js";
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "perch-run-"));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const tmp = useTempDir("perch-run-");
 
 /**
  * Whether `pid` is still running. A killed orphan is reparented to PID 1, and when PID 1 does not
@@ -50,15 +44,15 @@ describe("runCommand", () => {
 
   it("runs in cwd with the given environment", async () => {
     const r = await runCommand('pwd; echo "$PERCH_TEST_VALUE"', {
-      cwd: dir,
+      cwd: tmp.path,
       timeoutMs: 5_000,
       env: { PATH: process.env.PATH, PERCH_TEST_VALUE: "from-env" },
     });
-    expect(r.output).toBe(`${dir}\nfrom-env\n`);
+    expect(r.output).toBe(`${tmp.path}\nfrom-env\n`);
   });
 
   it("on timeout kills the whole process group, grandchildren included", async () => {
-    const pidFile = path.join(dir, "grandchild.pid");
+    const pidFile = path.join(tmp.path, "grandchild.pid");
     // The inner shell records its pid and becomes `sleep` (exec), a grandchild of the runner that
     // also holds the output pipe open.
     const command = `sh -c 'echo $$ > ${pidFile}; exec sleep 100' & sleep 100`;
@@ -72,7 +66,7 @@ describe("runCommand", () => {
   });
 
   it("escalates to SIGKILL for a process that ignores SIGTERM", async () => {
-    const pidFile = path.join(dir, "stubborn.pid");
+    const pidFile = path.join(tmp.path, "stubborn.pid");
     const r = await runCommand(`trap '' TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done`, { timeoutMs: 300 });
     expect(r).toMatchObject({ ok: false, timedOut: true, signal: "SIGKILL" });
     // SIGTERM at 300 ms, SIGKILL 2 s later.
@@ -108,7 +102,7 @@ describe("runCommand", () => {
   });
 
   it("reports a command that cannot start without throwing", async () => {
-    const missing = path.join(dir, "missing");
+    const missing = path.join(tmp.path, "missing");
     const r = await runCommand("true", { cwd: missing, timeoutMs: 5_000 });
     expect(r).toMatchObject({ ok: false, exitCode: null, signal: null, timedOut: false, output: "" });
     expect(r.error).toContain(`cannot run command: The "cwd" option is invalid: ${missing}.`);

@@ -11,7 +11,7 @@ import { helperUsageProblems } from "../../src/check/helper-usage.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { KeyIndex } from "../../src/mirror/key-index.js";
 import { Mirror } from "../../src/mirror/mirror.js";
-import { runPass } from "../../src/render/pass.js";
+import { syncResources } from "../../src/sync/sync-resources.js";
 import { loadResourceSet } from "../../src/resource/load-set.js";
 import { readKeysFile } from "../../src/store/file-store.js";
 import { builtinHelperNames, compileTemplate, helperTable } from "../../src/template/compile.js";
@@ -118,7 +118,7 @@ describe("docs/templates.md worked example", () => {
       const mirror = new Mirror(resources.map((r) => r.selection));
       const keys = await readKeysFile(path.join(dir, "keys.json"));
       mirror.replace([...keys].map(([key, value]) => ({ key, value })), 1);
-      const report = await runPass(resources, mirror, { noop: false, diff: false, env: { NODENAME: "node-a" }, logger: silentLogger, syncOnly: true, createDirs: true });
+      const report = await syncResources(resources, mirror, { noop: false, diff: false, env: { NODENAME: "node-a" }, logger: silentLogger, syncOnly: true, createDirs: true });
       expect(report.resources.map((r) => [r.outcome, r.error])).toEqual([["written", undefined]]);
       const [output] = outputs as [{ path: string; content: string }];
       expect(await readFile(path.join(root, output.path), "utf8")).toBe(output.content);

@@ -1,23 +1,24 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
-import { afterEach, beforeEach, describe, expect, it, type TestContext } from "vitest";
-import { lookAtDestination, writeFile, type WritePolicy } from "../../src/write/write-file.js";
+import { beforeEach, describe, expect, it, type TestContext } from "vitest";
+import { lookAtDestination } from "../../src/write/destination.js";
+import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
+import { useTempDir } from "../helpers/temp-dir.js";
 
 const run = promisify(execFile);
 const NOBODY = 65534;
 const isRoot = process.getuid?.() === 0;
 
+const tmp = useTempDir("perch-write-");
+/** Outside the test's directory: what a check reports, a symlink's target. */
+const elsewhere = useTempDir("perch-elsewhere-");
 let dir: string;
 let dest: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), "perch-write-"));
+beforeEach(() => {
+  dir = tmp.path;
   dest = path.join(dir, "bird.cfg");
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 function policy(overrides: Partial<WritePolicy> = {}): WritePolicy {
@@ -173,7 +174,7 @@ describe("writeFile", () => {
       await look;
       // Gone after the look: a writer that looked again would find no file and write one.
       await rm(dest);
-      expect(await writeFile("same\n", dest, policy({ destination: look }))).toMatchObject({ action: "unchanged", previous: Buffer.from("same\n") });
+      expect(await writeFile("same\n", dest, policy(), { look })).toMatchObject({ action: "unchanged", previous: Buffer.from("same\n") });
       await expect(stat(dest)).rejects.toThrow("ENOENT");
     });
 
@@ -182,14 +183,14 @@ describe("writeFile", () => {
       const look = lookAtDestination(dest);
       await look;
       await fsWriteFile(dest, "edited meanwhile\n");
-      expect(await writeFile("new\n", dest, policy({ destination: look }))).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
+      expect(await writeFile("new\n", dest, policy(), { look })).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
       expect(await readFile(dest, "utf8")).toBe("new\n");
     });
 
     it("reports the look's failure as the writer's own, and an unawaited failed look is no unhandled rejection", async () => {
       await mkdir(dest);
       const look = lookAtDestination(dest);
-      expect(await writeFile("x\n", dest, policy({ destination: look }))).toMatchObject({ action: "failed", error: `cannot write ${dest}: it is a directory, not a regular file` });
+      expect(await writeFile("x\n", dest, policy(), { look })).toMatchObject({ action: "failed", error: `cannot write ${dest}: it is a directory, not a regular file` });
       const blocked = path.join(dir, "not-a-dir");
       await fsWriteFile(blocked, "");
       const failing = lookAtDestination(path.join(blocked, "bird.cfg"));
@@ -280,15 +281,10 @@ describe("writeFile", () => {
   });
 
   it("checks the complete stage file, with its final mode, beside the destination and from its directory", async () => {
-    const report = await mkdtemp(path.join(tmpdir(), "perch-report-"));
-    try {
-      const out = path.join(report, "seen");
-      const checkCmd = `{ dirname {{.src}}; pwd; stat -c %a {{.src}}; cat {{.src}}; } > ${out}`;
-      expect((await writeFile("include \"bird_ipam.cfg\";\n", dest, policy({ mode: 0o640, checkCmd }))).action).toBe("written");
-      expect(await readFile(out, "utf8")).toBe(`${dir}\n${dir}\n640\ninclude "bird_ipam.cfg";\n`);
-    } finally {
-      await rm(report, { recursive: true, force: true });
-    }
+    const out = path.join(elsewhere.path, "seen");
+    const checkCmd = `{ dirname {{.src}}; pwd; stat -c %a {{.src}}; cat {{.src}}; } > ${out}`;
+    expect((await writeFile("include \"bird_ipam.cfg\";\n", dest, policy({ mode: 0o640, checkCmd }))).action).toBe("written");
+    expect(await readFile(out, "utf8")).toBe(`${dir}\n${dir}\n640\ninclude "bird_ipam.cfg";\n`);
   });
 
   it("names every stage file anew, in the form a later run's cleanup recognises", async () => {
@@ -327,19 +323,14 @@ describe("writeFile", () => {
   });
 
   it("replaces a symlink at the destination with a regular file, leaving its target alone", async () => {
-    const elsewhere = await mkdtemp(path.join(tmpdir(), "perch-target-"));
-    try {
-      const target = path.join(elsewhere, "real.cfg");
-      await fsWriteFile(target, "target content\n");
-      await symlink(target, dest);
-      const r = await writeFile("new content\n", dest, policy());
-      expect(r).toMatchObject({ action: "written", previous: Buffer.from("target content\n") });
-      expect((await lstat(dest)).isFile()).toBe(true);
-      expect(await readFile(dest, "utf8")).toBe("new content\n");
-      expect(await readFile(target, "utf8")).toBe("target content\n");
-    } finally {
-      await rm(elsewhere, { recursive: true, force: true });
-    }
+    const target = path.join(elsewhere.path, "real.cfg");
+    await fsWriteFile(target, "target content\n");
+    await symlink(target, dest);
+    const r = await writeFile("new content\n", dest, policy());
+    expect(r).toMatchObject({ action: "written", previous: Buffer.from("target content\n") });
+    expect((await lstat(dest)).isFile()).toBe(true);
+    expect(await readFile(dest, "utf8")).toBe("new content\n");
+    expect(await readFile(target, "utf8")).toBe("target content\n");
   });
 
   it("replaces a dangling symlink too", async () => {

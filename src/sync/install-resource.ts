@@ -1,0 +1,52 @@
+/** A pass's write step: a rendered resource installed by writeFile, reported and logged. */
+import { mkdir } from "node:fs/promises";
+import { dirname } from "node:path";
+import { describeCommand } from "../command/describe.js";
+import type { Logger } from "../log/logger.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import { unifiedDiff } from "../write/diff.js";
+import { writeFile, type WriteOverlap } from "../write/write-file.js";
+import { FAILED, roundMs, type ResourceReport } from "./report.js";
+import type { PassOptions } from "./sync-resources.js";
+
+const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+
+export interface Rendered {
+  content: string;
+  renderMs: number;
+}
+
+/** Destination directories made under --root by this process: a daemon makes each once. */
+const createdDirs = new Set<string>();
+
+export async function installResource(resource: LoadedResource, { content, renderMs }: Rendered, overlap: WriteOverlap, opts: PassOptions, log: Logger): Promise<ResourceReport> {
+  if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
+    await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
+    createdDirs.add(dirname(resource.dest));
+  }
+  const policy = {
+    mode: resource.mode,
+    uid: resource.uid,
+    gid: resource.gid,
+    checkCmd: resource.checkCmd,
+    checkTimeoutMs: resource.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
+    noop: opts.noop,
+    keepStageFile: opts.keepStageFile,
+  };
+  const result = await writeFile(content, resource.dest, policy, overlap);
+  if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
+  const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
+  if (result.inPlace) report.inPlace = true;
+  // With overlapRenders the next resource renders on this thread while the fsync waits: the figure
+  // would be mostly that render, so a one-shot does not report it.
+  if (result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
+  if (result.check) report.check = result.check;
+  if (result.error) report.error = result.error;
+  if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
+  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
+
+  const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
+  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+  else log.info(fields, result.action);
+  return report;
+}

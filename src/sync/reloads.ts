@@ -1,0 +1,36 @@
+/** The reloads after a pass: each distinct reload_cmd once, in conf.d order. */
+import { fillPlaceholder } from "../command/placeholders.js";
+import { runCommand, type CommandResult } from "../command/run-command.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import { roundMs } from "./report.js";
+import type { PassOptions } from "./sync-resources.js";
+
+const DEFAULT_RELOAD_TIMEOUT_MS = 60_000;
+
+export interface ReloadReport {
+  command: string;
+  /** The resources whose change asked for this reload. */
+  resources: string[];
+  timeoutMs: number;
+  result: CommandResult;
+}
+
+/** Runs the reload commands of the resources `written`; two resources sharing one reload once. */
+export async function runReloads(written: readonly LoadedResource[], opts: PassOptions): Promise<ReloadReport[]> {
+  const commands = new Map<string, string[]>();
+  for (const r of written) {
+    if (!r.reloadCmd) continue;
+    const command = fillPlaceholder(r.reloadCmd, "dest", r.dest);
+    commands.set(command, [...(commands.get(command) ?? []), r.name]);
+  }
+  const reports: ReloadReport[] = [];
+  for (const [command, resources] of commands) {
+    const timeoutMs = Math.max(...written.filter((r) => resources.includes(r.name)).map((r) => r.reloadTimeoutMs ?? opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS));
+    const result = await runCommand(command, { timeoutMs });
+    const fields = { event: "reload", command, resources, outcome: result.ok ? "ok" : "failed", durationMs: roundMs(result.durationMs), exitCode: result.exitCode, output: result.output };
+    if (result.ok) opts.logger.info(fields, "reloaded");
+    else opts.logger.error({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");
+    reports.push({ command, resources, timeoutMs, result });
+  }
+  return reports;
+}

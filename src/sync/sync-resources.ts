@@ -1,0 +1,99 @@
+/**
+ * The sync orchestrator: one pass over resources. Render each, write those that changed (unchecked
+ * first: a checked file's includes are then in place), reload; one failure does not stop the others.
+ */
+import { errorMessage } from "../errors.js";
+import type { Logger } from "../log/logger.js";
+import type { Mirror } from "../mirror/mirror.js";
+import { renderResource } from "../render/render.js";
+import type { LoadedResource } from "../resource/load-set.js";
+import type { RenderMemo } from "../template/memo.js";
+import { Provenance } from "../template/provenance.js";
+import { lookAtDestination } from "../write/destination.js";
+import { installResource, type Rendered } from "./install-resource.js";
+import { runReloads, type ReloadReport } from "./reloads.js";
+import { FAILED, roundMs, type ResourceReport } from "./report.js";
+import { WriteSchedule } from "./write-schedule.js";
+
+export interface PassOptions {
+  /** Compare only: no write, no reload. */
+  noop: boolean;
+  /** Compute unified diffs of what changed (or would change). */
+  diff: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  logger: Logger;
+  checkTimeoutMs?: number;
+  reloadTimeoutMs?: number;
+  keepStageFile?: boolean;
+  /** Skip reload commands (confd's -sync-only). */
+  syncOnly?: boolean;
+  /** Create missing destination directories (under --root, where the tree starts empty). */
+  createDirs?: boolean;
+  /** Watch mode: each resource's memo of its last render, for incremental rendering. */
+  memoFor?: (resource: string) => RenderMemo;
+  /**
+   * A one-shot, where only the whole pass's time counts: render while writes wait (WriteSchedule).
+   * Off in watch mode, where a changed file should be in place before the next render.
+   */
+  overlapRenders?: boolean;
+}
+
+export interface PassReport {
+  resources: ResourceReport[];
+  reloads: ReloadReport[];
+  /** Every resource rendered, was written or unchanged, and every reload succeeded. */
+  ok: boolean;
+  /** Something was written (or, with noop, would be). */
+  changed: boolean;
+  durationMs: number;
+}
+
+export async function syncResources(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
+  const started = performance.now();
+  const ordered = [...resources.filter((r) => !r.checkCmd), ...resources.filter((r) => r.checkCmd)];
+  const reports = new Map<string, ResourceReport>();
+  const schedule = new WriteSchedule(opts.overlapRenders === true);
+  for (const resource of ordered) {
+    const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
+    // The destination's lstat runs on the thread pool while this thread renders.
+    const look = lookAtDestination(resource.dest);
+    const rendered = render(resource, mirror, opts, log);
+    if (!("content" in rendered)) {
+      reports.set(resource.name, rendered);
+      continue;
+    }
+    await schedule.add(Boolean(resource.checkCmd), (onWaiting) =>
+      installResource(resource, rendered, { look, onWaiting }, opts, log).then((report) => void reports.set(resource.name, report)),
+    );
+  }
+  await schedule.settled();
+
+  const inOrder = resources.map((r) => reports.get(r.name) as ResourceReport);
+  const written = resources.filter((r) => reports.get(r.name)?.outcome === "written");
+  const reloads = opts.noop || opts.syncOnly ? [] : await runReloads(written, opts);
+  const report: PassReport = {
+    resources: inOrder,
+    reloads,
+    ok: inOrder.every((r) => !FAILED.has(r.outcome)) && reloads.every((r) => r.result.ok),
+    changed: inOrder.some((r) => r.outcome === "written" || r.outcome === "would-write"),
+    durationMs: performance.now() - started,
+  };
+  opts.logger.info({ event: "pass", ok: report.ok, changed: report.changed, resources: inOrder.length, durationMs: roundMs(report.durationMs) }, "pass done");
+  return report;
+}
+
+/** Renders `resource` from the mirror: its content, or the report of a failed render. */
+function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log: Logger): Rendered | ResourceReport {
+  const renderStart = performance.now();
+  let content: string;
+  try {
+    content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Provenance(), memo: opts.memoFor?.(resource.name) });
+  } catch (err) {
+    const error = errorMessage(err);
+    log.error({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
+    return { resource: resource.name, dest: resource.dest, outcome: "render-failed", error, renderMs: performance.now() - renderStart, writeMs: 0 };
+  }
+  const renderMs = performance.now() - renderStart;
+  log.debug({ event: "render", outcome: "ok", durationMs: roundMs(renderMs), bytes: content.length }, "rendered");
+  return { content, renderMs };
+}
