@@ -4,7 +4,7 @@
  * memo see only v1 keys. A listing derives afresh; each change event updates only what it affects.
  */
 import { errorMessage } from "../errors.js";
-import type { ChangeEvent, ChangeStream, Snapshot, Store, StreamSignal } from "../store/types.js";
+import type { ChangeEvent, ChangeStream, ListingStore, Snapshot, Store, StreamSignal } from "../store/types.js";
 import { CalicoDerivation, type DerivationProblem, type DerivedChange } from "./derivation.js";
 import { readKubernetesFile, type KubernetesObjects, NO_KUBERNETES_OBJECTS } from "./kubernetes.js";
 
@@ -18,21 +18,22 @@ export interface CalicoV3StoreOptions {
   onProblem: (problem: DerivationProblem) => void;
 }
 
-export class CalicoV3Store implements Store {
+/** The derived view for a one-shot command: list only. */
+export class CalicoV3Listing implements ListingStore {
   readonly kind: string;
-  private readonly derivation: CalicoDerivation;
-  private revision = 0;
+  protected readonly derivation: CalicoDerivation;
+  protected revision = 0;
 
   /**
    * `sourcePrefixes`: what to list and watch in `source` (see sources.ts: all of a snapshot file,
    * only what the derivation reads from etcd).
    */
   constructor(
-    private readonly source: Store,
-    private readonly sourcePrefixes: readonly string[],
-    private readonly options: CalicoV3StoreOptions,
+    private readonly listingSource: ListingStore,
+    protected readonly sourcePrefixes: readonly string[],
+    protected readonly options: CalicoV3StoreOptions,
   ) {
-    this.kind = source.kind;
+    this.kind = listingSource.kind;
     this.derivation = new CalicoDerivation({
       nodeName: options.nodeName,
       nodeRef: options.env.CALICO_K8S_NODE_REF || options.nodeName,
@@ -47,12 +48,31 @@ export class CalicoV3Store implements Store {
   }
 
   async list(prefixes: readonly string[]): Promise<Snapshot> {
-    const [kubernetes, snapshot] = await Promise.all([this.readKubernetes(), this.source.list(this.sourcePrefixes)]);
+    const [kubernetes, snapshot] = await Promise.all([this.readKubernetes(), this.listingSource.list(this.sourcePrefixes)]);
     this.derivation.reset(snapshot.kvs, kubernetes);
     this.revision = snapshot.revision;
     const kvs = [];
     for (const [key, value] of this.derivation.entries()) if (under(key, prefixes)) kvs.push({ key, value });
     return { revision: snapshot.revision, kvs };
+  }
+
+  close(): Promise<void> {
+    return this.listingSource.close();
+  }
+
+  protected async readKubernetes(): Promise<KubernetesObjects> {
+    return this.options.kubernetesFile === undefined ? NO_KUBERNETES_OBJECTS : readKubernetesFile(this.options.kubernetesFile);
+  }
+}
+
+/** The derived view for the daemon: listed, then kept up to date from the source's change stream. */
+export class CalicoV3Store extends CalicoV3Listing implements Store {
+  constructor(
+    private readonly source: Store,
+    sourcePrefixes: readonly string[],
+    options: CalicoV3StoreOptions,
+  ) {
+    super(source, sourcePrefixes, options);
   }
 
   async watch(prefixes: readonly string[], afterRevision: number, onSignal: (signal: StreamSignal) => void): Promise<ChangeStream> {
@@ -75,14 +95,6 @@ export class CalicoV3Store implements Store {
         await stream.close();
       },
     };
-  }
-
-  close(): Promise<void> {
-    return this.source.close();
-  }
-
-  private async readKubernetes(): Promise<KubernetesObjects> {
-    return this.options.kubernetesFile === undefined ? NO_KUBERNETES_OBJECTS : readKubernetesFile(this.options.kubernetesFile);
   }
 
   /** Re-read the Kubernetes objects file when it changes; a file that does not read keeps the last good objects. */

@@ -1,17 +1,16 @@
-/** The store a command asked for: the file store, or the etcd store for the command's mode. */
+/**
+ * The store a command asked for: the file store or the etcd store, for a one-shot (listed once; etcd with
+ * plain HTTP/2 calls first) or for the daemon, with `--calico-v3` the derivation over it.
+ */
 import type { Logger } from "../log/logger.js";
 import { openEtcdStore } from "../store/etcd/index.js";
 import { FileStore } from "../store/file-store.js";
-import type { Store } from "../store/types.js";
+import type { ListingStore, Store } from "../store/types.js";
+import type { CalicoV3StoreOptions } from "../calico-v3/calico-v3-store.js";
 import type { DerivationProblem } from "../calico-v3/derivation.js";
 import type { Config } from "./settings.js";
 
 export interface OpenStoreOptions {
-  /**
-   * A command that lists once and never watches (render, snapshot): etcd is listed with plain
-   * HTTP/2 calls, without loading etcd3's gRPC stack, and through the etcd3 client only when that fails.
-   */
-  oneShot?: boolean;
   /** Where the one-shot store says why the direct listing failed, and `--calico-v3` its problems. */
   logger?: Logger;
   /** The raw store even with --calico-v3 (`perch snapshot` saves the v3 datastore itself). */
@@ -22,26 +21,36 @@ export interface OpenStoreOptions {
   onProblem?: (problem: DerivationProblem) => void;
 }
 
-export async function openStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
-  const source = await openSource(config, options);
+/** The store of a one-shot command (render, snapshot): etcd through its direct lister. */
+export async function openListingStore(config: Config, options: OpenStoreOptions = {}): Promise<ListingStore> {
+  const source = config.backend === "file" ? new FileStore(config.keys as string) : await openEtcdStore(config, "one-shot", options.logger);
   if (!config.calicoV3 || options.raw) return source;
+  const { CalicoV3Listing } = await import("../calico-v3/calico-v3-store.js");
+  return new CalicoV3Listing(source, await calicoSourcePrefixes(config, options), calicoOptions(config, options));
+}
+
+/** The daemon's store: lists, then streams changes. */
+export async function openWatchingStore(config: Config, options: OpenStoreOptions = {}): Promise<Store> {
+  const source = config.backend === "file" ? new FileStore(config.keys as string) : await openEtcdStore(config, "watching", options.logger);
+  if (!config.calicoV3) return source;
   const { CalicoV3Store } = await import("../calico-v3/calico-v3-store.js");
+  return new CalicoV3Store(source, await calicoSourcePrefixes(config, options), calicoOptions(config, options));
+}
+
+async function calicoSourcePrefixes(config: Config, options: OpenStoreOptions): Promise<readonly string[]> {
   const { etcdSourcePrefixes, FILE_SOURCE_PREFIXES } = await import("../calico-v3/sources.js");
+  return config.backend === "file" ? FILE_SOURCE_PREFIXES : etcdSourcePrefixes(options.env?.NODENAME ?? "");
+}
+
+function calicoOptions(config: Config, options: OpenStoreOptions): CalicoV3StoreOptions {
   const env = options.env ?? {};
-  const nodeName = env.NODENAME ?? "";
-  const logger = options.logger;
-  return new CalicoV3Store(source, config.backend === "file" ? FILE_SOURCE_PREFIXES : etcdSourcePrefixes(nodeName), {
-    nodeName,
+  return {
+    nodeName: env.NODENAME ?? "",
     env,
     kubernetesFile: config.calicoKubernetes,
     onProblem: (problem) => {
-      logger?.[problem.severity === "error" ? "error" : "warn"]({ event: "calico-v3", key: problem.key }, problem.message);
+      options.logger?.[problem.severity === "error" ? "error" : "warn"]({ event: "calico-v3", key: problem.key }, problem.message);
       options.onProblem?.(problem);
     },
-  });
-}
-
-async function openSource(config: Config, options: OpenStoreOptions): Promise<Store> {
-  if (config.backend === "file") return new FileStore(config.keys as string);
-  return openEtcdStore(config, options.oneShot ? "one-shot" : "watching", options.logger);
+  };
 }

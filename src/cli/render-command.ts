@@ -8,7 +8,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
 import { loadCommandRunner } from "../command/run-command.js";
 import { EXIT } from "./exit.js";
-import { openStore } from "./open-store.js";
+import { openListingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
@@ -16,7 +16,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
   const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
   // A v3 resource left out of the derived view fails the run, though the rest is still rendered.
   let derivationErrors = 0;
-  const store = await openStore(config, { oneShot: true, logger, env, onProblem: (p) => void (p.severity === "error" && derivationErrors++) });
+  const store = await openListingStore(config, { logger, env, onProblem: (p) => void (p.severity === "error" && derivationErrors++) });
   try {
     const listStart = performance.now();
     const listing = store.list(mirror.watchPrefixes());

@@ -6,12 +6,12 @@
 import type { Logger } from "../log/logger.js";
 import type { KeyValue } from "../store/types.js";
 import { writeFile } from "../write/write-file.js";
-import { openStore } from "./open-store.js";
+import { openListingStore } from "./open-store.js";
 import { EXIT } from "./exit.js";
 import type { Config } from "./settings.js";
 
 export async function snapshotCommand(config: Config, logger: Logger): Promise<number> {
-  const store = await openStore(config, { oneShot: true, logger, raw: true });
+  const store = await openListingStore(config, { logger, raw: true });
   // --calico-v3 saves the v3 datastore itself, for a later `perch render --calico-v3 --backend file`.
   const prefixes = config.calicoV3 ? [...(await import("../calico-v3/sources.js")).SNAPSHOT_PREFIXES, ...config.prefix] : config.prefix;
   let snapshot;

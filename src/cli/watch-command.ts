@@ -13,7 +13,7 @@ import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
 import { startStatusServer } from "../watch/status-server.js";
 import { EXIT } from "./exit.js";
-import { openStore } from "./open-store.js";
+import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
@@ -45,7 +45,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   }
   // The node container may start before etcd is reachable: keep trying, not ready meanwhile. A stop
   // wins over an attempt still waiting on an unresponsive server.
-  const store = await retryUntilStopped(() => openStore(config, { env, logger }), {
+  const store = await retryUntilStopped(() => openWatchingStore(config, { env, logger }), {
     schedule: STORE_RETRY,
     stop: stopRequested.signal,
     onFailure: (err, retryInMs) => logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs }, "cannot open the store; retrying"),

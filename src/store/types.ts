@@ -31,15 +31,19 @@ export interface ChangeStream {
   close(): Promise<void>;
 }
 
-export interface Store {
+/** A store a one-shot command reads (render, snapshot): it lists once and never streams. */
+export interface ListingStore {
   /** A short name for logs and metrics ("etcd", "file"). */
   readonly kind: string;
   /** List everything under `prefixes` at a single revision. */
   list(prefixes: readonly string[]): Promise<Snapshot>;
+  close(): Promise<void>;
+}
+
+export interface Store extends ListingStore {
   /**
    * Stream changes under `prefixes` strictly after `afterRevision`. The stream reconnects by
    * itself and resumes after the last revision it delivered; `onSignal` is called in order.
    */
   watch(prefixes: readonly string[], afterRevision: number, onSignal: (signal: StreamSignal) => void): Promise<ChangeStream>;
-  close(): Promise<void>;
 }

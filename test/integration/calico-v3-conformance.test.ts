@@ -6,13 +6,13 @@
 import { readFile, readdir } from "node:fs/promises";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CalicoV3Store } from "../../src/calico-v3/calico-v3-store.js";
+import { CalicoV3Listing } from "../../src/calico-v3/calico-v3-store.js";
 import type { DerivationProblem } from "../../src/calico-v3/derivation.js";
 import { etcdSourcePrefixes, FILE_SOURCE_PREFIXES } from "../../src/calico-v3/sources.js";
 import { Mirror } from "../../src/mirror/mirror.js";
 import { OneShotEtcdStore } from "../../src/store/etcd/oneshot-store.js";
 import { FileStore } from "../../src/store/file-store.js";
-import type { Store } from "../../src/store/types.js";
+import type { ListingStore } from "../../src/store/types.js";
 import { deriveCase, findDatastoreCases, readDatastoreCase, v1Root, type DatastoreCase } from "../helpers/calico-datastore.js";
 import { makeConfdir, REPO, runPerch, type TestConfdir } from "../helpers/confdir.js";
 import { goldenProblems, renderCase, resourcesFor } from "../helpers/conformance.js";
@@ -30,11 +30,11 @@ function viewProblems(c: DatastoreCase, view: ReadonlyMap<string, string>): stri
   return problems;
 }
 
-/** List through a CalicoV3Store over `source` what the Calico set's resources read, and render it. */
-async function renderThrough(source: Store, sourcePrefixes: readonly string[], c: DatastoreCase): Promise<{ rendered: Map<string, string>; problems: DerivationProblem[] }> {
+/** List through a CalicoV3Listing over `source` what the Calico set's resources read, and render it. */
+async function renderThrough(source: ListingStore, sourcePrefixes: readonly string[], c: DatastoreCase): Promise<{ rendered: Map<string, string>; problems: DerivationProblem[] }> {
   const nodeName = c.env.NODENAME as string;
   const problems: DerivationProblem[] = [];
-  const store = new CalicoV3Store(source, sourcePrefixes, { nodeName, env: { NODENAME: nodeName }, kubernetesFile: c.kubernetesFile, onProblem: (p) => problems.push(p) });
+  const store = new CalicoV3Listing(source, sourcePrefixes, { nodeName, env: { NODENAME: nodeName }, kubernetesFile: c.kubernetesFile, onProblem: (p) => problems.push(p) });
   const resources = await resourcesFor(nodeName);
   try {
     const snapshot = await store.list(new Mirror(resources.map((r) => r.selection)).watchPrefixes());
@@ -73,7 +73,7 @@ describe("Calico v3.16 datastore conformance", () => {
     await etcd.stop();
   });
 
-  const backends: Array<{ name: string; open(c: DatastoreCase): Promise<{ source: Store; prefixes: readonly string[] }> }> = [
+  const backends: Array<{ name: string; open(c: DatastoreCase): Promise<{ source: ListingStore; prefixes: readonly string[] }> }> = [
     { name: "the fixture file", open: async (c) => ({ source: new FileStore(c.etcdFile), prefixes: FILE_SOURCE_PREFIXES }) },
     {
       name: "a real etcd loaded with etcd.json",

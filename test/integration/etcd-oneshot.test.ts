@@ -354,21 +354,6 @@ describe("falling back to the etcd3 store", () => {
       web.close();
     }
   });
-
-  it("watches through etcd3", async () => {
-    const { store } = oneShot({ endpoints: [etcd.clientUrl] });
-    try {
-      const { revision } = await store.list(["/fb/"]);
-      const seen: string[] = [];
-      await store.watch(["/fb/"], revision, (signal) => {
-        if (signal.type === "changes") seen.push(...signal.events.map((e) => e.key));
-      });
-      await etcd.client().put("/fb/4").value("four");
-      await expect.poll(() => seen, { timeout: 10_000 }).toEqual(["/fb/4"]);
-    } finally {
-      await store.close();
-    }
-  });
 });
 
 describe("TLS and passwords", () => {

@@ -4,7 +4,7 @@
  * noticeable time to load, and a one-shot command never loads it unless its direct listing fails.
  */
 import type { Logger } from "../../log/logger.js";
-import type { Store } from "../types.js";
+import type { ListingStore, Store } from "../types.js";
 import type { EtcdConnection } from "./target.js";
 
 export { quietIpServerNameWarning } from "./ip-servername-warning.js";
@@ -14,7 +14,9 @@ export { sayProblem, targetProblems, type EtcdConnection, type TargetProblem } f
 export type EtcdMode = "one-shot" | "watching";
 
 /** The store for `mode`; `logger` hears why a one-shot listing fell back to the etcd3 client. */
-export async function openEtcdStore(target: EtcdConnection, mode: EtcdMode, logger?: Logger): Promise<Store> {
+export async function openEtcdStore(target: EtcdConnection, mode: "one-shot", logger?: Logger): Promise<ListingStore>;
+export async function openEtcdStore(target: EtcdConnection, mode: "watching", logger?: Logger): Promise<Store>;
+export async function openEtcdStore(target: EtcdConnection, mode: EtcdMode, logger?: Logger): Promise<ListingStore> {
   if (mode === "one-shot") {
     const { OneShotEtcdStore } = await import("./oneshot-store.js");
     return new OneShotEtcdStore(target, logger);

@@ -6,11 +6,11 @@
  */
 import { errorMessage } from "../../errors.js";
 import type { Logger } from "../../log/logger.js";
-import type { ChangeStream, Snapshot, Store, StreamSignal } from "../types.js";
+import type { ListingStore, Snapshot, Store } from "../types.js";
 import { listDirect } from "./direct-list.js";
 import type { EtcdStoreOptions } from "./grpc-store.js";
 
-export class OneShotEtcdStore implements Store {
+export class OneShotEtcdStore implements ListingStore {
   readonly kind = "etcd";
   // #private: the options hold the password, out of reach of util.inspect and loggers.
   readonly #options: EtcdStoreOptions;
@@ -34,11 +34,6 @@ export class OneShotEtcdStore implements Store {
       }
     }
     return (await this.etcd3()).list(prefixes);
-  }
-
-  /** No one-shot command watches; Store requires it, and CalicoV3Store (which wraps any Store) passes it on. */
-  async watch(prefixes: readonly string[], afterRevision: number, onSignal: (signal: StreamSignal) => void): Promise<ChangeStream> {
-    return (await this.etcd3()).watch(prefixes, afterRevision, onSignal);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,4 @@
+// Over 300 lines: one table, so the whole helper set reads in one place; each entry is a few lines.
 /**
  * The general helpers, with Go's semantics where confd's function map has them (what authors know), except that
  * where Go prints an error marker (`%!d(string=x)`) they throw: a bad value fails the render, not the BIRD config.
