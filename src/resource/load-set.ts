@@ -9,6 +9,7 @@ import type { KeySelection } from "../mirror/mirror.js";
 import { compileTemplate, type CompiledTemplate } from "../template/compile.js";
 import { substituteNodeName } from "./node-name.js";
 import { parseResource, type ResourceDefinition } from "./parse-resource.js";
+import { destinationFile } from "./same-file.js";
 
 export interface LoadOptions {
   confdir: string;
@@ -81,19 +82,28 @@ export async function tryLoadResourceSet(opts: LoadOptions): Promise<LoadAttempt
   const templates = new Map<string, CompiledTemplate | null>();
   const loaded: LoadedResource[] = [];
   const byDest = new Map<string, ResourceDefinition>();
-  for (const def of definitions) {
-    const other = byDest.get(def.dest);
+  const files = await Promise.all(definitions.map((def) => destinationFile(opts.root ? path.join(opts.root, def.dest) : def.dest)));
+  for (const [i, def] of definitions.entries()) {
+    const file = files[i] as string;
+    const other = byDest.get(file);
     if (other) {
-      errors.push(new PerchError(`dest ${def.dest} is also the dest of ${other.file}: two resources cannot write one file`, { file: def.file, line: def.lines.dest, resource: def.name }));
+      errors.push(new PerchError(sameFile(def, other, file), { file: def.file, line: def.lines.dest, resource: def.name }));
       continue;
     }
-    byDest.set(def.dest, def);
+    byDest.set(file, def);
     if (!selected(opts.only, def)) continue;
     const srcPath = templatePath(opts.confdir, def);
     const template = await loadTemplate(def, srcPath, sources.get(srcPath) as Promise<string>, templates, errors);
     if (template) loaded.push(resolve(def, template, opts));
   }
   return { resources: loaded, definitions: definitions.filter((def) => selected(opts.only, def)), problems: errors };
+}
+
+/** Names both conf.d files; the other's spelling and the file both name when they are not what `def` wrote. */
+function sameFile(def: ResourceDefinition, other: ResourceDefinition, file: string): string {
+  const as = other.dest === def.dest ? "" : ` (as ${other.dest})`;
+  const both = file === def.dest ? "" : `: both are ${file}`;
+  return `dest ${def.dest} is also the dest of ${other.file}${as}${both}: two resources cannot write one file`;
 }
 
 function selected(only: readonly string[] | undefined, def: ResourceDefinition): boolean {

@@ -3,7 +3,7 @@
 // written. (render-pass.test.ts already pins unknown fields, a missing src and a shared dest.) In
 // watch mode a conf.d file that stops parsing is refused and the running set goes on rendering.
 import { existsSync } from "node:fs";
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, symlink, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeConfdir, resourceToml, runPerch, type TestConfdir } from "../helpers/confdir.js";
@@ -105,5 +105,64 @@ describe("perch watch and a conf.d file that stops parsing", () => {
     expect(await w.metric("perch_config_reloads_total", { outcome: "applied" })).toBeGreaterThanOrEqual(1);
     expect(w.exited).toBe(false);
     expect(await readFile(dest, "utf8")).toBe("app2 2\n");
+  });
+});
+
+// Issue 19, item 8: one file named twice in conf.d (a doubled slash, a `..`, a symlinked
+// directory) is one destination, which two resources would rewrite on every pass.
+describe("two resources naming one destination, spelled differently", () => {
+  const spellings: Array<[string, (out: string) => string]> = [
+    ["a doubled slash", (out) => `${out}//a.txt`],
+    ["a .. segment", (out) => `${out}/../out/a.txt`],
+    ["a symlinked directory", (out) => `${out}/link/a.txt`],
+  ];
+
+  async function twoSpellings(second: string): Promise<{ conf: string; message: string }> {
+    await symlink(c.out, path.join(c.out, "link"));
+    await c.writeTemplate("t.hbs", 't {{getv "/v"}}\n');
+    await c.writeResource("a", resourceToml("t.hbs", path.join(c.out, "a.txt"), ["/v"]));
+    await c.writeResource("b", resourceToml("t.hbs", second, ["/v"]));
+    await c.writeKeys({ "/v": "1" });
+    const conf = path.join(c.dir, "conf.d");
+    const message = `dest ${second} is also the dest of ${conf}/a.toml (as ${path.join(c.out, "a.txt")}): both are ${path.join(c.out, "a.txt")}: two resources cannot write one file`;
+    return { conf, message };
+  }
+
+  it.each(spellings)("through %s: perch check, perch render and perch watch refuse it, exit 2, nothing written", async (_, spell) => {
+    const { conf, message } = await twoSpellings(spell(c.out));
+    const check = await runPerch(["check", "--confdir", c.dir]);
+    expect(check.exitCode).toBe(2);
+    expect(check.stderr.split("\n")).toEqual([`${conf}/b.toml:3: ${message}`, "perch check: 1 problem"]);
+    const args = ["--confdir", c.dir, "--backend", "file", "--keys", c.keysFile];
+    const render = await runPerch(["render", ...args]);
+    expect(render.exitCode).toBe(2);
+    expect(render.stderr).toBe(`perch render: ${conf}/b.toml:3: ${message}`);
+    // The daemon logs to stdout, one JSON object a line.
+    const watch = await runPerch(["watch", ...args]);
+    expect(watch.exitCode).toBe(2);
+    const events = watch.stdout.split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(events).toContainEqual(expect.objectContaining({ msg: "could not start", err: `${conf}/b.toml:3: ${message}` }));
+    expect(existsSync(path.join(c.out, "a.txt"))).toBe(false);
+  });
+
+  it("on SIGHUP: the new set is refused with the message, the running set keeps rendering", async () => {
+    const { conf } = await twoSpellings(path.join(c.out, "b.txt"));
+    w = await startWatch(["--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "10ms:50ms"]);
+    await w.waitForFile(path.join(c.out, "a.txt"), (s) => s === "t 1\n");
+    const isRefused = (e: Record<string, unknown>) => e.event === "config-reload" && e.outcome === "refused";
+    for (const [, spell] of spellings) {
+      const second = spell(c.out);
+      await c.writeResource("b", resourceToml("t.hbs", second, ["/v"]));
+      const before = w.events.filter(isRefused).length;
+      w.signal("SIGHUP");
+      const refused = await w.waitForEvent((e) => isRefused(e) && w !== undefined && w.events.filter(isRefused).indexOf(e) >= before);
+      const a = path.join(c.out, "a.txt");
+      expect(refused.errors).toContain(`${conf}/b.toml:3: dest ${second} is also the dest of ${conf}/a.toml (as ${a}): both are ${a}: two resources cannot write one file`);
+    }
+    // The running set (a.txt and b.txt) still renders changes.
+    await c.writeKeys({ "/v": "2" });
+    await w.waitForFile(path.join(c.out, "a.txt"), (s) => s === "t 2\n");
+    await w.waitForFile(path.join(c.out, "b.txt"), (s) => s === "t 2\n");
+    expect(w.exited).toBe(false);
   });
 });

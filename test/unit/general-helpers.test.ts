@@ -80,13 +80,32 @@ describe("the helper table", () => {
 });
 
 describe("json and jsonArray", () => {
-  it("parses any JSON value", () => {
+  it("parses a JSON object (json) and a JSON array (jsonArray); JSON null is nothing, as Go leaves it", () => {
     expect(call("json", '{"a":{"b":[1,"x",null]}}')).toEqual({ a: { b: [1, "x", null] } });
-    expect(call("json", "[1,2]")).toEqual([1, 2]);
-    expect(call("json", "64512")).toBe(64512);
+    expect(call("json", " {} ")).toEqual({});
+    // Go's json.Unmarshal of null into a map leaves it nil, no error: confd's json "null" has no fields.
     expect(call("json", "null")).toBeNull();
     expect(call("jsonArray", '["a",{"b":2}]')).toEqual(["a", { b: 2 }]);
     expect(call("jsonArray", "null")).toEqual([]);
+  });
+
+  // Issue 19, item 10: confd's json unmarshals into map[string]interface{}, an error for anything
+  // else; perch parsed any value, so node_mesh = 42 turned the mesh silently off.
+  it.each([
+    ["42", "a number"],
+    ["[1,2]", "an array: use jsonArray for an array"],
+    ['"str"', "a string"],
+    ["true", "a boolean"],
+  ])("json rejects %s, naming the key", (source, what) => {
+    const err = failure(() => helper("json").fn([source], newScope({ [source]: "/global/node_mesh" })));
+    expect(err.message).toBe(`json: expected a JSON object, got ${JSON.stringify(source)} (from key /global/node_mesh): ${what}`);
+    expect(err.context).toEqual({ key: "/global/node_mesh" });
+  });
+
+  it("jsonArray rejects anything but an array or null, as confd's (Go's json.Unmarshal into []interface{})", () => {
+    for (const source of ["42", '"str"', "{}", "false"]) {
+      expect(failure(() => call("jsonArray", source)).message).toBe(`jsonArray: expected a JSON array, got ${JSON.stringify(source)}`);
+    }
   });
 
   it("records every string leaf under the key the document came from", () => {
@@ -111,7 +130,7 @@ describe("json and jsonArray", () => {
     const depth = 100_000;
     const doc = `${"[".repeat(depth)}"deep"${"]".repeat(depth)}`;
     const scope = newScope({ [doc]: "/deep" });
-    helper("json").fn([doc], scope);
+    helper("jsonArray").fn([doc], scope);
     expect(scope.provenance.get("deep")).toBe("/deep");
   });
 

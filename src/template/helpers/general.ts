@@ -295,6 +295,11 @@ function parseJson(helper: string, value: unknown, scope: RenderScope): unknown 
   return parsed;
 }
 
+function jsonKind(value: unknown): string {
+  if (Array.isArray(value)) return "an array: use jsonArray for an array";
+  return typeof value === "number" ? "a number" : typeof value === "string" ? "a string" : "a boolean";
+}
+
 function index(collection: unknown, key: unknown, scope: RenderScope): unknown {
   if (Array.isArray(collection)) return collection[integer("index", key, scope)];
   // Own properties only: a key from the store must not reach `constructor` or `__proto__`.
@@ -308,8 +313,14 @@ function index(collection: unknown, key: unknown, scope: RenderScope): unknown {
 const helpers: HelperTable = {
   json: {
     arity: [1, 1],
-    doc: "json s: the parsed JSON value of s; its strings remember s's key for error messages",
-    fn: (args, scope) => parseJson("json", args[0], scope),
+    doc: "json s: the parsed JSON object in s (JSON null is nothing, as in confd); anything else is an error; its strings remember s's key for error messages",
+    fn: (args, scope) => {
+      const s = args[0];
+      const parsed = parseJson("json", s, scope);
+      // confd unmarshals into map[string]interface{}: null leaves the map nil, any other non-object is an error.
+      if (parsed !== null && !isObject(parsed)) throw valueError("json: expected a JSON object, got", s, scope, jsonKind(parsed));
+      return parsed;
+    },
   },
   jsonArray: {
     arity: [1, 1],
