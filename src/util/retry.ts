@@ -1,7 +1,7 @@
 /**
  * perch's one way to retry: a backoff schedule says how long to wait after each failure, and every
- * wait ends early when its caller stops. The store's reconnects, the daemon's listing, the watch
- * command's start-up and reload retries all use it, each with its own schedule (README).
+ * wait ends early when its caller stops. The store's reconnects, the daemon's listing and failed
+ * resources, the watch command's start-up and reload retries all use it, each with its own schedule (README).
  */
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -20,6 +20,9 @@ export interface BackoffSchedule {
 
 /** Waiting for a store to answer: 100 ms, doubling up to 5 s. */
 export const STORE_RETRY = { firstMs: 100, maxMs: 5_000 } as const satisfies BackoffSchedule;
+
+/** Retrying a resource whose render, check or write failed, as Calico's confd does: 250 ms, doubling up to 5 s. */
+export const RESOURCE_RETRY = { firstMs: 250, maxMs: 5_000 } as const satisfies BackoffSchedule;
 
 /** Exponential backoff: the waits of one schedule, failure after failure, until reset. */
 export class Backoff {

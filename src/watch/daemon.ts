@@ -15,6 +15,7 @@ import type { WaitWindow } from "../util/duration.js";
 import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { RenderMemo } from "../template/memo.js";
 import { Coalescer } from "./coalescer.js";
+import { FailingResources } from "./failing-resources.js";
 import type { Metrics } from "./metrics.js";
 import { ReloadRetrier } from "./reload-retry.js";
 
@@ -44,18 +45,22 @@ export class Daemon {
   private resyncTimer: NodeJS.Timeout | undefined;
   private readonly coalescer: Coalescer;
   private readonly retrier: ReloadRetrier;
+  private readonly failing: FailingResources;
   private readonly log: Logger;
 
   constructor(private readonly opts: DaemonOptions) {
     this.log = opts.logger;
     this.coalescer = new Coalescer((names) => this.enqueuePass(names));
     this.retrier = new ReloadRetrier(opts.logger, opts.metrics);
+    this.failing = new FailingResources(() => this.enqueuePass([]), opts.metrics, opts.logger);
   }
 
-  /** ready = the first full pass is done and the store's stream is connected. */
+  /** ready = the first full pass is done, the store's stream is connected and no resource is failing. */
   ready(): { ready: boolean; why: string } {
     if (!this.firstPassDone) return { ready: false, why: "initial sync not done" };
     if (!this.connected) return { ready: false, why: "store disconnected" };
+    const failing = this.failing.describe();
+    if (failing !== undefined) return { ready: false, why: failing };
     return { ready: true, why: "ready" };
   }
 
@@ -83,6 +88,7 @@ export class Daemon {
       this.mirror = new Mirror(next.map((r) => r.selection));
       this.memos = new Map();
       this.coalescer.drain();
+      this.failing.keepOnly(new Set(next.map((r) => r.name)));
       this.log.info({ event: "config-reload", outcome: "applied", resources: next.map((r) => r.name) }, "configuration reloaded");
       this.opts.metrics.configReloads.inc({ outcome: "applied" });
       await this.syncAndStream("config-reload", true);
@@ -96,6 +102,7 @@ export class Daemon {
     this.stopper.abort();
     this.coalescer.stop();
     this.retrier.stop();
+    this.failing.stop();
     if (this.resyncTimer) clearTimeout(this.resyncTimer);
     this.generation++;
     await this.stream?.close().catch(() => undefined);
@@ -140,6 +147,7 @@ export class Daemon {
         const dirty = this.mirror.apply(signal.events, signal.revision);
         this.noteMirror();
         this.log.debug({ event: "changes", count: signal.events.length, revision: signal.revision, dirty: [...dirty] }, "store changed");
+        this.failing.changed(dirty);
         for (const name of dirty) this.coalescer.mark(name, this.waitFor(name));
         break;
       }
@@ -183,11 +191,13 @@ export class Daemon {
 
   private async pass(names: readonly string[]): Promise<PassReport | undefined> {
     if (this.stopping && this.firstPassDone) return undefined;
-    const wanted = new Set(names);
+    // Failing resources are retried in every pass: a check may have failed because of a file this one writes.
+    const wanted = new Set([...names, ...this.failing.names()]);
     const resources = this.resources.filter((r) => wanted.has(r.name));
     if (resources.length === 0) return undefined;
     const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name) });
     this.opts.metrics.observePass(report);
+    if (!this.stopping) this.failing.afterPass(report.resources);
     for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");
     this.retrier.afterPass(report.reloads);
     return report;

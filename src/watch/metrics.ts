@@ -23,6 +23,8 @@ export class Metrics {
   readonly storeEvents = new Counter({ name: "perch_store_events_total", help: "Change events received from the store", registers: [this.registry] });
   readonly resyncs = new Counter({ name: "perch_resyncs_total", help: "Full listings after the initial sync, by reason", labelNames: ["reason"], registers: [this.registry] });
   readonly lastSuccess = new Gauge({ name: "perch_last_success_timestamp_seconds", help: "Unix time of the last pass in which everything succeeded", registers: [this.registry] });
+  private readonly failing = new Gauge({ name: "perch_resource_failing", help: "1 while a resource's last render, check or write failed (it is retried)", labelNames: ["resource"], registers: [this.registry] });
+  private readonly failingSince = new Gauge({ name: "perch_resource_failing_since_seconds", help: "Unix time of a failing resource's first failure since it last succeeded", labelNames: ["resource"], registers: [this.registry] });
   readonly configReloads = new Counter({ name: "perch_config_reloads_total", help: "SIGHUP/edit reloads of conf.d and templates, by outcome", labelNames: ["outcome"], registers: [this.registry] });
 
   constructor() {
@@ -43,6 +45,16 @@ export class Metrics {
     }
     for (const reload of report.reloads) this.observeReload(reload.result.ok, reload.result.durationMs);
     if (report.ok) this.lastSuccess.set(Date.now() / 1000);
+  }
+
+  resourceFailing(resource: string, sinceMs: number): void {
+    this.failing.set({ resource }, 1);
+    this.failingSince.set({ resource }, sinceMs / 1000);
+  }
+
+  resourceRecovered(resource: string): void {
+    this.failing.remove({ resource });
+    this.failingSince.remove({ resource });
   }
 
   observeReload(ok: boolean, durationMs: number): void {
