@@ -5,7 +5,7 @@
  * affect, then reports the v1 keys whose value changed. A fresh derivation and an incremental one
  * of the same final state give the same view, key for key.
  */
-import type { ChangeEvent, KeyValue } from "../store/types.js";
+import type { ChangeEvent, KeyValue, StoreProblem } from "../store/types.js";
 import { globalConfigKeys, nodeConfigKeys, PER_NODE_CONFIG_PREFIX } from "./derive/bgp-config-keys.js";
 import { NodeIndex } from "./derive/node-index.js";
 import { nodeKeys } from "./derive/node-keys.js";
@@ -20,13 +20,11 @@ import { classifyKey, decodeResource, type BgpConfigRecord, type PeerRecord, typ
 
 export type DerivedChange = { type: "put"; key: string; value: string } | { type: "delete"; key: string };
 
-/** Something in the datastore the derivation could not use; `key` is the etcd key when there is one. */
-export interface DerivationProblem {
-  key?: string;
-  message: string;
-  /** error: something was left out of the view; warning: Calico goes on the same way (a missing Secret). */
-  severity: "error" | "warning";
-}
+/**
+ * Something in the datastore the derivation could not use; `key` is the etcd key when there is one.
+ * error: something was left out of the view; warning: Calico goes on the same way (a missing Secret).
+ */
+export type DerivationProblem = StoreProblem;
 
 export interface DerivationOptions {
   /** Whose block affinities are in the view. */

@@ -7,7 +7,6 @@ import { openEtcdStore } from "../store/etcd/index.js";
 import { FileStore } from "../store/file-store.js";
 import type { ListingStore, Store } from "../store/types.js";
 import type { CalicoV3StoreOptions } from "../calico-v3/calico-v3-store.js";
-import type { DerivationProblem } from "../calico-v3/derivation.js";
 import type { Config } from "./settings.js";
 
 export interface OpenStoreOptions {
@@ -17,8 +16,6 @@ export interface OpenStoreOptions {
   raw?: boolean;
   /** The environment templates see: NODENAME, and confd's CALICO_K8S_NODE_REF and NAMESPACE. */
   env?: Readonly<Record<string, string | undefined>>;
-  /** Told of each `--calico-v3` problem besides the log (perch render's exit status counts them). */
-  onProblem?: (problem: DerivationProblem) => void;
 }
 
 /** The store of a one-shot command (render, snapshot): etcd through its direct lister. */
@@ -48,9 +45,5 @@ function calicoOptions(config: Config, options: OpenStoreOptions): CalicoV3Store
     nodeName: env.NODENAME ?? "",
     env,
     kubernetesFile: config.calicoKubernetes,
-    onProblem: (problem) => {
-      options.logger?.[problem.severity === "error" ? "error" : "warn"]({ event: "calico-v3", key: problem.key }, problem.message);
-      options.onProblem?.(problem);
-    },
   };
 }

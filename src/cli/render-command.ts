@@ -8,15 +8,17 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
 import { loadCommandRunner } from "../command/run-command.js";
 import { EXIT } from "./exit.js";
+import { logStoreProblems } from "../store/problems.js";
+import type { Snapshot } from "../store/types.js";
 import { openListingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
   const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
-  // A v3 resource left out of the derived view fails the run, though the rest is still rendered.
-  let derivationErrors = 0;
-  const store = await openListingStore(config, { logger, env, onProblem: (p) => void (p.severity === "error" && derivationErrors++) });
+  // What the store left out (a v3 resource, a key that is not UTF-8) fails the run, though the rest is still rendered.
+  let listed: Snapshot | undefined;
+  const store = await openListingStore(config, { logger, env });
   try {
     const listStart = performance.now();
     const listing = store.list(mirror.watchPrefixes());
@@ -27,6 +29,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     if (commands) setImmediate(() => void loadCommandRunner().catch(() => undefined));
     const snapshot = await listing;
     mirror.replace(snapshot.kvs, snapshot.revision);
+    listed = snapshot;
     logger.info({ event: "list", store: store.kind, keys: mirror.size, revision: snapshot.revision, durationMs: Math.round(performance.now() - listStart) }, "listed");
   } finally {
     await store.close();
@@ -44,7 +47,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     overlapRenders: true,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
-  if (!report.ok || derivationErrors > 0) return EXIT.failed;
+  if (!report.ok || logStoreProblems(logger, listed?.problems) > 0) return EXIT.failed;
   if (config.exitCode && report.changed) return EXIT.changed;
   return EXIT.ok;
 }

@@ -6,6 +6,7 @@
 import type { Logger } from "../log/logger.js";
 import type { KeyValue } from "../store/types.js";
 import { writeFile } from "../write/write-file.js";
+import { logStoreProblems } from "../store/problems.js";
 import { openListingStore } from "./open-store.js";
 import { EXIT } from "./exit.js";
 import type { Config } from "./settings.js";
@@ -20,12 +21,14 @@ export async function snapshotCommand(config: Config, logger: Logger): Promise<n
   } finally {
     await store.close();
   }
+  // A key the store had to leave out is named and fails the command; the snapshot holds the rest.
+  const storeErrors = logStoreProblems(logger, snapshot.problems);
   const text = formatSnapshot(snapshot.kvs);
   const summary = { event: "snapshot", store: store.kind, prefixes, keys: snapshot.kvs.length, revision: snapshot.revision };
   if (config.output === undefined || config.output === "-") {
     process.stdout.write(text);
     logger.info(summary, "snapshot written to stdout");
-    return EXIT.ok;
+    return storeErrors > 0 ? EXIT.failed : EXIT.ok;
   }
   const result = await writeFile(text, config.output, { checkTimeoutMs: 0, noop: false });
   if (result.action === "failed") {
@@ -34,7 +37,7 @@ export async function snapshotCommand(config: Config, logger: Logger): Promise<n
   }
   process.stderr.write(`perch snapshot: ${snapshot.kvs.length} keys at revision ${snapshot.revision} → ${config.output} (${result.action})\n`);
   logger.info({ ...summary, output: config.output, outcome: result.action }, "snapshot written");
-  return EXIT.ok;
+  return storeErrors > 0 ? EXIT.failed : EXIT.ok;
 }
 
 /** `{\n  "key": "value",\n …}\n` in UTF-8 byte order of the keys (Go's order); `{}\n` when empty. */

@@ -3,17 +3,21 @@
  * needed — CI renders, template authoring and the bundled example use it. Watching re-reads the
  * file when it changes (chokidar) and streams the differences as change events.
  */
+import { isUtf8 } from "node:buffer";
 import { readFile } from "node:fs/promises";
 import { PerchError } from "../errors.js";
 import type { ChangeEvent, ChangeStream, KeyValue, Snapshot, Store, StreamSignal } from "./types.js";
 
 export async function readKeysFile(file: string): Promise<Map<string, string>> {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await readFile(file, "utf8");
+    bytes = await readFile(file);
   } catch (err) {
     throw new PerchError(`cannot read keys file: ${(err as Error).message}`, { file });
   }
+  // Decoding with replacement characters could make two keys one (as etcd's stores refuse to).
+  if (!isUtf8(bytes)) throw new PerchError("keys file is not valid UTF-8", { file });
+  const text = bytes.toString("utf8");
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -8,11 +8,21 @@ export interface KeyValue {
   value: string;
 }
 
+/** Something in the store that perch had to leave out (a key or value that is not UTF-8), as a value. */
+export interface StoreProblem {
+  /** The key, or its bytes in hex when they are not UTF-8. */
+  key?: string;
+  message: string;
+  severity: "error" | "warning";
+}
+
 export interface Snapshot {
   /** The store revision this listing is consistent at (0 for stores without revisions). */
   revision: number;
   /** Every key under the requested prefixes, at `revision`. Order is not significant. */
   kvs: KeyValue[];
+  /** What the listing left out, and why. */
+  problems?: StoreProblem[];
 }
 
 export type ChangeEvent =
@@ -21,7 +31,7 @@ export type ChangeEvent =
 
 /** What a change stream reports besides changes. */
 export type StreamSignal =
-  | { type: "changes"; events: ChangeEvent[]; revision: number }
+  | { type: "changes"; events: ChangeEvent[]; revision: number; problems?: StoreProblem[] }
   /** The stream could not resume at the requested revision (etcd compacted it): list again. */
   | { type: "compacted"; compactRevision: number }
   | { type: "connected" }

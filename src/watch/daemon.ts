@@ -10,6 +10,7 @@ import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
 import { syncResources, type PassOptions, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
+import { logStoreProblems } from "../store/problems.js";
 import type { ChangeStream, Store, StreamSignal } from "../store/types.js";
 import type { WaitWindow } from "../util/duration.js";
 import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
@@ -122,6 +123,7 @@ export class Daemon {
     const prefixes = this.mirror.watchPrefixes();
     const snapshot = await this.retry(`list (${reason})`, () => this.opts.store.list(prefixes));
     if (snapshot === undefined || generation !== this.generation) return;
+    logStoreProblems(this.log, snapshot.problems);
     const dirty = this.mirror.replace(snapshot.kvs, snapshot.revision);
     if (reason !== "initial") this.opts.metrics.resyncs.inc({ reason });
     this.noteMirror();
@@ -144,6 +146,7 @@ export class Daemon {
         // No revision filter: etcd orders events within a prefix, not across prefixes, and a
         // stream replaced after a listing is silenced by its generation instead.
         this.opts.metrics.storeEvents.inc(signal.events.length);
+        logStoreProblems(this.log, signal.problems);
         const dirty = this.mirror.apply(signal.events, signal.revision);
         this.noteMirror();
         this.log.debug({ event: "changes", count: signal.events.length, revision: signal.revision, dirty: [...dirty] }, "store changed");

@@ -6,6 +6,7 @@ import type { KeyValue, Snapshot } from "../types.js";
 import { DirectListError, Http2Client, type Http2Options } from "./http2-client.js";
 import { disjointPrefixes, LIST_PAGE_SIZE } from "./listing.js";
 import { rangeRequest, readRangeResponse, readResponseRevision, type RangePage } from "./messages.js";
+import type { StoreProblem } from "../types.js";
 
 export interface DirectListOptions extends Http2Options {
   /** Keys per range request (default LIST_PAGE_SIZE, 5000). */
@@ -31,6 +32,7 @@ export async function listDirect(options: DirectListOptions, prefixes: readonly 
       client.call("/etcdserverpb.KV/Range", rangeRequest(key, end, pageSize, revision), readRangeResponse);
     const firsts = await Promise.all(ranges.map((r) => page(r.key, r.end, 0)));
     const revision = Math.max(...firsts.map((f) => revisionOf(f.revision)));
+    const problems: StoreProblem[] = [];
     const pages = await Promise.all(
       ranges.map(async (range, i) => {
         const first = firsts[i] as RangePage;
@@ -40,12 +42,13 @@ export async function listDirect(options: DirectListOptions, prefixes: readonly 
         let current = first.revision === revision ? first : await page(range.key, range.end, revision);
         for (;;) {
           for (const kv of current.kvs) kvs.push(kv);
+          problems.push(...current.problems);
           if (!current.more || current.lastKey === undefined) return kvs;
           current = await page(Buffer.concat([current.lastKey, Buffer.from([0])]), range.end, revision);
         }
       }),
     );
-    return { revision, kvs: pages.flat() };
+    return { revision, kvs: pages.flat(), ...(problems.length > 0 && { problems }) };
   } finally {
     client.close();
   }

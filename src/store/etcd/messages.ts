@@ -4,6 +4,8 @@
  * interpreter, where a generic reader's call per tag and check is several times slower.
  * test/unit/etcd-messages.test.ts checks it against @bufbuild/protobuf.
  */
+import type { StoreProblem } from "../types.js";
+import { decodeEntry } from "./utf8.js";
 
 const VARINT = 0;
 const I64 = 1;
@@ -13,8 +15,9 @@ const I32 = 5;
 export interface RangePage {
   /** The header's revision (undefined if the answer had none). */
   revision: number | undefined;
-  /** Keys and values decoded as UTF-8, as the etcd3 store decodes them. */
+  /** Keys and values decoded as UTF-8; those that are not UTF-8 are in `problems` instead. */
   kvs: Array<{ key: string; value: string }>;
+  problems: StoreProblem[];
   /** The last key's bytes, where the next page starts (undefined when there are no keys). */
   lastKey: Buffer | undefined;
   more: boolean;
@@ -47,14 +50,15 @@ export function authenticateRequest(name: string, password: string): Uint8Array 
  */
 export function readRangeResponse(message: Buffer): RangePage {
   const r = new Reader(message);
-  const page: RangePage = { revision: undefined, kvs: [], lastKey: undefined, more: false };
+  const page: RangePage = { revision: undefined, kvs: [], problems: [], lastKey: undefined, more: false };
   let lastKey: [number, number] | undefined;
   while (r.pos < r.end) {
     const tag = r.varint();
     if (tag === ((1 << 3) | LEN)) page.revision = readHeader(r.bytes());
     else if (tag === ((2 << 3) | LEN)) {
       const kv = readKeyValue(r);
-      page.kvs.push({ key: message.toString("utf8", kv[0], kv[1]), value: message.toString("utf8", kv[2], kv[3]) });
+      const entry = decodeEntry(message.subarray(kv[0], kv[1]), message.subarray(kv[2], kv[3]), page.problems);
+      if (entry !== undefined) page.kvs.push(entry);
       lastKey = [kv[0], kv[1]];
     } else if (tag === ((3 << 3) | VARINT)) page.more = r.varint() !== 0;
     else r.skip(tag);

@@ -1,7 +1,8 @@
 /** The etcd3 store's listing: every key under the prefixes, page by page, at one revision. */
 import { GRPCResourceExhastedError, Range, type Etcd3 } from "etcd3";
 import { errorMessage } from "../../errors.js";
-import type { KeyValue, Snapshot } from "../types.js";
+import type { KeyValue, Snapshot, StoreProblem } from "../types.js";
+import { decodeEntry } from "./utf8.js";
 import type { EtcdClients } from "./failover.js";
 import { disjointPrefixes } from "./listing.js";
 
@@ -30,6 +31,7 @@ async function listAtOneRevision(client: Etcd3, ranges: Range[], firstPageSize: 
   let revision: number | undefined;
   let pageSize = firstPageSize;
   const kvs: KeyValue[] = [];
+  const problems: StoreProblem[] = [];
   for (const range of ranges) {
     let key = range.start;
     for (;;) {
@@ -45,11 +47,14 @@ async function listAtOneRevision(client: Etcd3, ranges: Range[], firstPageSize: 
         continue;
       }
       revision ??= Number(res.header.revision);
-      for (const item of res.kvs) kvs.push({ key: item.key.toString("utf8"), value: item.value.toString("utf8") });
+      for (const item of res.kvs) {
+        const entry = decodeEntry(item.key, item.value, problems);
+        if (entry !== undefined) kvs.push(entry);
+      }
       const last = res.kvs.at(-1);
       if (!res.more || last === undefined) break;
       key = Buffer.concat([last.key, Buffer.from([0])]);
     }
   }
-  return { revision: revision ?? 0, kvs };
+  return { revision: revision ?? 0, kvs, ...(problems.length > 0 && { problems }) };
 }

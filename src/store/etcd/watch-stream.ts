@@ -9,7 +9,8 @@
 import { Range, type IDuplexStream, type IEvent, type IWatchRequest, type IWatchResponse } from "etcd3";
 import { PerchError } from "../../errors.js";
 import { waitUnlessStopped } from "../../util/retry.js";
-import type { ChangeEvent, ChangeStream, StreamSignal } from "../types.js";
+import type { ChangeEvent, ChangeStream, StoreProblem, StreamSignal } from "../types.js";
+import { decodeEntry, decodeKey } from "./utf8.js";
 import type { EtcdClients } from "./failover.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
 
@@ -145,10 +146,11 @@ export class EtcdChangeStream implements ChangeStream {
       // A progress notification: etcd sends these only to watches that are fully caught up.
       w.next = Math.max(w.next, Number(res.header.revision) + 1);
     } else {
-      const events = res.events.map(toChangeEvent);
-      const revision = (events.at(-1) as ChangeEvent).revision;
+      const problems: StoreProblem[] = [];
+      const events = res.events.flatMap((ev) => toChangeEvent(ev, problems) ?? []);
+      const revision = Number((res.events.at(-1) as IEvent).kv.mod_revision);
       w.next = revision + 1;
-      this.deliver({ type: "changes", events, revision });
+      this.deliver({ type: "changes", events, revision, ...(problems.length > 0 && { problems }) });
     }
   }
 
@@ -205,8 +207,15 @@ export class EtcdChangeStream implements ChangeStream {
   }
 }
 
-function toChangeEvent(ev: IEvent): ChangeEvent {
-  const key = ev.kv.key.toString("utf8");
+/** A key that is not UTF-8 was never in the mirror: no event. A value that is not: the key goes, as in a listing. */
+function toChangeEvent(ev: IEvent, problems: StoreProblem[]): ChangeEvent | undefined {
   const revision = Number(ev.kv.mod_revision);
-  return ev.type === "Delete" ? { type: "delete", key, revision } : { type: "put", key, value: ev.kv.value.toString("utf8"), revision };
+  if (ev.type === "Delete") {
+    const key = decodeKey(ev.kv.key, []);
+    return key === undefined ? undefined : { type: "delete", key, revision };
+  }
+  const entry = decodeEntry(ev.kv.key, ev.kv.value, problems);
+  if (entry !== undefined) return { type: "put", ...entry, revision };
+  const key = decodeKey(ev.kv.key, []);
+  return key === undefined ? undefined : { type: "delete", key, revision };
 }

@@ -1,0 +1,24 @@
+/**
+ * etcd's keys and values are bytes, perch's are strings. Bytes that are not UTF-8 are left out and
+ * reported, key named in hex: decoding them with replacement characters would make two keys one.
+ */
+import { isUtf8 } from "node:buffer";
+import type { StoreProblem } from "../types.js";
+
+/** The key and value as strings, or undefined with a problem pushed when either is not UTF-8. */
+export function decodeEntry(key: Uint8Array, value: Uint8Array, problems: StoreProblem[]): { key: string; value: string } | undefined {
+  const name = decodeKey(key, problems);
+  if (name === undefined) return undefined;
+  if (isUtf8(value)) return { key: name, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8") };
+  problems.push({ key: name, message: `${name}: the value is not valid UTF-8: the key is left out`, severity: "error" });
+  return undefined;
+}
+
+/** The key as a string, or undefined with a problem pushed when it is not UTF-8. */
+export function decodeKey(key: Uint8Array, problems: StoreProblem[]): string | undefined {
+  const bytes = Buffer.from(key.buffer, key.byteOffset, key.byteLength);
+  if (isUtf8(bytes)) return bytes.toString("utf8");
+  const hex = `0x${bytes.toString("hex")}`;
+  problems.push({ key: hex, message: `key ${hex} (${JSON.stringify(bytes.toString("utf8"))}) is not valid UTF-8: left out`, severity: "error" });
+  return undefined;
+}
