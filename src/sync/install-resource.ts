@@ -46,7 +46,9 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
   const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
-  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+  // A failed in-place write says itself what it left (src/write/install.ts); every other failure leaves the old file.
+  const left = report.error?.includes("the destination is partly written") ? "destination partly written" : "destination left as it was";
+  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);
   else log.info(fields, result.action);
   return report;
 }
