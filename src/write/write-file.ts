@@ -49,6 +49,8 @@ export interface WriteResult {
   previous: Buffer | null;
   check?: CommandResult;
   error?: string;
+  /** Written, but not quite as asked: the existing owner could not be kept (it names the file). */
+  warning?: string;
   /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
   inPlace?: boolean;
   /**
@@ -72,7 +74,8 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   const found = await settleLook(overlap.look ?? lookAtDestination(dest), dest);
   if ("reason" in found) return fail(found.changed, null, found.reason);
   const previous = found.content;
-  const want = wantedOwnership(policy, found.file);
+  const warnings: string[] = [];
+  const want = { ...wantedOwnership(policy, found.file), onKeepRefused: (message: string) => warnings.push(`${dest}: ${message}`) };
   if (upToDate(found, next, want)) return finish({ action: "unchanged", changed: false, previous });
   if (policy.noop) return finish({ action: "would-write", changed: true, previous });
 
@@ -106,7 +109,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     }
     const inPlace = await install(stage, dest, next, want);
     stageExists = inPlace;
-    return finish({ action: "written", changed: true, previous, fsyncMs, ...(check && { check }), ...(inPlace && { inPlace }) });
+    return finish({ action: "written", changed: true, previous, fsyncMs, ...(check && { check }), ...(inPlace && { inPlace }), ...(warnings.length > 0 && { warning: warnings.join("; ") }) });
   } catch (err) {
     return fail(true, previous, describeStepFailure(err));
   } finally {
