@@ -13,7 +13,7 @@ import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
-  const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
+  const commands = resources.some((r) => (r.checkCmd !== undefined && !config.noCheck) || (!config.noop && !config.syncOnly && r.reloadCmd !== undefined));
   // A v3 resource left out of the derived view fails the run, though the rest is still rendered.
   let derivationErrors = 0;
   const store = await openListingStore(config, { logger, env, onProblem: (p) => void (p.severity === "error" && derivationErrors++) });
@@ -33,6 +33,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
   }
   const report = await syncResources(resources, mirror, {
     noop: config.noop,
+    noCheck: config.noCheck,
     diff: config.diff,
     env,
     logger,

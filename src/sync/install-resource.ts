@@ -9,7 +9,7 @@ import { writeFile, type WriteOverlap } from "../write/write-file.js";
 import { FAILED, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
 
-const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
 export interface Rendered {
   content: string;
@@ -31,6 +31,7 @@ export async function installResource(resource: LoadedResource, { content, rende
     checkCmd: resource.checkCmd,
     checkTimeoutMs: resource.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
     noop: opts.noop,
+    checkOnNoop: !opts.noCheck,
     keepStageFile: opts.keepStageFile,
   };
   const result = await writeFile(content, resource.dest, policy, overlap);
