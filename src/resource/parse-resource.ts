@@ -100,9 +100,10 @@ export function parseResource(file: string, name: string, text: string): { resou
     lines,
   };
   const covers = fields.check_covers as string[] | undefined;
-  if (covers !== undefined) {
-    if (resource.checkCmd === undefined) at(`field "check_covers" needs a check_cmd: it names the files that check reads`, lines.check_covers);
-    else if (covers.includes(name)) at(`field "check_covers" names this resource itself`, lines.check_covers);
+  // Without a check_cmd there is nothing to check: ignored, so a set with its checks stripped (to
+  // render without BIRD, as examples/ does) still loads.
+  if (covers !== undefined && resource.checkCmd !== undefined) {
+    if (covers.includes(name)) at(`field "check_covers" names this resource itself`, lines.check_covers);
     else if (covers.length > 0) resource.checkCovers = [...new Set(covers)];
   }
   if (resource.src === "") at(`field "src" is empty`, lines.src);
