@@ -15,7 +15,7 @@ import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
-  const commands = !config.noop && resources.some((r) => r.checkCmd !== undefined || (!config.syncOnly && r.reloadCmd !== undefined));
+  const commands = resources.some((r) => (r.checkCmd !== undefined && !config.noCheck) || (!config.noop && !config.syncOnly && r.reloadCmd !== undefined));
   // What the store left out (a v3 resource, a key that is not UTF-8) fails the run, though the rest is still rendered.
   let listed: Snapshot | undefined;
   const store = await openListingStore(config, { logger, env });
@@ -36,6 +36,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
   }
   const report = await syncResources(resources, mirror, {
     noop: config.noop,
+    noCheck: config.noCheck,
     diff: config.diff,
     env,
     logger,

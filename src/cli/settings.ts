@@ -43,6 +43,7 @@ export const SETTINGS = {
   root: { kind: "string", arg: "DIR", commands: ["render", "watch"], env: "PERCH_ROOT", help: "place every dest under DIR" },
   only: { kind: "list", arg: "NAME", commands: RENDERING, env: "PERCH_ONLY", help: "only these resources (conf.d base names; repeatable or comma-separated)" },
   noop: { kind: "boolean", commands: ["render", "watch"], env: "PERCH_NOOP", help: "compare only: write nothing, reload nothing" },
+  "no-check": { kind: "boolean", commands: ["render"], env: "PERCH_NO_CHECK", help: "with --noop: run no check_cmd (by default --noop checks what would change)" },
   diff: { kind: "boolean", commands: ["render", "watch"], env: "PERCH_DIFF", help: "print a unified diff of every change" },
   "exit-code": { kind: "boolean", commands: ["render"], help: "exit 3 when anything would change" },
   "sync-only": { kind: "boolean", commands: ["render", "watch"], env: "PERCH_SYNC_ONLY", help: "write files but run no reload_cmd" },
@@ -74,6 +75,8 @@ export interface Config extends EtcdConnection {
   root?: string;
   only?: string[];
   noop: boolean;
+  /** --no-check: a --noop render runs no check_cmd. */
+  noCheck: boolean;
   diff: boolean;
   exitCode: boolean;
   syncOnly: boolean;
@@ -184,6 +187,8 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
   // The derived view has Calico's own paths: a global prefix would move every resource off them.
   if (calicoV3 && command !== "snapshot" && prefixes.length > 0) bad("--prefix cannot be combined with --calico-v3: the derived v1 keys are at Calico's own paths (/calico/...)");
   if (str("calico-kubernetes") !== undefined && !calicoV3) bad("--calico-kubernetes needs --calico-v3");
+  // A write is always checked: --no-check only spares a --noop render its checks.
+  if (bool("no-check") && !bool("noop")) bad("--no-check needs --noop (a write always runs its check_cmd)");
 
   const config: Config = {
     command,
@@ -203,6 +208,7 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
     root: str("root"),
     only: list("only"),
     noop: bool("noop"),
+    noCheck: bool("no-check"),
     diff: bool("diff"),
     exitCode: bool("exit-code"),
     syncOnly: bool("sync-only"),

@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { describeFailure } from "./describe.js";
 import { OutputTail } from "./output-tail.js";
 import { commandEnv, wrapCommand } from "./shell.js";
-import { startDeadline } from "./timeout.js";
+import { drainAfterExit, startDeadline } from "./timeout.js";
 
 export interface CommandResult {
   ok: boolean;
@@ -67,9 +67,17 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
   subprocess.stderr?.on("data", collect);
   const { pid } = subprocess;
   const deadline = startDeadline(pid, opts.timeoutMs);
-
-  // Resolves once the shell has exited and every holder of the output pipe has closed it.
+  // The shell's exit is the command's end: a descendant that left the process group (setsid, a
+  // daemon a reload starts) may hold the output pipe for ever, so after the exit the pipe gets a
+  // short drain and is then closed on our side. Resolves once the shell has exited and the pipe is
+  // closed (by the command, or by us).
+  const stopReading = (): void => {
+    subprocess.stdout?.destroy();
+    subprocess.stderr?.destroy();
+  };
+  const drain = drainAfterExit(subprocess, stopReading, deadline);
   const result = await subprocess;
+  drain.clear();
   deadline.clear();
   const durationMs = performance.now() - started;
   const output = tail.toString();

@@ -7,6 +7,7 @@ import path from "node:path";
 import { PerchError, PerchErrors } from "../errors.js";
 import type { KeySelection } from "../mirror/mirror.js";
 import { compileTemplate, type CompiledTemplate } from "../template/compile.js";
+import { checkGroupProblems, checkGroups, linkGroupMates, onlyWithGroups, type CheckGroup } from "./check-groups.js";
 import { substituteNodeName } from "./node-name.js";
 import { parseResource, type ResourceDefinition } from "./parse-resource.js";
 import { destinationFile } from "./same-file.js";
@@ -31,6 +32,10 @@ export interface LoadedResource extends ResourceDefinition {
   paths: string[];
   selection: KeySelection;
   template: CompiledTemplate;
+  /** The check group (check_covers) this resource belongs to, if any. */
+  checkGroup?: CheckGroup;
+  /** The other loaded resources of its check group: a pass over it writes them as one set. */
+  groupMates?: LoadedResource[];
 }
 
 export async function loadResourceSet(opts: LoadOptions): Promise<LoadedResource[]> {
@@ -69,6 +74,10 @@ export async function tryLoadResourceSet(opts: LoadOptions): Promise<LoadAttempt
     if (parsed.resource) definitions.push(parsed.resource);
   });
   checkOnly(opts.only, names, confd, errors);
+  // Check groups (check-groups.ts): --only keeps a group whole.
+  errors.push(...checkGroupProblems(definitions));
+  opts = { ...opts, only: onlyWithGroups(opts.only, definitions) };
+  const groups = checkGroups(definitions);
 
   // Templates are read concurrently too (a rejection is handled where it is awaited), compiled in order.
   const sources = new Map<string, Promise<string>>();
@@ -94,8 +103,9 @@ export async function tryLoadResourceSet(opts: LoadOptions): Promise<LoadAttempt
     if (!selected(opts.only, def)) continue;
     const srcPath = templatePath(opts.confdir, def);
     const template = await loadTemplate(def, srcPath, sources.get(srcPath) as Promise<string>, templates, errors);
-    if (template) loaded.push(resolve(def, template, opts));
+    if (template) loaded.push({ ...resolve(def, template, opts), ...(groups.has(def.name) && { checkGroup: groups.get(def.name) }) });
   }
+  linkGroupMates(loaded);
   return { resources: loaded, definitions: definitions.filter((def) => selected(opts.only, def)), problems: errors };
 }
 

@@ -19,6 +19,8 @@ export interface ResourceDefinition {
   uid?: number;
   gid?: number;
   checkCmd?: string;
+  /** check_covers: the resources (conf.d names) whose files this resource's check_cmd reads too. */
+  checkCovers?: string[];
   reloadCmd?: string;
   wait?: WaitWindow;
   checkTimeoutMs?: number;
@@ -44,6 +46,7 @@ export const FIELDS: Readonly<Record<string, FieldSpec>> = {
   owner: { kind: "string" },
   group: { kind: "string" },
   check_cmd: { kind: "string" },
+  check_covers: { kind: "strings" },
   reload_cmd: { kind: "string" },
   wait: { kind: "string" },
   check_timeout: { kind: "string" },
@@ -96,6 +99,13 @@ export function parseResource(file: string, name: string, text: string): { resou
     reloadCmd: nonEmpty(str("reload_cmd")),
     lines,
   };
+  const covers = fields.check_covers as string[] | undefined;
+  // Without a check_cmd there is nothing to check: ignored, so a set with its checks stripped (to
+  // render without BIRD, as examples/ does) still loads.
+  if (covers !== undefined && resource.checkCmd !== undefined) {
+    if (covers.includes(name)) at(`field "check_covers" names this resource itself`, lines.check_covers);
+    else if (covers.length > 0) resource.checkCovers = [...new Set(covers)];
+  }
   if (resource.src === "") at(`field "src" is empty`, lines.src);
   if (resource.dest === "") at(`field "dest" is empty`, lines.dest);
 

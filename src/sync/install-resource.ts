@@ -9,7 +9,7 @@ import { writeFile, type WriteOverlap } from "../write/write-file.js";
 import { FAILED, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
 
-const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
+export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
 export interface Rendered {
   content: string;
@@ -31,6 +31,7 @@ export async function installResource(resource: LoadedResource, { content, rende
     checkCmd: resource.checkCmd,
     checkTimeoutMs: resource.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
     noop: opts.noop,
+    checkOnNoop: !opts.noCheck,
     keepStageFile: opts.keepStageFile,
   };
   const result = await writeFile(content, resource.dest, policy, overlap);
@@ -46,7 +47,10 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
   const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
-  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+  // A failed in-place write says itself what it left (src/write/install.ts); every other failure leaves the old file.
+  const left = report.error?.includes("the destination is partly written") ? "destination partly written" : "destination left as it was";
+  if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);
+  else if (result.warning) log.warn({ ...fields, warning: result.warning }, `${result.action}; ${result.warning}`);
   else log.info(fields, result.action);
   return report;
 }

@@ -1,4 +1,5 @@
 /** The reloads after a pass: each distinct reload_cmd once, in conf.d order. */
+import { dirname } from "node:path";
 import { fillPlaceholder } from "../command/placeholders.js";
 import { runCommand, type CommandResult } from "../command/run-command.js";
 import type { LoadedResource } from "../resource/load-set.js";
@@ -26,7 +27,11 @@ export async function runReloads(written: readonly LoadedResource[], opts: PassO
   const reports: ReloadReport[] = [];
   for (const [command, resources] of commands) {
     const timeoutMs = Math.max(...written.filter((r) => resources.includes(r.name)).map((r) => r.reloadTimeoutMs ?? opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS));
-    const result = await runCommand(command, { timeoutMs });
+    // In the destination's directory, as check_cmd (README "Resources"): a relative path in the
+    // command means the same in both. A command shared by resources in several directories runs in
+    // the first one's (conf.d order).
+    const first = written.find((r) => r.name === resources[0]) as LoadedResource;
+    const result = await runCommand(command, { timeoutMs, cwd: dirname(first.dest) });
     const fields = { event: "reload", command, resources, outcome: result.ok ? "ok" : "failed", durationMs: roundMs(result.durationMs), exitCode: result.exitCode, output: result.output };
     if (result.ok) opts.logger.info(fields, "reloaded");
     else opts.logger.error({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");

@@ -10,6 +10,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderMemo } from "../template/memo.js";
 import { Provenance } from "../template/provenance.js";
 import { lookAtDestination } from "../write/destination.js";
+import { installGroup } from "./install-group.js";
 import { installResource, type Rendered } from "./install-resource.js";
 import { runReloads, type ReloadReport } from "./reloads.js";
 import { FAILED, roundMs, type ResourceReport } from "./report.js";
@@ -18,6 +19,8 @@ import { WriteSchedule } from "./write-schedule.js";
 export interface PassOptions {
   /** Compare only: no write, no reload. */
   noop: boolean;
+  /** With noop: run no check_cmd (by default a noop pass still checks what would change). */
+  noCheck?: boolean;
   /** Compute unified diffs of what changed (or would change). */
   diff: boolean;
   env: Readonly<Record<string, string | undefined>>;
@@ -48,12 +51,23 @@ export interface PassReport {
   durationMs: number;
 }
 
-export async function syncResources(resources: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
+export async function syncResources(given: readonly LoadedResource[], mirror: Mirror, opts: PassOptions): Promise<PassReport> {
   const started = performance.now();
-  const ordered = [...resources.filter((r) => !r.checkCmd), ...resources.filter((r) => r.checkCmd)];
+  const resources = withGroupMates(given);
   const reports = new Map<string, ResourceReport>();
   const schedule = new WriteSchedule(opts.overlapRenders === true);
-  for (const resource of ordered) {
+  for (const unit of writeUnits(resources)) {
+    if (Array.isArray(unit)) {
+      // A check group: every member rendered, then written as one set (install-group.ts).
+      const entries = unit.map((resource) => {
+        const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
+        const look = lookAtDestination(resource.dest);
+        return { resource, look, log, rendered: render(resource, mirror, opts, log) };
+      });
+      await schedule.add(true, (onWaiting) => installGroup(entries, onWaiting, opts).then((rs) => rs.forEach((r) => reports.set(r.resource, r))));
+      continue;
+    }
+    const resource = unit;
     const log = opts.logger.child({ resource: resource.name, dest: resource.dest });
     // The destination's lstat runs on the thread pool while this thread renders.
     const look = lookAtDestination(resource.dest);
@@ -80,6 +94,52 @@ export async function syncResources(resources: readonly LoadedResource[], mirror
   };
   opts.logger.info({ event: "pass", ok: report.ok, changed: report.changed, resources: inOrder.length, durationMs: roundMs(report.durationMs) }, "pass done");
   return report;
+}
+
+/**
+ * The pass's resources with the rest of each one's check group (a change to bird_ipam.cfg checks,
+ * and so renders, bird.cfg too), in the order given, the mates after.
+ */
+function withGroupMates(given: readonly LoadedResource[]): LoadedResource[] {
+  const all = [...given];
+  const names = new Set(given.map((r) => r.name));
+  for (const r of given) {
+    for (const mate of r.groupMates ?? []) {
+      if (!names.has(mate.name)) {
+        names.add(mate.name);
+        all.push(mate);
+      }
+    }
+  }
+  return all;
+}
+
+/**
+ * What is written in which order: unchecked resources first (a checked file's includes are then in
+ * place), then the checked ones and the check groups (each a list, its checker first), in order.
+ */
+function writeUnits(resources: readonly LoadedResource[]): Array<LoadedResource | LoadedResource[]> {
+  const grouped = new Map<string, LoadedResource[]>();
+  const later: Array<LoadedResource | LoadedResource[]> = [];
+  for (const r of resources) {
+    const group = r.checkGroup;
+    if (group === undefined) {
+      if (r.checkCmd) later.push(r);
+      continue;
+    }
+    let members = grouped.get(group.checker);
+    if (members === undefined) {
+      members = [];
+      grouped.set(group.checker, members);
+      later.push(members);
+    }
+    members.push(r);
+  }
+  for (const [checker, members] of grouped) {
+    const order = members.find((r) => r.name === checker)?.checkGroup?.members ?? [];
+    members.sort((a, b) => order.indexOf(a.name) - order.indexOf(b.name));
+  }
+  return [...resources.filter((r) => r.checkGroup === undefined && !r.checkCmd), ...later];
 }
 
 /** Renders `resource` from the mirror: its content, or the report of a failed render. */

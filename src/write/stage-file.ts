@@ -46,7 +46,8 @@ export async function removeStaleStages(dest: string): Promise<void> {
   await Promise.all(
     names
       .filter((name) => name.startsWith(prefix) && /^\d+-[0-9a-f]+$/.test(name.slice(prefix.length)))
-      .map((name) => rm(path.join(dir, name), { force: true }).catch(() => undefined)),
+      // recursive: a check group's stage directory (write-group.ts) has the same name form.
+      .map((name) => rm(path.join(dir, name), { force: true, recursive: true }).catch(() => undefined)),
   );
 }
 

@@ -20,6 +20,16 @@ export function step<T>(name: string, action: () => T): T {
   }
 }
 
+/** A failed in-place write, with the state it left the destination in. */
+export class InPlaceError extends Error {
+  constructor(
+    readonly failure: unknown,
+    readonly state: string,
+  ) {
+    super(state);
+  }
+}
+
 /** Throws `err` as the failure of step `name`. */
 export function failedStep(name: string, err: unknown): never {
   throw new StepError(name, err);
@@ -40,5 +50,6 @@ export function describeErrno(err: unknown): string {
 
 /** "EACCES: permission denied (creating the stage file)": the errno, and the step when one was named. */
 export function describeStepFailure(err: unknown): string {
+  if (err instanceof InPlaceError) return `${describeStepFailure(err.failure)}; ${err.state}`;
   return err instanceof StepError ? `${describeErrno(err.original)} (${err.step})` : describeErrno(err);
 }

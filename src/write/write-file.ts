@@ -2,6 +2,8 @@
  * Installs a file as README.md's "Writing files" describes: compare, stage beside the destination,
  * check, rename. Each step is a file of src/write/.
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { CommandResult } from "../command/run-command.js";
@@ -11,7 +13,7 @@ import { lookAtDestination, settleLook, upToDate, type DestinationLook } from ".
 import { fillAndClose, fillSyncAndClose } from "./fill.js";
 import { startTimedFsync } from "./fsync.js";
 import { install } from "./install.js";
-import { wantedOwnership } from "./ownership.js";
+import { wantedOwnership, type Ownership } from "./ownership.js";
 import { createStageFile, firstVisit, keepStageCopy, newStagePath, removeStage, removeStaleStages } from "./stage-file.js";
 import { describeStepFailure } from "./step.js";
 
@@ -26,6 +28,8 @@ export interface WritePolicy {
   checkTimeoutMs: number;
   /** Compare only: report what would change, touch nothing. */
   noop: boolean;
+  /** With noop: still run check_cmd, on a copy in a temporary directory (from the destination's directory). */
+  checkOnNoop?: boolean;
   /** Leave a copy of the stage file beside the destination (confd's `-keep-stage-file`), for debugging. */
   keepStageFile?: boolean;
 }
@@ -49,6 +53,8 @@ export interface WriteResult {
   previous: Buffer | null;
   check?: CommandResult;
   error?: string;
+  /** Written, but not quite as asked: the existing owner could not be kept (it names the file). */
+  warning?: string;
   /** The rename was refused (EBUSY: a bind-mounted file; EXDEV) and the file was written in place. */
   inPlace?: boolean;
   /**
@@ -72,9 +78,16 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   const found = await settleLook(overlap.look ?? lookAtDestination(dest), dest);
   if ("reason" in found) return fail(found.changed, null, found.reason);
   const previous = found.content;
-  const want = wantedOwnership(policy, found.file);
+  const warnings: string[] = [];
+  const want = { ...wantedOwnership(policy, found.file), onKeepRefused: (message: string) => warnings.push(`${dest}: ${message}`) };
   if (upToDate(found, next, want)) return finish({ action: "unchanged", changed: false, previous });
-  if (policy.noop) return finish({ action: "would-write", changed: true, previous });
+  if (policy.noop && (policy.checkCmd === undefined || !policy.checkOnNoop)) return finish({ action: "would-write", changed: true, previous });
+  if (policy.noop) {
+    const check = await checkACopy(next, dest, want, policy.checkCmd as string, policy.checkTimeoutMs, overlap.onWaiting).catch((err: unknown) => describeStepFailure(err));
+    if (typeof check === "string") return fail(true, previous, `cannot stage a copy for check_cmd: ${check}`);
+    if (check.ok) return finish({ action: "would-write", changed: true, previous, check });
+    return finish({ action: "check-failed", changed: true, previous, check, error: `check_cmd failed for ${dest}: ${check.error ?? "unknown error"}` });
+  }
 
   // The copies --keep-stage-file left go before the next one is made.
   if (policy.keepStageFile) await removeStaleStages(dest);
@@ -106,10 +119,22 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
     }
     const inPlace = await install(stage, dest, next, want);
     stageExists = inPlace;
-    return finish({ action: "written", changed: true, previous, fsyncMs, ...(check && { check }), ...(inPlace && { inPlace }) });
+    return finish({ action: "written", changed: true, previous, fsyncMs, ...(check && { check }), ...(inPlace && { inPlace }), ...(warnings.length > 0 && { warning: warnings.join("; ") }) });
   } catch (err) {
     return fail(true, previous, describeStepFailure(err));
   } finally {
     if (stageExists) await removeStage(stage);
+  }
+}
+
+/** --noop's check: the new content in a temporary directory (never the destination's), checked from the destination's directory. */
+async function checkACopy(next: NewContent, dest: string, want: Ownership, checkCmd: string, timeoutMs: number, onWaiting?: () => void): Promise<CommandResult> {
+  const dir = await mkdtemp(path.join(tmpdir(), "perch-check-"));
+  try {
+    const copy = path.join(dir, path.basename(dest));
+    fillAndClose(createStageFile(copy, want.mode), next.bytes(), { mode: want.mode, uid: undefined, gid: undefined });
+    return await runCheck(checkCmd, copy, path.dirname(dest), timeoutMs, onWaiting);
+  } finally {
+    await rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
 }

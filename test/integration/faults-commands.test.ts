@@ -97,6 +97,25 @@ describe("check_cmd faults", () => {
     await w?.waitForFile(dest, (s) => s === "value fine\n");
   });
 
+  it("a check whose child escaped its process group (setsid) still ends at check_timeout (issue 19)", async () => {
+    const pidFile = path.join(c.dir, "escaped.pid");
+    await resource(`check_timeout = "2s"\ncheck_cmd = 'setsid sleep 100 & echo $! > ${pidFile}'`);
+    await c.writeKeys({ "/v": "1" });
+    const started = performance.now();
+    const r = await runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);
+    const took = performance.now() - started;
+    const escaped = Number(await readFile(pidFile, "utf8"));
+    try {
+      expect(r.stdout).toMatch(/^check-failed\s+app\s+.*\n\s+check_cmd failed: timed out after 2000 ms$/);
+      expect(r.exitCode).toBe(1);
+      // The timeout, the pipe's short drain and perch's own start: not the sleep's 100 s.
+      expect(took).toBeLessThan(4_000);
+      expect(existsSync(dest)).toBe(false);
+    } finally {
+      process.kill(escaped, "SIGKILL");
+    }
+  });
+
   it("gets the stage file's absolute path, also under a relative --root (the check runs in the destination's directory)", async () => {
     await resource(`check_cmd = 'grep -q "^value ok" {{.src}}'`);
     await c.writeKeys({ "/v": "ok" });
@@ -182,6 +201,27 @@ describe("reload_cmd faults", () => {
     await c.writeKeys({ "/v": "2" });
     await w?.waitForFile(dest, (s) => s === "value 2\n");
     expect(w?.exited).toBe(false);
+  });
+
+  it("a reload that starts a background daemon holding its output returns when its shell does, and is not retried (issue 19)", async () => {
+    const pids = path.join(c.dir, "daemons");
+    // The subshell leaves a session-leading "daemon" holding stdout, as a reload starting one would.
+    await resource(`reload_timeout = "2s"\nreload_cmd = '(setsid sleep 100 & echo $! >> ${pids}); echo started'`);
+    await c.writeKeys({ "/v": "1" });
+    await watch();
+    try {
+      const reloaded = await w?.waitForEvent(isEvent({ event: "reload" }));
+      expect(reloaded).toMatchObject({ outcome: "ok", output: "started\n" });
+      expect(reloaded?.durationMs).toBeLessThan(1_500);
+      await c.writeKeys({ "/v": "2" });
+      await w?.waitForFile(dest, (s) => s === "value 2\n");
+      await waitFor("the second reload", () => (w?.events.filter(isEvent({ event: "reload", outcome: "ok" })).length === 2 ? true : undefined), 5_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      // One daemon per change, none from retries.
+      expect((await readFile(pids, "utf8")).trim().split("\n")).toHaveLength(2);
+    } finally {
+      for (const pid of (await readFile(pids, "utf8").catch(() => "")).split("\n").filter(Boolean)) process.kill(Number(pid), "SIGKILL");
+    }
   });
 
   it("a reload binary that does not exist: the shell's own message, and the daemon goes on", async () => {

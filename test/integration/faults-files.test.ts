@@ -180,6 +180,32 @@ describe("perch watch and a destination it cannot write", () => {
   });
 });
 
+describe("an in-place write on a full filesystem (issue 19)", () => {
+  it("a bind-mounted destination on a full tmpfs keeps its old content, and the error says so", async (ctx) => {
+    const fs = path.join(c.dir, "small");
+    await mkdir(fs);
+    await mount(ctx, ["-t", "tmpfs", "-o", "size=64k", "tmpfs"], fs);
+    const source = path.join(fs, "bird.cfg.host");
+    const old = `old ${"o".repeat(3000)}\n`;
+    await writeFile(source, old);
+    const dest = path.join(c.out, "app.cfg");
+    await writeFile(dest, "");
+    await mount(ctx, ["--bind", source], dest);
+    await fill(fs);
+    await c.writeResource("app", resourceToml("app.hbs", dest, ["/v"]));
+    await c.writeKeys({ "/v": "n".repeat(40_000) });
+
+    const r = await runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toBe(
+      `failed        app              ${dest}\n    cannot write ${dest}: ENOSPC: no space left on device (securing the room for the in-place write); the destination still holds its old content`,
+    );
+    expect(await readFile(dest, "utf8")).toBe(old);
+    expect(await readFile(source, "utf8")).toBe(old);
+    expect(await stageFiles(c.out)).toEqual([]);
+  });
+});
+
 describe("perch render and what it finds at the destination", () => {
   function render() {
     return runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);

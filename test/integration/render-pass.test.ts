@@ -1,5 +1,5 @@
 // `perch render` end to end with the file store: what a pass writes, keeps, checks and reloads.
-import { readFile, readdir, stat, writeFile } from "node:fs/promises";
+import { mkdir, readFile, readdir, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { resourceToml, runPerch, useConfdir } from "../helpers/confdir.js";
@@ -248,5 +248,18 @@ describe("perch render: install order and failures", () => {
     ]);
     expect((await readdir(c.out)).sort()).toEqual(["c.cfg", "e.cfg"]);
     expect(await readFile(reloads, "utf8")).toBe("v\nv\n");
+  });
+
+  it("runs reload_cmd in the destination's directory, as check_cmd (issue 19)", async () => {
+    const sub = path.join(c.out, "etc");
+    await mkdir(sub);
+    const dest = path.join(sub, "a.cfg");
+    await c.writeTemplate("a.hbs", 'v {{getv "/k"}}\n');
+    await c.writeResource("a", resourceToml("a.hbs", dest, ["/k"], `check_cmd = "pwd > check.pwd"\nreload_cmd = "pwd > reload.pwd"`));
+    await c.writeKeys({ "/k": "1" });
+    const r = await runPerch(["render", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile], { cwd: c.dir });
+    expect(r.exitCode).toBe(0);
+    expect(await readFile(path.join(sub, "check.pwd"), "utf8")).toBe(`${sub}\n`);
+    expect(await readFile(path.join(sub, "reload.pwd"), "utf8")).toBe(`${sub}\n`);
   });
 });

@@ -107,7 +107,7 @@ reload_timeout = "1m"
 
   it("documents every field it accepts", () => {
     expect(Object.keys(FIELDS).sort()).toEqual(
-      ["check_cmd", "check_timeout", "dest", "gid", "group", "keys", "mode", "owner", "prefix", "reload_cmd", "reload_timeout", "src", "uid", "wait"],
+      ["check_cmd", "check_covers", "check_timeout", "dest", "gid", "group", "keys", "mode", "owner", "prefix", "reload_cmd", "reload_timeout", "src", "uid", "wait"],
     );
   });
 });

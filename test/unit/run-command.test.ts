@@ -65,6 +65,34 @@ describe("runCommand", () => {
     expect(await isRunning(grandchild)).toBe(false);
   });
 
+  it("a descendant that escaped the process group (setsid) cannot hold it past the timeout", async () => {
+    const pidFile = path.join(tmp.path, "escaped.pid");
+    // setsid: a new session, so the group's SIGTERM/SIGKILL never reach it; it holds the output pipe.
+    const r = await runCommand(`setsid sleep 30 & echo $! > ${pidFile}; wait`, { timeoutMs: 500 });
+    const escaped = Number(await readFile(pidFile, "utf8"));
+    try {
+      expect(r).toMatchObject({ ok: false, timedOut: true, error: "timed out after 500 ms" });
+      // SIGTERM at 500 ms ends the shell at once; the pipe gets 200 ms more, not the sleep's 30 s.
+      expect(r.durationMs).toBeLessThan(1_500);
+    } finally {
+      process.kill(escaped, "SIGKILL");
+    }
+  });
+
+  it("a command that leaves a daemon holding its output ends when its shell does", async () => {
+    const pidFile = path.join(tmp.path, "daemon.pid");
+    // The subshell starts the "daemon" and exits: the shell's wait is over, the pipe stays open.
+    const r = await runCommand(`(setsid sleep 30 & echo $! > ${pidFile}); echo started`, { timeoutMs: 10_000 });
+    const daemon = Number(await readFile(pidFile, "utf8"));
+    try {
+      expect(r).toMatchObject({ ok: true, exitCode: 0, timedOut: false, output: "started\n" });
+      expect(r.durationMs).toBeLessThan(1_500);
+      expect(await isRunning(daemon)).toBe(true);
+    } finally {
+      process.kill(daemon, "SIGKILL");
+    }
+  });
+
   it("escalates to SIGKILL for a process that ignores SIGTERM", async () => {
     const pidFile = path.join(tmp.path, "stubborn.pid");
     const r = await runCommand(`trap '' TERM; echo $$ > ${pidFile}; while :; do sleep 0.05; done`, { timeoutMs: 300 });
