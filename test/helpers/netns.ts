@@ -231,3 +231,18 @@ export async function birdc(ns: string, ctl: string, command: string): Promise<s
   const { stdout } = await exec(ns, BIRDC, ["-s", ctl, command]);
   return stdout;
 }
+
+/** Everything needed to see why a wait on BIRD failed, per node: its protocols and routes, and what `extra` adds. */
+export async function birdDiagnostics<N extends { name: string; ns: string; bird: BirdDaemon }>(nodes: readonly N[], extra: (node: N) => Array<[string, () => Promise<string>]>): Promise<string> {
+  const sections: string[] = [];
+  const capture = async (title: string, run: () => Promise<string>): Promise<void> => {
+    const text = await run().catch((err: unknown) => `(failed: ${err instanceof Error ? err.message : String(err)})`);
+    sections.push(`--- ${title} ---\n${text}`);
+  };
+  for (const node of nodes) {
+    await capture(`${node.name}: birdc show protocols all`, () => birdc(node.ns, node.bird.ctl, "show protocols all"));
+    await capture(`${node.name}: birdc show route`, () => birdc(node.ns, node.bird.ctl, "show route"));
+    for (const [title, run] of extra(node)) await capture(`${node.name}: ${title}`, run);
+  }
+  return sections.join("\n");
+}

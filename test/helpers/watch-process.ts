@@ -113,3 +113,25 @@ export async function startWatch(args: string[], env: NodeJS.ProcessEnv = {}): P
   });
   return w;
 }
+
+/**
+ * Polls until `mismatches` is empty; on timeout, fails with the last mismatches under `label` and
+ * what `diagnostics` says of the state of every node.
+ */
+export async function waitUntilNone(what: string, mismatches: () => Promise<string[]>, label: string, diagnostics: () => Promise<string>, timeoutMs: number, everyMs: number): Promise<void> {
+  let last: string[] = [];
+  try {
+    await waitFor(
+      what,
+      async () => {
+        last = await mismatches();
+        return last.length === 0 ? true : undefined;
+      },
+      timeoutMs,
+      everyMs,
+    );
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`${message}\n${label}:\n  ${last.join("\n  ")}\n${await diagnostics()}`, { cause: err });
+  }
+}

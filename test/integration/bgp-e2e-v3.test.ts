@@ -18,8 +18,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { birdcReloadingCalicoSet, PERCH, runPerch } from "../helpers/confdir.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
-import { birdc, createTopology, exec, startBird, type BirdDaemon, type NetnsNode, type Topology } from "../helpers/netns.js";
-import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
+import { birdc, birdDiagnostics, createTopology, exec, startBird, type BirdDaemon, type NetnsNode, type Topology } from "../helpers/netns.js";
+import { startWatch, waitFor, waitUntilNone, type WatchProcess } from "../helpers/watch-process.js";
 
 /** Where the shipped conf.d puts BIRD's files, under `--root`. */
 const CONFIG_SUBDIR = "etc/calico/confd/config";
@@ -210,38 +210,16 @@ async function wireMismatches(nodes: RunningNode[], sessions: Sessions): Promise
 }
 
 /** Everything needed to see why a wait failed, per node. */
-async function diagnostics(nodes: RunningNode[]): Promise<string> {
-  const sections: string[] = [];
-  const capture = async (title: string, run: () => Promise<string>): Promise<void> => {
-    const text = await run().catch((err: unknown) => `(failed: ${err instanceof Error ? err.message : String(err)})`);
-    sections.push(`--- ${title} ---\n${text}`);
-  };
-  for (const node of nodes) {
-    await capture(`${node.name}: birdc show protocols all`, () => birdc(node.ns, node.bird.ctl, "show protocols all"));
-    await capture(`${node.name}: birdc show route`, () => birdc(node.ns, node.bird.ctl, "show route"));
-    await capture(`${node.name}: bird.cfg`, () => readFile(path.join(node.configDir, "bird.cfg"), "utf8"));
-    await capture(`${node.name}: perch watch, last 30 events`, async () => node.watch.events.slice(-30).map((e) => JSON.stringify(e)).join("\n"));
-  }
-  return sections.join("\n");
+function diagnostics(nodes: RunningNode[]): Promise<string> {
+  return birdDiagnostics(nodes, (node) => [
+    ["bird.cfg", () => readFile(path.join(node.configDir, "bird.cfg"), "utf8")],
+    ["perch watch, last 30 events", async () => node.watch.events.slice(-30).map((e) => JSON.stringify(e)).join("\n")],
+  ]);
 }
 
 /** Polls until `wireMismatches` is empty; on timeout, fails with what differs and the state of every node. */
-async function waitOnWire(what: string, nodes: RunningNode[], sessions: Sessions): Promise<void> {
-  let problems: string[] = [];
-  try {
-    await waitFor(
-      what,
-      async () => {
-        problems = await wireMismatches(nodes, sessions);
-        return problems.length === 0 ? true : undefined;
-      },
-      CONVERGE_TIMEOUT_MS,
-      POLL_MS,
-    );
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(`${message}\nstill wrong:\n  ${problems.join("\n  ")}\n${await diagnostics(nodes)}`, { cause: err });
-  }
+function waitOnWire(what: string, nodes: RunningNode[], sessions: Sessions): Promise<void> {
+  return waitUntilNone(what, () => wireMismatches(nodes, sessions), "still wrong", () => diagnostics(nodes), CONVERGE_TIMEOUT_MS, POLL_MS);
 }
 
 /**

@@ -14,8 +14,8 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { birdcReloadingCalicoSet, PERCH, REPO, runPerch } from "../helpers/confdir.js";
 import { startEtcd, type EtcdServer } from "../helpers/etcd-server.js";
-import { birdc, createTopology, exec, startBird, type BirdDaemon, type NetnsNode, type Topology } from "../helpers/netns.js";
-import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
+import { birdc, birdDiagnostics, createTopology, exec, startBird, type BirdDaemon, type NetnsNode, type Topology } from "../helpers/netns.js";
+import { startWatch, waitUntilNone, type WatchProcess } from "../helpers/watch-process.js";
 
 const NODE_NAMES = ["n1", "n2", "n3"];
 /** Where the shipped conf.d puts BIRD's files, under `--root`. */
@@ -149,38 +149,16 @@ async function missingOnWire(nodes: RunningNode[], blocks: Block[]): Promise<str
 }
 
 /** Everything needed to see why a wait failed, per node. */
-async function diagnostics(nodes: RunningNode[]): Promise<string> {
-  const sections: string[] = [];
-  const capture = async (title: string, run: () => Promise<string>): Promise<void> => {
-    const text = await run().catch((err: unknown) => `(failed: ${err instanceof Error ? err.message : String(err)})`);
-    sections.push(`--- ${title} ---\n${text}`);
-  };
-  for (const node of nodes) {
-    await capture(`${node.name}: birdc show protocols all`, () => birdc(node.ns, node.bird.ctl, "show protocols all"));
-    await capture(`${node.name}: birdc show route`, () => birdc(node.ns, node.bird.ctl, "show route"));
-    await capture(`${node.name}: ip route`, async () => (await exec(node.ns, "ip", ["route"])).stdout);
-    await capture(`${node.name}: ip -br addr`, async () => (await exec(node.ns, "ip", ["-br", "addr"])).stdout);
-  }
-  return sections.join("\n");
+function diagnostics(nodes: RunningNode[]): Promise<string> {
+  return birdDiagnostics(nodes, (node) => [
+    ["ip route", async () => (await exec(node.ns, "ip", ["route"])).stdout],
+    ["ip -br addr", async () => (await exec(node.ns, "ip", ["-br", "addr"])).stdout],
+  ]);
 }
 
 /** Polls until `missingOnWire` is empty; on timeout, fails with what is missing and the state of every node. */
-async function waitOnWire(what: string, nodes: RunningNode[], blocks: Block[]): Promise<void> {
-  let missing: string[] = [];
-  try {
-    await waitFor(
-      what,
-      async () => {
-        missing = await missingOnWire(nodes, blocks);
-        return missing.length === 0 ? true : undefined;
-      },
-      CONVERGE_TIMEOUT_MS,
-      POLL_MS,
-    );
-  } catch (err) {
-    const message = err instanceof Error ? err.message : String(err);
-    throw new Error(`${message}\nstill missing:\n  ${missing.join("\n  ")}\n${await diagnostics(nodes)}`, { cause: err });
-  }
+function waitOnWire(what: string, nodes: RunningNode[], blocks: Block[]): Promise<void> {
+  return waitUntilNone(what, () => missingOnWire(nodes, blocks), "still missing", () => diagnostics(nodes), CONVERGE_TIMEOUT_MS, POLL_MS);
 }
 
 async function startBirds(topo: Topology, phase: string): Promise<RunningNode[]> {

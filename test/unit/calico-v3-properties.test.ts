@@ -16,6 +16,7 @@ import { describe, expect, it } from "vitest";
 import { CalicoDerivation, type DerivationProblem, type DerivedChange } from "../../src/calico-v3/derivation.js";
 import type { EndpointsObject, KubernetesObjects, SecretObject, ServiceObject } from "../../src/calico-v3/kubernetes.js";
 import type { ChangeEvent, KeyValue } from "../../src/store/types.js";
+import { shuffled } from "../helpers/shuffled.js";
 
 // ---------------------------------------------------------------------------------------------
 // The cluster universe: keys, and for each key a few candidate values, valid and not.
@@ -329,17 +330,6 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   { weight: 1, arbitrary: fc.record({ step: fc.constant("kubernetes" as const), objects: kubernetesObjects }) },
   { weight: 1, arbitrary: fc.record({ step: fc.constant("relist" as const), seed: fc.integer() }) },
 );
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 const OPTIONS = { nodeName: NODE_NAME, nodeRef: NODE_NAME, secretsNamespace: "kube-system" };
 

@@ -19,6 +19,7 @@ import type { RenderScope } from "../../src/template/helper-spec.js";
 import { storeHelpers } from "../../src/template/helpers/store.js";
 import type { ChangeEvent, KeyValue } from "../../src/store/types.js";
 import { Provenance } from "../../src/template/provenance.js";
+import { shuffled } from "../helpers/shuffled.js";
 
 // ---------------------------------------------------------------------------------------------
 // The reference model: a plain map, every answer computed from scratch.
@@ -277,17 +278,6 @@ const mirrorStep: fc.Arbitrary<MirrorStep> = fc.oneof(
   { weight: 2, arbitrary: fc.record({ step: fc.constant("lost" as const), ops: fc.array(change, { minLength: 1, maxLength: 6 }) }) },
   { weight: 1, arbitrary: fc.record({ step: fc.constant("relist" as const), seed: fc.integer() }) },
 );
-
-function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let s = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i--) {
-    s = (Math.imul(s, 1103515245) + 12345) >>> 0;
-    const j = s % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 describe("the mirror matches the store after any sequence of changes, losses and listings", () => {
   it("ends equal to the store in every view, and marks every view a step changed as dirty", () => {
