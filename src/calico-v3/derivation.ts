@@ -56,17 +56,18 @@ export class CalicoDerivation {
   private kubernetes: KubernetesObjects = NO_KUBERNETES_OBJECTS;
   private secrets = new Map<string, Readonly<Record<string, string>>>();
 
-  /** The v1 view, and which family wrote each part of it. */
-  private readonly view = new Map<string, string>();
+  /** The v1 view, by the family that wrote each part of it (families never share a key). */
   private readonly families = new Map<string, KeyMap>();
   /** Problems by etcd key (a resource left out) or by family (a missing Secret). */
   private readonly problemsByOrigin = new Map<string, DerivationProblem[]>();
 
   constructor(private readonly options: DerivationOptions) {}
 
-  /** The derived v1 view: key → value. */
+  /** The derived v1 view: key → value, put together from the families (a listing asks once). */
   entries(): ReadonlyMap<string, string> {
-    return this.view;
+    const view = new Map<string, string>();
+    for (const keys of this.families.values()) for (const [key, value] of keys) view.set(key, value);
+    return view;
   }
 
   /** Every problem standing now. */
@@ -247,13 +248,11 @@ export class CalicoDerivation {
     const previous = this.families.get(family);
     for (const [key, value] of next) {
       if (previous?.get(key) === value) continue;
-      this.view.set(key, value);
       changes.push({ type: "put", key, value });
     }
     if (previous !== undefined) {
       for (const key of previous.keys()) {
         if (next.has(key)) continue;
-        this.view.delete(key);
         changes.push({ type: "delete", key });
       }
     }

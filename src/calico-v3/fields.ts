@@ -41,9 +41,7 @@ export class Fields {
   }
 
   requireObject(name: string): Fields {
-    const value = this.object(name);
-    if (value === undefined) throw new FieldError(`${this.where(name)} is missing`);
-    return value;
+    return this.required(name, this.object(name));
   }
 
   string(name: string): string | undefined {
@@ -54,7 +52,10 @@ export class Fields {
   }
 
   requireString(name: string): string {
-    const value = this.string(name);
+    return this.required(name, this.string(name));
+  }
+
+  private required<T>(name: string, value: T | undefined): T {
     if (value === undefined) throw new FieldError(`${this.where(name)} is missing`);
     return value;
   }

@@ -16,9 +16,8 @@ import type { Config } from "./settings.js";
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
   const mirror = new Mirror(resources.map((r) => r.selection));
   const commands = resources.some((r) => (r.checkCmd !== undefined && !config.noCheck) || (!config.noop && !config.syncOnly && r.reloadCmd !== undefined));
-  // What the store left out (a v3 resource, a key that is not UTF-8) fails the run, though the rest is still rendered.
-  let listed: Snapshot | undefined;
   const store = await openListingStore(config, { logger, env });
+  let snapshot: Snapshot;
   try {
     const listStart = performance.now();
     const listing = store.list(mirror.watchPrefixes());
@@ -27,13 +26,14 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     // callbacks have sent the request, rather than delay the request. A failed import is reported
     // by the command's own run.
     if (commands) setImmediate(() => void loadCommandRunner().catch(() => undefined));
-    const snapshot = await listing;
+    snapshot = await listing;
     mirror.replace(snapshot.kvs, snapshot.revision);
-    listed = snapshot;
     logger.info({ event: "list", store: store.kind, keys: mirror.size, revision: snapshot.revision, durationMs: Math.round(performance.now() - listStart) }, "listed");
   } finally {
     await store.close();
   }
+  // What the store left out (a v3 resource, a key that is not UTF-8) fails the run, though the rest is still rendered.
+  const storeErrors = logStoreProblems(logger, snapshot.problems);
   const report = await syncResources(resources, mirror, {
     noop: config.noop,
     noCheck: config.noCheck,
@@ -48,7 +48,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     overlapRenders: true,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
-  if (!report.ok || logStoreProblems(logger, listed?.problems) > 0) return EXIT.failed;
+  if (!report.ok || storeErrors > 0) return EXIT.failed;
   if (config.exitCode && report.changed) return EXIT.changed;
   return EXIT.ok;
 }

@@ -41,7 +41,6 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
   const peers = [...input.peers.values()].sort(byName);
   const nodes = input.nodes;
   const listenPort = (node: string): number => input.nodeListenPorts.get(node) ?? input.globalListenPort;
-  const matching = (selector: Parameters<NodeIndex["matching"]>[0]) => nodes.matching(selector);
 
   const nodeAsPeerings = (name: string, password: string | null): Peering[] => {
     const node = nodes.get(name);
@@ -88,9 +87,9 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
     for (const peer of peers) {
       if (globalPass !== (peer.node === undefined && peer.nodeSelector === undefined)) continue;
       const password = passwords.get(peer.name) ?? null;
-      const localNodes = peer.nodeSelector !== undefined ? matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : [];
+      const localNodes = peer.nodeSelector !== undefined ? nodes.matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : [];
       let remotes: Peering[];
-      if (peer.peerSelector !== undefined) remotes = matching(peer.peerSelector).flatMap((name) => nodeAsPeerings(name, password));
+      if (peer.peerSelector !== undefined) remotes = nodes.matching(peer.peerSelector).flatMap((name) => nodeAsPeerings(name, password));
       else if (peer.peerAddress !== undefined) {
         const { ip, family } = peer.peerAddress;
         let port = peer.peerAddress.port;
@@ -110,9 +109,9 @@ export function peeringKeys(input: PeeringInputs): KeyMap {
   // Reverse: the nodes on a peer's remote side peer back with every node on its local side.
   for (const peer of peers) {
     const address = peer.peerAddress;
-    const localNodes = peer.peerSelector !== undefined ? matching(peer.peerSelector) : address !== undefined ? nodesAt(address.ip, peer.asNumber, address.port) : [];
+    const localNodes = peer.peerSelector !== undefined ? nodes.matching(peer.peerSelector) : address !== undefined ? nodesAt(address.ip, peer.asNumber, address.port) : [];
     if (localNodes.length === 0) continue;
-    const remoteNodes = peer.nodeSelector !== undefined ? matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : nodes.names();
+    const remoteNodes = peer.nodeSelector !== undefined ? nodes.matching(peer.nodeSelector) : peer.node !== undefined ? [peer.node] : nodes.names();
     const password = passwords.get(peer.name) ?? null;
     for (const remoteNode of remoteNodes) {
       for (const remote of nodeAsPeerings(remoteNode, password)) {

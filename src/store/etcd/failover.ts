@@ -68,9 +68,9 @@ export class EtcdClients {
   }
 
   /**
-   * `ask` of the endpoint in use and, should it fail or not answer within 250 ms, of the next ones
-   * beside it (firstToAnswer): the first to answer becomes the endpoint in use, and its index is
-   * the result. A member that answers nothing costs 250 ms rather than the request deadline.
+   * `ask` of the endpoint in use and, should it fail or not answer within the stagger (STAGGER_MS),
+   * of the next ones beside it (firstToAnswer): the first to answer becomes the endpoint in use, and
+   * its index is the result. A member that answers nothing costs the stagger, not the request deadline.
    */
   async firstAnswering(ask: (client: Etcd3) => Promise<unknown>): Promise<number> {
     const count = this.endpointList.length;

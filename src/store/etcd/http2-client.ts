@@ -79,8 +79,8 @@ export class Http2Client {
   }
 
   /**
-   * The first endpoint to answer (firstToAnswer: in order, a little apart, so a member that is down
-   * without refusing connections costs 250 ms rather than the timeout): chosen once, however many
+   * The first endpoint to answer (firstToAnswer: in order, STAGGER_MS apart, so a member that is down
+   * without refusing connections costs the stagger rather than the timeout): chosen once, however many
    * calls wait for it. When none answers, the first endpoint's failure is the error.
    */
   private choose(): Promise<{ url: URL; session: http2.ClientHttp2Session }> {

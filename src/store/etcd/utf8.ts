@@ -8,9 +8,15 @@ import type { StoreProblem } from "../types.js";
 /** The key and value as strings, or undefined with a problem pushed when either is not UTF-8. */
 export function decodeEntry(key: Uint8Array, value: Uint8Array, problems: StoreProblem[]): { key: string; value: string } | undefined {
   const name = decodeKey(key, problems);
-  if (name === undefined) return undefined;
-  if (isUtf8(value)) return { key: name, value: Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString("utf8") };
-  problems.push({ key: name, message: `${name}: the value is not valid UTF-8: the key is left out`, severity: "error" });
+  const text = name === undefined ? undefined : decodeValue(name, value, problems);
+  return text === undefined ? undefined : { key: name as string, value: text };
+}
+
+/** The value of `key` as a string, or undefined with a problem pushed when it is not UTF-8. */
+export function decodeValue(key: string, value: Uint8Array, problems: StoreProblem[]): string | undefined {
+  const bytes = Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  if (isUtf8(bytes)) return bytes.toString("utf8");
+  problems.push({ key, message: `${key}: the value is not valid UTF-8: the key is left out`, severity: "error" });
   return undefined;
 }
 

@@ -10,7 +10,7 @@ import { Range, type IDuplexStream, type IEvent, type IWatchRequest, type IWatch
 import { PerchError } from "../../errors.js";
 import { waitUnlessStopped } from "../../util/retry.js";
 import type { ChangeEvent, ChangeStream, StoreProblem, StreamSignal } from "../types.js";
-import { decodeEntry, decodeKey } from "./utf8.js";
+import { decodeKey, decodeValue } from "./utf8.js";
 import type { EtcdClients } from "./failover.js";
 import { ReconnectBackoff } from "./reconnect-backoff.js";
 
@@ -210,12 +210,9 @@ export class EtcdChangeStream implements ChangeStream {
 /** A key that is not UTF-8 was never in the mirror: no event. A value that is not: the key goes, as in a listing. */
 function toChangeEvent(ev: IEvent, problems: StoreProblem[]): ChangeEvent | undefined {
   const revision = Number(ev.kv.mod_revision);
-  if (ev.type === "Delete") {
-    const key = decodeKey(ev.kv.key, []);
-    return key === undefined ? undefined : { type: "delete", key, revision };
-  }
-  const entry = decodeEntry(ev.kv.key, ev.kv.value, problems);
-  if (entry !== undefined) return { type: "put", ...entry, revision };
-  const key = decodeKey(ev.kv.key, []);
-  return key === undefined ? undefined : { type: "delete", key, revision };
+  // A delete's key was reported when it was put.
+  const key = decodeKey(ev.kv.key, ev.type === "Delete" ? [] : problems);
+  if (key === undefined) return undefined;
+  const value = ev.type === "Delete" ? undefined : decodeValue(key, ev.kv.value, problems);
+  return value === undefined ? { type: "delete", key, revision } : { type: "put", key, value, revision };
 }
