@@ -1,20 +1,33 @@
 /** What `/bin/sh -c` is given: the script around the command, and the environment. */
 
 /**
- * The shell waits for the command's background jobs, and on SIGTERM lives just long enough to reap
- * them: an orphan goes to PID 1, which perch may be. After a SIGTERM it waits only for the jobs still
- * in its process group (they had the SIGTERM too): one that left it (setsid) would hold the shell past
- * the timeout. Exits with the command's status, 143 on SIGTERM.
+ * The shell waits for the command's background jobs, and on SIGTERM stops at the next statement,
+ * living just long enough to reap its jobs: an orphan goes to PID 1, which perch may be. It waits
+ * only for the jobs still in its process group (they had the SIGTERM too, or get the hard stop's
+ * SIGKILL before the shell does): one that left it (setsid) would hold the shell past the timeout.
+ * Exits with the command's status, 143 on SIGTERM.
  */
 export function wrapCommand(command: string): string {
   return [
     "exec 2>&1",
-    "trap 'perch_term=1' TERM",
+    // Its jobs, from /proc: `jobs -p` prints nothing inside $(...) in dash. /proc/PID/stat reads
+    // "pid (comm) state ppid pgrp ...", comm possibly holding spaces and parentheses.
+    // The command may have changed options and IFS that the loop relies on.
+    "perch_stop() {",
+    "  set +euf; IFS=' '",
+    '  for perch_stat_file in /proc/[0-9]*/stat; do',
+    '    read -r perch_stat 2>/dev/null < "$perch_stat_file" || continue',
+    '    set -- ${perch_stat##*) }',
+    '    [ "$2" = "$$" ] && [ "$3" = "$$" ] || continue',
+    '    perch_job=${perch_stat_file#/proc/}',
+    '    wait "${perch_job%/stat}" || :',
+    "  done",
+    "  exit 143",
+    "}",
+    "trap perch_stop TERM",
     command,
     "perch_status=$?",
-    '[ -n "$perch_term" ] || wait',
-    // /proc/PID/stat: "pid (comm) state ppid pgrp ...", comm possibly holding spaces and parentheses.
-    `if [ -n "$perch_term" ]; then for perch_job in $(jobs -p); do [ "$(sed -n 's/.*) [^ ]* [^ ]* \\([0-9]*\\) .*/\\1/p' /proc/$perch_job/stat 2>/dev/null)" != "$$" ] || wait $perch_job; done; exit 143; fi`,
+    "wait",
     "exit $perch_status",
   ].join("\n");
 }

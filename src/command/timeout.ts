@@ -1,8 +1,10 @@
 /**
- * The end of a command that outlives its timeout: SIGTERM to its process group, SIGKILL 2 s later;
- * and the end of the wait for its output pipe, which a descendant outside the group may hold.
+ * The end of a command that outlives its timeout: SIGTERM to its process group, SIGKILL 2 s later
+ * (members first, the shell last); and the end of the wait for its output pipe, which a descendant
+ * outside the group may hold.
  */
 import type { ChildProcess } from "node:child_process";
+import { killGroupLeaderLast, signalGroup } from "./process-group.js";
 
 const KILL_GRACE_MS = 2_000;
 /** After the shell's exit, how long the output pipe may stay open before perch stops reading it. */
@@ -19,18 +21,11 @@ export interface Deadline {
   onHardStop(action: () => void): () => void;
 }
 
-function signalGroup(pid: number, signal: NodeJS.Signals): void {
-  try {
-    process.kill(-pid, signal);
-  } catch {
-    // ESRCH: every member of the group is already gone.
-  }
-}
-
 /** Starts the timeout of the process group that `pid` leads (none without a pid: nothing started). */
 export function startDeadline(pid: number | undefined, timeoutMs: number): Deadline {
   let passed = false;
   let killTimer: NodeJS.Timeout | undefined;
+  let leaderTimer: NodeJS.Timeout | undefined;
   const hardStops = new Set<() => void>();
   const timeoutTimer =
     pid === undefined
@@ -39,9 +34,11 @@ export function startDeadline(pid: number | undefined, timeoutMs: number): Deadl
           passed = true;
           signalGroup(pid, "SIGTERM");
           killTimer = setTimeout(() => {
-            signalGroup(pid, "SIGKILL");
-            const after = setTimeout(() => hardStops.forEach((action) => action()), DRAIN_AFTER_EXIT_MS);
-            after.unref();
+            leaderTimer = killGroupLeaderLast(pid, () => {
+              const after = setTimeout(() => hardStops.forEach((action) => action()), DRAIN_AFTER_EXIT_MS);
+              after.unref();
+            });
+            leaderTimer?.unref();
           }, KILL_GRACE_MS);
           // The result may be ready before the grace period ends (the shell died on SIGTERM): the
           // SIGKILL for stragglers must not keep perch alive on its own.
@@ -55,6 +52,7 @@ export function startDeadline(pid: number | undefined, timeoutMs: number): Deadl
     cancel: () => {
       clearTimeout(timeoutTimer);
       clearTimeout(killTimer);
+      clearTimeout(leaderTimer);
     },
     onHardStop: (action) => {
       hardStops.add(action);

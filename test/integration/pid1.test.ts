@@ -32,9 +32,13 @@ describe("perch watch as PID 1", () => {
     await c.writeTemplate("t.hbs", 'v {{getv "/k"}}\n');
     await c.writeResource("bg", resourceToml("t.hbs", path.join(c.out, "bg.cfg"), ["/k"], `reload_cmd = "(sleep 0.2; echo late >> ${reloads}) & echo now >> ${reloads}"`));
     await c.writeResource("slow", resourceToml("t.hbs", path.join(c.out, "slow.cfg"), ["/k"], 'reload_cmd = "sleep 30 & sleep 30"\nreload_timeout = "300ms"'));
+    // The worst case of a lost SIGTERM: jobs that ignore it and die only by the hard stop's SIGKILL.
+    const deaf = `sh -c \\"trap '' TERM; exec sleep 30\\"`;
+    await c.writeResource("deaf", resourceToml("t.hbs", path.join(c.out, "deaf.cfg"), ["/k"], `reload_cmd = "${deaf} & ${deaf}"\nreload_timeout = "300ms"`));
     await c.writeKeys({ "/k": "1" });
-    // unshare forks; its child — perch — is PID 1 of the new namespace.
-    const proc = execa("unshare", ["--pid", "--fork", "--kill-child", "node", PERCH, "watch", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "10ms:50ms"], {
+    // unshare forks; its child — perch — is PID 1 of the new namespace, with a /proc of its own, as
+    // in a container.
+    const proc = execa("unshare", ["--pid", "--fork", "--mount-proc", "--kill-child", "node", PERCH, "watch", "--confdir", c.dir, "--backend", "file", "--keys", c.keysFile, "--wait", "10ms:50ms"], {
       reject: false,
       env: { NODENAME: "n1" },
     });
@@ -46,9 +50,10 @@ describe("perch watch as PID 1", () => {
         await writeFile(c.keysFile, JSON.stringify({ "/k": v }));
         await waitFor(`render of ${v}`, async () => ((await readFile(path.join(c.out, "bg.cfg"), "utf8").catch(() => "")) === `v ${v}\n` ? true : undefined));
       }
-      // Three passes, each with a backgrounded job and a timed-out reload (killed, then retried).
+      // Three passes, each with a backgrounded job and two timed-out reloads (killed, then retried).
       await waitFor("the background jobs to have run", async () => ((await readFile(reloads, "utf8").catch(() => "")).split("late").length - 1 >= 3 ? true : undefined));
-      await new Promise((r) => setTimeout(r, 1500));
+      // The deaf reload's hard stops: SIGTERM at 300 ms, SIGKILL 2 s later, retried.
+      await new Promise((r) => setTimeout(r, 6000));
       const zombies = (await childrenOf(perchPid)).filter((p) => p.state === "Z");
       expect(zombies).toEqual([]);
     } finally {

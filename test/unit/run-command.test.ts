@@ -102,6 +102,24 @@ describe("runCommand", () => {
     expect(await isRunning(Number(await readFile(pidFile, "utf8")))).toBe(false);
   });
 
+  it("a timed-out command stops at its next statement, whatever options and IFS it set", async () => {
+    // The shell traps SIGTERM to reap its jobs; the trap must not let the script go on to `echo after`.
+    const r = await runCommand("set -euf; IFS=x; echo before; sleep 5; echo after", { timeoutMs: 300 });
+    expect(r).toMatchObject({ ok: false, timedOut: true, exitCode: 143 });
+    expect(r.output).toContain("before\n");
+    expect(r.output).not.toContain("after");
+    expect(r.durationMs).toBeLessThan(1_500);
+  });
+
+  it("reaps a job that ignores SIGTERM before the shell itself is killed (no orphan for PID 1)", async () => {
+    const pidFile = path.join(tmp.path, "deaf.pid");
+    const r = await runCommand(`sh -c "trap '' TERM; exec sleep 30" & echo $! > ${pidFile}; wait`, { timeoutMs: 300 });
+    // SIGTERM at 300 ms; 2 s later SIGKILL to the job, which the shell, still alive, reaps and exits.
+    expect(r).toMatchObject({ ok: false, timedOut: true, exitCode: 143 });
+    expect(r.durationMs).toBeGreaterThanOrEqual(2_300);
+    expect(await isRunning(Number(await readFile(pidFile, "utf8")))).toBe(false);
+  });
+
   it("keeps only the last outputLimit bytes of a huge output, in bounded memory", async () => {
     const total = 20_000_000;
     const r = await runCommand(`head -c ${total} /dev/zero | tr '\\0' x; printf END`, { timeoutMs: 30_000 });
