@@ -26,8 +26,10 @@ export async function connect(options: ConnectOptions): Promise<EtcdClients> {
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
   const etcdOptions: Omit<IOptions, "hosts"> = {
     credentials: tlsFiles && { rootCertificate: tlsFiles.ca, certChain: tlsFiles.cert, privateKey: tlsFiles.key },
-    // One try per call: EtcdClients.run retries, on the next endpoint when this one failed.
-    faultHandling: { global: noop },
+    // One try per call: EtcdClients.run retries, on the next endpoint when this one failed. No
+    // per-host circuit breaker either: etcd3 renews an expired auth token by calling again from
+    // inside the call, and inside a half-open breaker's trial call that waits on itself for ever.
+    faultHandling: { global: noop, host: () => noop },
     // Streams are long-lived; every other call (including the auth token exchange) gets a deadline.
     defaultCallOptions: (ctx) => (ctx.isStream ? {} : { deadline: Date.now() + requestTimeoutMs }),
     grpcOptions: {
