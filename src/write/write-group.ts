@@ -2,7 +2,8 @@
  * A check group written as one set (README "Writing files"): the group's new files, and the
  * unchanged ones as installed, are staged together in a directory beside the destinations with
  * their final names; the check runs there (so `include "bird_ipam.cfg";` reads the staged one); on
- * success each changed file is renamed into place, the checked one last. On failure none changes.
+ * success each changed file is renamed into place, the checked one last. On failure none changes;
+ * a rename that fails puts back the members already renamed.
  */
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -154,7 +155,10 @@ async function culpritsOf(changed: ReadonlySet<number>, failsAlone: (alone: Read
   return culprits.length > 0 ? culprits : [...changed];
 }
 
-/** Renames each changed staged file into place, the checked one (the first) last. */
+/**
+ * Renames each changed staged file into place, the checked one (the first) last. When one fails,
+ * those already in place are put back as they were: the group changes whole or not at all.
+ */
 async function installInOrder(members: readonly GroupMember[], names: readonly string[], seen: readonly Seen[], stageDir: string): Promise<GroupResult["members"]> {
   const results: GroupResult["members"] = seen.map((s) => ({ action: "unchanged", changed: false, previous: s.found.content }));
   const order = [...members.keys()].slice(1).concat(0).filter((i) => seen[i]?.changed);
@@ -165,11 +169,33 @@ async function installInOrder(members: readonly GroupMember[], names: readonly s
       results[i] = { action: "written", changed: true, previous: s.found.content, ...(inPlace && { inPlace }), ...(s.warnings.length > 0 && { warning: s.warnings.join("; ") }) };
     } catch (err) {
       results[i] = { action: "failed", changed: true, previous: s.found.content, error: `cannot write ${members[i]?.dest}: ${describeStepFailure(err)}` };
+      const why = `installing ${names[i]} of its check group failed`;
+      for (const j of order.slice(0, k).reverse()) {
+        const putBack = await putBackPrevious(members[j]?.dest as string, seen[j] as Seen, path.join(stageDir, `${names[j]}.previous`));
+        results[j] = { action: "failed", changed: true, previous: seen[j]?.found.content ?? null, error: `${why}; ${putBack}` };
+      }
       for (const j of order.slice(k + 1)) {
-        results[j] = { action: "failed", changed: true, previous: seen[j]?.found.content ?? null, error: `not installed: installing ${names[i]} of its check group failed` };
+        results[j] = { action: "failed", changed: true, previous: seen[j]?.found.content ?? null, error: `not installed: ${why}` };
       }
       break;
     }
   }
   return results;
+}
+
+/** Restores a member installed before its group failed: its previous bytes, or no file where there was none. Says which state it is in. */
+async function putBackPrevious(dest: string, s: Seen, stagePath: string): Promise<string> {
+  const previous = s.found.content;
+  try {
+    if (previous === null) {
+      step("removing it (it did not exist before)", () => rmSync(dest, { force: true }));
+      return "it was removed again (it did not exist before)";
+    }
+    const fd = createStageFile(stagePath, s.want.mode);
+    fillAndClose(fd, previous, s.want);
+    await install(stagePath, dest, new NewContent(previous), s.want);
+    return "it was put back to its previous content";
+  } catch (err) {
+    return `it holds the new content: putting back its previous content failed (${describeStepFailure(err)})`;
+  }
 }
