@@ -96,5 +96,5 @@ export class Metrics {
 export function commandLabel(command: string): string {
   if (command.length <= COMMAND_LABEL_CHARS && !/[\n\r]/.test(command)) return command;
   const hash = createHash("sha256").update(command).digest("hex").slice(0, 8);
-  return `${command.replace(/\s+/g, " ").slice(0, COMMAND_LABEL_CHARS - hash.length - 1)}~${hash}`;
+  return `${command.replace(/\s+/g, " ").slice(0, COMMAND_LABEL_CHARS - hash.length - 1).trimEnd()}~${hash}`;
 }
