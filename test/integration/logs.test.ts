@@ -152,7 +152,7 @@ describe("perch watch --diff", () => {
     tty.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
     await waitFor("the diff on the terminal", () => (out.includes("+value 1") ? true : undefined), 15_000);
     const text = out.replaceAll("\r", "");
-    expect(text).toMatch(/INFO\x1b\[39m: \x1b\[36mdiff\x1b\[39m\n/);
+    expect(text).toContain("INFO\x1b[39m: \x1b[36mdiff\x1b[39m\n");
     expect(text).toContain(`\n      \x1b[1m--- /dev/null\x1b[0m\n      \x1b[1m+++ ${path.join(c.out, "app.cfg")}\x1b[0m\n      \x1b[36m@@ -0,0 +1,1 @@\x1b[0m\n      \x1b[32m+value 1\x1b[0m\n`);
     expect(text).not.toContain("\\n");
   });
