@@ -16,13 +16,14 @@ const ISO_UTC = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const ANSI = /\x1b\[[0-9;]*m/g;
 
 let w: WatchProcess | undefined;
-let tty: ResultPromise | undefined;
+/** A process a test started itself (on a terminal, or piped), stopped after it. */
+let child: ResultPromise | undefined;
 afterEach(async () => {
   await w?.stop();
   w = undefined;
-  tty?.kill("SIGTERM");
-  await tty;
-  tty = undefined;
+  child?.kill("SIGTERM");
+  await child;
+  child = undefined;
 });
 
 beforeAll(() => {
@@ -79,6 +80,21 @@ describe("--log-format", () => {
     // The flag wins over perch.toml.
     const json = await runPerch(["render", "--confdir", c.dir, "--keys", c.keysFile, "--log-level", "info", "--log-format", "json"]);
     expect(JSON.parse(json.stderr.split("\n")[0] as string)).toMatchObject({ level: "info", event: "list" });
+  });
+
+  it("perch watch --log-format text into a pipe (a supervisor's log): plain lines with the full time, the last one written on the way out", async () => {
+    await appResource();
+    const proc = execa("node", [PERCH, "watch", "--confdir", c.dir, "--keys", c.keysFile, "--log-format", "text"], { cwd: REPO, reject: false, env: { NODENAME: "" }, stdin: "ignore" });
+    child = proc;
+    let out = "";
+    proc.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    await waitFor("the first pass", () => (out.includes("INFO: pass done") ? true : undefined), 15_000);
+    proc.kill("SIGTERM");
+    const r = await proc;
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toMatch(/^\[\d{4}-\d\d-\d\dT[\d:.]+[+-]\d{4}\] INFO: written\n {4}resource: "app"\n/m);
+    expect(r.stdout).toMatch(/\] INFO: stopped\n {4}event: "stop"$/);
+    expect(r.stdout).not.toMatch(ANSI);
   });
 
   it("a bad --log-format is a usage error naming the choices", async () => {
@@ -147,9 +163,9 @@ describe("a CI render writes each failure once", () => {
 describe("perch watch --diff", () => {
   it("on a terminal: the diff as coloured unified-diff lines under its message, not an escaped string", async () => {
     await appResource();
-    tty = onTerminal(["watch", "--confdir", c.dir, "--keys", c.keysFile, "--diff"]);
+    child = onTerminal(["watch", "--confdir", c.dir, "--keys", c.keysFile, "--diff"]);
     let out = "";
-    tty.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
+    child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString()));
     await waitFor("the diff on the terminal", () => (out.includes("+value 1") ? true : undefined), 15_000);
     const text = out.replaceAll("\r", "");
     expect(text).toContain("INFO\x1b[39m: \x1b[36mdiff\x1b[39m\n");
