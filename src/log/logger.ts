@@ -20,8 +20,8 @@ export type LogFormat = (typeof LOG_FORMATS)[number];
  */
 const DAEMON_LOG_BUFFER_BYTES = 16 * 1024 * 1024;
 
-/** Fields holding several lines of text (a diff, a command's output): shown as text, not as an escaped string. */
-const TEXT_FIELDS = ["diff", "output", "err"] as const;
+/** Fields that may hold several lines of text (a command's output, an error quoting it): shown as text, not as an escaped string. */
+const TEXT_FIELDS = ["output", "err"] as const;
 
 export interface LogSettings {
   level: LogLevel;

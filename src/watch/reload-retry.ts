@@ -30,6 +30,8 @@ interface Series {
 export class ReloadRetrier {
   /** Per command, its series of failures. */
   private readonly series = new Map<string, Series>();
+  /** Set by stop(): a pass finishing on the way out starts no series. */
+  private readonly stopped = new AbortController();
 
   constructor(
     private readonly logger: Logger,
@@ -41,6 +43,7 @@ export class ReloadRetrier {
 
   /** A pass's reloads: each one ends its command's series, or starts it or fails on in it. */
   afterPass(reloads: readonly ReloadReport[]): void {
+    if (this.stopped.signal.aborted) return;
     for (const reload of reloads) {
       if (reload.result.ok) this.succeeded(reload.command);
       else this.failed(reload.command, { cwd: reload.cwd, timeoutMs: reload.timeoutMs }, reload.result, reload.resources);
@@ -48,6 +51,7 @@ export class ReloadRetrier {
   }
 
   stop(): void {
+    this.stopped.abort();
     for (const series of this.series.values()) series.next.abort();
     this.series.clear();
   }
@@ -86,7 +90,7 @@ export class ReloadRetrier {
     const result = await runCommand(command, { timeoutMs: series.run.timeoutMs, cwd: series.run.cwd });
     this.metrics.observeReload(command, result.ok, result.durationMs);
     // A pass ran the command meanwhile (its outcome counts instead), or the daemon stopped.
-    if (stop.aborted) return;
+    if (stop.aborted || this.stopped.signal.aborted) return;
     if (result.ok) this.succeeded(command);
     else this.failed(command, series.run, result);
   }

@@ -110,6 +110,17 @@ describe("ReloadRetrier", () => {
     ]);
     expect(await sample("perch_reload_retry_pending", { command })).toBe(1);
   });
+
+  it("stopped, it starts no series and runs nothing more", async () => {
+    const r = newRetrier({ firstMs: 1, maxMs: 1 });
+    const fails = await pass("echo run >> runs; exit 1");
+    r.stop();
+    r.afterPass([fails]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(lines).toEqual([]);
+    expect(await readFile(path.join(dir, "runs"), "utf8")).toBe("run\n");
+    expect(await sample("perch_reload_retry_pending", { command: fails.command })).toBeUndefined();
+  });
 });
 
 describe("commandLabel", () => {
