@@ -152,11 +152,14 @@ describe("a CI render writes each failure once", () => {
     expect(events.filter((e) => e.level === "error" || e.level === "warn")).toEqual([]);
   });
 
-  it("a run that fails as a whole says so in one line", async () => {
+  it("a run that fails as a whole (no keys file, no etcd) says so in one line", async () => {
     await appResource();
     const r = await runPerch(["render", "--confdir", c.dir, "--keys", path.join(c.dir, "missing.json"), "--log-level", "info"]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr.split("\n")).toEqual([`perch render: ${path.join(c.dir, "missing.json")}: cannot read keys file: ENOENT: no such file or directory, open '${path.join(c.dir, "missing.json")}'`]);
+    // Port 1 on loopback: nothing listens there.
+    const etcd = await runPerch(["render", "--confdir", c.dir, "--endpoints", "http://127.0.0.1:1", "--log-level", "info"]);
+    expect(etcd.stderr.split("\n")).toEqual(["perch render: cannot connect to etcd at http://127.0.0.1:1: connection refused (is etcd running and listening there?)"]);
   });
 });
 
