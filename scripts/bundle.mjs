@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 import path from "node:path";
 
 const REPO = path.resolve(import.meta.dirname, "..");
-// dist/bundle/ sits at the same depth as dist/cli/: main.ts reads
+// dist/bundle/ sits at the same depth as dist/cli/: version.ts reads
 // `new URL("../../package.json", import.meta.url)` for --version.
 const OUT_DIR = path.join(REPO, "dist/bundle");
 

@@ -1,5 +1,12 @@
 // perch logs one JSON object per line: read a child's stdout as parsed events.
 
+/** One log line as an event, its ISO-8601 `time` as epoch milliseconds (the suites subtract times); throws when not JSON. */
+export function parseLogLine(line) {
+  const event = JSON.parse(line);
+  if (typeof event.time === "string") event.time = Date.parse(event.time);
+  return event;
+}
+
 /** Calls `onEvent(event, line)` for every line of `stream`; a line that is not JSON is `{ raw }`. */
 export function onJsonLines(stream, onEvent) {
   let buffer = "";
@@ -11,7 +18,7 @@ export function onJsonLines(stream, onEvent) {
       buffer = buffer.slice(nl + 1);
       let event;
       try {
-        event = JSON.parse(line);
+        event = parseLogLine(line);
       } catch {
         event = { raw: line };
       }

@@ -9,6 +9,7 @@ import { summarizeProfile, profileIn } from "../lib/profile.mjs";
 import { cleanEnv, REPO, timedRun } from "../lib/perch.mjs";
 import { median, round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
+import { parseLogLine } from "../lib/json-lines.mjs";
 
 /**
  * Run `perch render` (argsFor(root) gives the flags) `runs` times after one discarded warm-up run
@@ -72,7 +73,7 @@ async function oneBreakdown(argsFor) {
     const events = r.stderr
       .split("\n")
       .filter((l) => l.startsWith("{"))
-      .map((l) => JSON.parse(l));
+      .map(parseLogLine);
     const list = events.find((e) => e.event === "list");
     const pass = events.find((e) => e.event === "pass");
     if (!list || !pass) return undefined;

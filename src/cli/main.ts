@@ -1,5 +1,4 @@
 /** perch's command line: parse, configure, load the resource set, dispatch (run by entry.ts). */
-import { readFileSync } from "node:fs";
 import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
@@ -8,15 +7,11 @@ import { parseArgv, usage, type ParsedArgs } from "./argv.js";
 import { confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
 import { EXIT } from "./exit.js";
 import { resolveConfig, type RawSettings } from "./settings.js";
+import { perchVersion } from "./version.js";
 
 const DAEMONS: ReadonlySet<string> = new Set(["watch"]);
 /** How long an exiting daemon waits for its log reader to take the last lines. */
 const LOG_CLOSE_TIMEOUT_MS = 2_000;
-
-function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string };
-  return pkg.version;
-}
 
 /** `program` is how perch was invoked (argv[1]): as `confd`, it takes confd's command line. */
 export async function main(argv: readonly string[], program = ""): Promise<number> {
@@ -30,7 +25,7 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   }
   const { command, flags } = parsed;
   if (flags.version) {
-    process.stdout.write(`perch ${version()}\n`);
+    process.stdout.write(`perch ${perchVersion()}\n`);
     return EXIT.ok;
   }
   if (flags.help || command === undefined) {
@@ -45,7 +40,7 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     return EXIT.usage;
   }
   // Logs go to stderr for one-shot commands, whose stdout is their report; the daemon logs to stdout.
-  const log = await createLogger(config.logLevel, DAEMONS.has(command) ? "daemon" : "command");
+  const log = await createLogger({ level: config.logLevel, kind: DAEMONS.has(command) ? "daemon" : "command", format: config.logFormat });
   const { logger } = log;
   const nodeName = resolveNodeName(config.nodeName, process.env);
   // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
@@ -68,7 +63,8 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     }
     return await (await import("./render-command.js")).renderCommand(config, resources, env, logger);
   } catch (err) {
-    logger.error({ err: errorMessage(err) }, "failed");
+    // The line below is a one-shot's report of it; the daemon's log is its record (report.ts, failureLevel).
+    logger[DAEMONS.has(command) ? "error" : "debug"]({ err: errorMessage(err) }, "failed");
     process.stderr.write(`perch ${command}: ${errorMessage(err)}\n`);
     return EXIT.failed;
   } finally {

@@ -46,6 +46,7 @@ export async function renderCommand(config: Config, resources: LoadedResource[],
     syncOnly: config.syncOnly,
     createDirs: config.root !== undefined,
     overlapRenders: true,
+    reportsFailures: true,
   });
   process.stdout.write(formatReport(report, process.stdout.isTTY === true));
   if (!report.ok || storeErrors > 0) return EXIT.failed;

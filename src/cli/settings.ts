@@ -5,7 +5,7 @@
  */
 import path from "node:path";
 import { PerchError, PerchErrors } from "../errors.js";
-import { LOG_LEVELS, type LogLevel } from "../log/logger.js";
+import { LOG_FORMATS, LOG_LEVELS, type LogFormat, type LogLevel } from "../log/logger.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
 import { hasKind, KIND_NAMES, keyLine, readTomlFile } from "../util/toml.js";
 import { sayProblem, targetProblems, type EtcdConnection } from "../store/etcd/index.js";
@@ -55,6 +55,7 @@ export const SETTINGS = {
   listen: { kind: "string", arg: "HOST:PORT", commands: ["watch"], env: "PERCH_LISTEN", help: "serve /metrics, /healthz and /readyz" },
   output: { kind: "string", arg: "FILE", commands: ["snapshot"], short: "o", help: "snapshot: write here (default: stdout)" },
   "log-level": { kind: "string", arg: "LEVEL", commands: "*", env: "PERCH_LOG_LEVEL", help: `${LOG_LEVELS.join("|")} (default: info for watch, warn otherwise)` },
+  "log-format": { kind: "string", arg: LOG_FORMATS.join("|"), commands: "*", env: "PERCH_LOG_FORMAT", help: "log lines as JSON objects or readable text (default: text on a terminal, json otherwise)" },
   help: { kind: "boolean", commands: "*", short: "h", help: "show help" },
   version: { kind: "boolean", commands: "*", short: "v", help: "show the version" },
 } as const satisfies Record<string, SettingSpec>;
@@ -88,6 +89,8 @@ export interface Config extends EtcdConnection {
   listen?: { host: string; port: number };
   output?: string;
   logLevel: LogLevel;
+  /** Undefined: text on a terminal, JSON otherwise (decided where the log is opened). */
+  logFormat?: LogFormat;
 }
 
 export const DEFAULT_WAIT: WaitWindow = { minMs: 50, maxMs: 500 };
@@ -154,6 +157,8 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
 
   const logLevel = (str("log-level") ?? (command === "watch" ? "info" : "warn")) as LogLevel;
   if (!LOG_LEVELS.includes(logLevel)) bad(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  const logFormat = str("log-format") as LogFormat | undefined;
+  if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat)) bad(`--log-format must be ${LOG_FORMATS.join(" or ")}, got ${JSON.stringify(logFormat)}`);
 
   const duration = (n: SettingName): number | undefined => {
     const v = str(n);
@@ -220,6 +225,7 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
     listen,
     output: str("output"),
     logLevel,
+    logFormat,
   };
   // A lone certificate or key is refused for every command; a malformed endpoint where etcd is
   // opened (configuration, not an outage: reported at once, never retried). The store reports the rest when it opens.

@@ -15,6 +15,7 @@ import { startStatusServer } from "../watch/status-server.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
+import { perchVersion } from "./version.js";
 
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
@@ -36,7 +37,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     process.once("SIGINT", () => stop("SIGINT"));
   });
 
-  const metrics = new Metrics();
+  const metrics = new Metrics(perchVersion());
   let server: Server | undefined;
   if (config.listen) {
     const readiness = { ready: () => started.daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };

@@ -6,7 +6,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeGroup } from "../write/write-group.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, type Rendered } from "./install-resource.js";
-import { FAILED, roundMs, type ResourceReport } from "./report.js";
+import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
 import type { DestinationLook } from "../write/destination.js";
 
@@ -49,7 +49,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       if (written.error) report.error = written.error;
       if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.toString("utf8") ?? null, rendered.content);
       const fields = { event: "write", outcome: written.action, durationMs: roundMs(result.durationMs), inPlace: written.inPlace, checkGroup: checker.name };
-      if (FAILED.has(report.outcome)) log.error({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+      if (FAILED.has(report.outcome)) log[failureLevel(opts)]({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
       else if (written.warning) log.warn({ ...fields, warning: written.warning }, `${written.action}; ${written.warning}`);
       else log.info(fields, written.action);
       return report;

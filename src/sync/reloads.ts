@@ -13,6 +13,8 @@ export interface ReloadReport {
   /** The resources whose change asked for this reload. */
   resources: string[];
   timeoutMs: number;
+  /** Where it ran (a retry runs there too). */
+  cwd: string;
   result: CommandResult;
 }
 
@@ -30,12 +32,13 @@ export async function runReloads(written: readonly LoadedResource[], opts: PassO
     // In the destination's directory, as check_cmd (README "Resources"): a relative path in the
     // command means the same in both. A command shared by resources in several directories runs in
     // the first one's (conf.d order).
-    const first = written.find((r) => r.name === resources[0]) as LoadedResource;
-    const result = await runCommand(command, { timeoutMs, cwd: dirname(first.dest) });
+    const cwd = dirname((written.find((r) => r.name === resources[0]) as LoadedResource).dest);
+    const result = await runCommand(command, { timeoutMs, cwd });
     const fields = { event: "reload", command, resources, outcome: result.ok ? "ok" : "failed", durationMs: roundMs(result.durationMs), exitCode: result.exitCode, output: result.output };
+    // A failure is the caller's to report, once: perch render's report, the daemon's retry series (ReloadRetrier).
     if (result.ok) opts.logger.info(fields, "reloaded");
-    else opts.logger.error({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");
-    reports.push({ command, resources, timeoutMs, result });
+    else opts.logger.debug({ ...fields, timedOut: result.timedOut, err: result.error }, "reload failed");
+    reports.push({ command, resources, timeoutMs, cwd, result });
   }
   return reports;
 }

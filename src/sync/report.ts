@@ -19,6 +19,15 @@ export interface ResourceReport {
   fsyncMs?: number;
 }
 
+/**
+ * The level of a failure's log line. A one-shot's report (stdout) carries each failure with its
+ * error and output, so there the line is at debug and a CI log shows the failure once; the daemon
+ * has no report, its log is the record.
+ */
+export function failureLevel(opts: { reportsFailures?: boolean }): "error" | "debug" {
+  return opts.reportsFailures === true ? "debug" : "error";
+}
+
 /** Milliseconds to a tenth, for the log. */
 export function roundMs(ms: number): number {
   return Math.round(ms * 10) / 10;

@@ -13,7 +13,7 @@ import { lookAtDestination } from "../write/destination.js";
 import { installGroup } from "./install-group.js";
 import { installResource, type Rendered } from "./install-resource.js";
 import { runReloads, type ReloadReport } from "./reloads.js";
-import { FAILED, roundMs, type ResourceReport } from "./report.js";
+import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import { WriteSchedule } from "./write-schedule.js";
 
 export interface PassOptions {
@@ -39,6 +39,8 @@ export interface PassOptions {
    * Off in watch mode, where a changed file should be in place before the next render.
    */
   overlapRenders?: boolean;
+  /** A one-shot: its report shows every failure, the log keeps them at debug (report.ts, failureLevel). */
+  reportsFailures?: boolean;
 }
 
 export interface PassReport {
@@ -150,7 +152,7 @@ function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log
     content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Provenance(), memo: opts.memoFor?.(resource.name) });
   } catch (err) {
     const error = errorMessage(err);
-    log.error({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
+    log[failureLevel(opts)]({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
     return { resource: resource.name, dest: resource.dest, outcome: "render-failed", error, renderMs: performance.now() - renderStart, writeMs: 0 };
   }
   const renderMs = performance.now() - renderStart;

@@ -86,7 +86,7 @@ describe("perch watch and a conf.d file that stops parsing", () => {
     const isRefused = (e: Record<string, unknown>) => e.event === "config-reload" && e.outcome === "refused";
     // Both files were edited within the debounce window; a slow machine may refuse once per file.
     const onEdit = await w.waitForEvent((e) => isRefused(e) && Array.isArray(e.errors) && e.errors.length === 2);
-    expect(onEdit).toMatchObject({ level: 50, errors: refusedErrors, msg: "new configuration refused; the running set is kept" });
+    expect(onEdit).toMatchObject({ level: "error", errors: refusedErrors, msg: "new configuration refused; the running set is kept" });
     const before = w.events.filter(isRefused).length;
     w.signal("SIGHUP");
     await w.waitForEvent((e) => isRefused(e) && w !== undefined && w.events.filter(isRefused).indexOf(e) >= before);

@@ -101,7 +101,7 @@ describe("perch watch and a destination it cannot write", () => {
     await c.writeKeys({ "/v": "1" });
     await watchApp(dest);
     const failed = await nextWriteFailure(0);
-    expect(failed).toMatchObject({ level: 50, dest, err: `cannot write ${dest}: directory ${dir} does not exist` });
+    expect(failed).toMatchObject({ level: "error", dest, err: `cannot write ${dest}: directory ${dir} does not exist` });
     // Counted when the pass ends, just after the event.
     await waitFor("the failure counted", async () => ((await w?.metric("perch_renders_total", { resource: "app", outcome: "failed" })) === 1 ? true : undefined));
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { Backoff, retryUntilStopped, STORE_RETRY, waitUnlessStopped } from "../../src/util/retry.js";
+import { RELOAD_RETRY } from "../../src/watch/reload-retry.js";
 
 const waits = (backoff: Backoff, n: number) => Array.from({ length: n }, () => backoff.next());
 
@@ -8,8 +9,12 @@ describe("Backoff", () => {
     expect(waits(new Backoff(STORE_RETRY), 9)).toEqual([100, 200, 400, 800, 1600, 3200, 5000, 5000, 5000]);
   });
 
-  it("retries a reload after 1 s, 2 s, 4 s, … five times, then is spent", () => {
-    expect(waits(new Backoff({ firstMs: 1000, retries: 5 }), 7)).toEqual([1000, 2000, 4000, 8000, 16000, undefined, undefined]);
+  it("retries a reload after 1 s, 2 s, 4 s, … up to a minute, without end", () => {
+    expect(waits(new Backoff(RELOAD_RETRY), 9)).toEqual([1000, 2000, 4000, 8000, 16000, 32000, 60000, 60000, 60000]);
+  });
+
+  it("is spent after `retries` waits", () => {
+    expect(waits(new Backoff({ firstMs: 1000, retries: 2 }), 4)).toEqual([1000, 2000, undefined, undefined]);
   });
 
   it("starts over after a reset", () => {

@@ -65,6 +65,17 @@ describe("resolveConfig", () => {
     expect(c.endpoints).toEqual(["http://file:1"]);
   });
 
+  it("takes --log-format from a flag, PERCH_LOG_FORMAT or perch.toml's log_format; unset, it is left to the logger (text on a terminal)", async () => {
+    expect(resolveConfig("render", {}, {}).logFormat).toBeUndefined();
+    await writeFile(path.join(dir, "perch.toml"), 'log_format = "text"\n');
+    expect(resolveConfig("watch", { confdir: dir }, {}).logFormat).toBe("text");
+    expect(resolveConfig("watch", { confdir: dir }, { PERCH_LOG_FORMAT: "json" }).logFormat).toBe("json");
+    expect(resolveConfig("watch", { confdir: dir, "log-format": "text" }, { PERCH_LOG_FORMAT: "json" }).logFormat).toBe("text");
+    expect(errorsOf(() => resolveConfig("render", { "log-format": "pretty" }, {}))).toEqual(['--log-format must be json or text, got "pretty"']);
+    await writeFile(path.join(dir, "perch.toml"), "log_format = 1\n");
+    expect(errorsOf(() => resolveConfig("render", { confdir: dir }, {}))).toEqual(['--log-format must be json or text, got "1"']);
+  });
+
   it("finds perch.toml in a confdir given by PERCH_CONFDIR", async () => {
     await writeFile(path.join(dir, "perch.toml"), 'backend = "file"\nkeys = "k.json"\n');
     expect(resolveConfig("render", {}, { PERCH_CONFDIR: dir })).toMatchObject({ backend: "file", keys: "k.json" });
