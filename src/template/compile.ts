@@ -10,7 +10,7 @@ import { argumentCountMessage, type HelperSpec, type HelperTable, type RenderSco
 import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
-import { formatterHelpers } from "./helpers/formatters.js";
+import { deprecatedFormatterHelpers, formatterHelpers } from "./helpers/formatters.js";
 import { openSpecCache, type SpecCache } from "./spec-cache.js";
 
 type HandlebarsCompiler = typeof Hbs;
@@ -28,7 +28,7 @@ function precompile(source: string): string {
   return compiler.precompile(source, compileOptions) as unknown as string;
 }
 
-export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
+export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers, ...deprecatedFormatterHelpers };
 
 /** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
 export const builtinHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;

@@ -107,7 +107,7 @@ describe("runtime template errors name the template file, line, column and key",
   });
 
   it("a field of a JSON value a formatter rejects, with the key of the document", async () => {
-    expect(await renderError('{{#let (json (getv "/pool")) as |p|}}{{cidr p.cidr}}{{/let}}', { "/pool": '{"cidr":"x"}' })).toBe('t.hbs:1:38: invalid CIDR "x" (from key /pool)');
+    expect(await renderError('{{#let (json (getv "/pool")) as |p|}}{{asCIDR p.cidr}}{{/let}}', { "/pool": '{"cidr":"x"}' })).toBe('t.hbs:1:38: invalid CIDR "x" (from key /pool)');
   });
 
   it("a helper called with the wrong number of arguments", async () => {

@@ -15,6 +15,7 @@ import { syncResources } from "../../src/sync/sync-resources.js";
 import { loadResourceSet } from "../../src/resource/load-set.js";
 import { readKeysFile } from "../../src/store/file-store.js";
 import { builtinHelperNames, compileTemplate, helperTable } from "../../src/template/compile.js";
+import { deprecatedFormatterNames } from "../../src/template/helpers/formatters.js";
 import { REPO } from "../helpers/confdir.js";
 import { Provenance } from "../../src/template/provenance.js";
 
@@ -86,7 +87,8 @@ describe("docs/templates.md examples", () => {
 
   it("shows every helper at work, and let and the built-ins", () => {
     const templates = examples.map((e) => e.blocks[0] ?? "").join("\n");
-    const names = [...Object.keys(helperTable), ...builtinHelperNames.filter((n) => n !== "lookup" && n !== "log")];
+    const current = Object.keys(helperTable).filter((name) => !(name in deprecatedFormatterNames));
+    const names = [...current, ...builtinHelperNames.filter((n) => n !== "lookup" && n !== "log")];
     const missing = names.filter((name) => !new RegExp(`(?:\\{\\{~?#?|\\()${name}[\\s)}~]`).test(templates));
     expect(missing).toEqual([]);
   });
