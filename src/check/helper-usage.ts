@@ -2,14 +2,17 @@
  * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
  * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
  */
-import { builtinHelperNames, helperTable } from "../template/compile.js";
+import { builtinHelperNames, helperTable, unknownHelperMessage } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
+import { deprecatedFormatterNames } from "../template/helpers/formatters.js";
 import { inlinePartials } from "./template-reads.js";
 
 export interface UsageProblem {
   message: string;
   line: number;
   column: number;
+  /** A deprecated name is a warning; `arity` marks an argument count finding. */
+  kind?: "warning" | "arity";
 }
 
 /** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
@@ -23,7 +26,8 @@ type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpr
 export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
   const problems: UsageProblem[] = [];
   const partials = inlinePartials(ast);
-  const at = (node: hbs.AST.Node, message: string) => problems.push({ message, line: node.loc.start.line, column: node.loc.start.column + 1 });
+  const at = (node: hbs.AST.Node, message: string, kind?: UsageProblem["kind"]) =>
+    problems.push({ message, line: node.loc.start.line, column: node.loc.start.column + 1, ...(kind === undefined ? {} : { kind }) });
   const scopes: string[][] = [];
 
   const program = (p: hbs.AST.Program | undefined): void => {
@@ -71,7 +75,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
   const call = (node: Call): void => {
     const name = helperName(node, scopes);
     if (name === undefined) return;
-    if (!KNOWN.has(name)) return void at(node, `unknown helper ${name}`);
+    if (!KNOWN.has(name)) return void at(node, unknownHelperMessage(name));
     const isBlock = node.type === "BlockStatement";
     const spec = helperTable[name];
     let arity: Arity | undefined = spec?.arity ?? INLINE_BUILTINS[name];
@@ -89,11 +93,15 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
     const path = node.path as hbs.AST.PathExpression;
     if (path.data && count === 0 && node.hash === undefined) {
       // Handlebars resolves a bare {{@name}} to the helper of that name, not the variable.
-      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: name the variable differently`);
+      const instead = name === "index" ? "name the index as a block param: {{#each … as |item i|}}…{{i}}" : "name the variable differently";
+      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: ${instead}`);
     }
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
-      at(node, argumentCountMessage(name, arity, count, "check"));
+      at(node, argumentCountMessage(name, arity, count, "check"), "arity");
     }
+    const current = deprecatedFormatterNames[name];
+    // Without arguments `{{cidr}}` meant a field (the argument count finding says so), not the formatter.
+    if (current !== undefined && count > 0) at(node, `${name} is deprecated (it goes in the next release): write ${current}`, "warning");
   };
 
   program(ast);

@@ -13,6 +13,7 @@ import { generalHelpers } from "./helpers/general.js";
 import { deprecatedFormatterHelpers, formatterHelpers } from "./helpers/formatters.js";
 import { goIsmAtParseError, goIsmsInTemplate, unknownHelperHint } from "./go-isms.js";
 import { openSpecCache, type SpecCache } from "./spec-cache.js";
+import { closest } from "../util/closest.js";
 
 type HandlebarsCompiler = typeof Hbs;
 /** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
@@ -34,7 +35,8 @@ function precompile(source: string): string {
   return compiler.precompile(ast, compileOptions) as unknown as string;
 }
 
-function isHelper(name: string): boolean {
+/** A name the compiler calls as a helper: the helper table, Handlebars' built-ins and `let`. */
+export function isHelper(name: string): boolean {
   return Object.hasOwn(helperTable, name) || (builtinHelperNames as readonly string[]).includes(name);
 }
 
@@ -216,5 +218,7 @@ function templateError(err: unknown, template: string, source?: string): PerchEr
 /** `unknown helper NAME`, with the Handlebars form when NAME is a Go keyword (render and check say it alike). */
 export function unknownHelperMessage(name: string): string {
   const hint = unknownHelperHint(name);
-  return hint === undefined ? `unknown helper ${name}` : `unknown helper ${name}: ${hint}`;
+  if (hint !== undefined) return `unknown helper ${name}: ${hint}`;
+  const near = closest(name, [...Object.keys(helperTable), ...builtinHelperNames], name.length > 4 ? 2 : 1);
+  return near === undefined ? `unknown helper ${name}` : `unknown helper ${name}; did you mean ${near}?`;
 }

@@ -8,6 +8,14 @@ export interface GoIsm {
   line: number;
   /** 1-based. */
   column: number;
+  /** The `{{…}}` tag holding it (columns 1-based, end exclusive): what else is wrong inside follows from it. */
+  tag: { line: number; column: number; endColumn: number };
+}
+
+interface Tag {
+  text: string;
+  line: number;
+  column: number;
 }
 
 const SEE = "(see the table of Go forms in docs/templates.md)";
@@ -114,7 +122,8 @@ export function goIsmAtParseError(source: string, line: number): GoIsm | undefin
   if (text === undefined) return undefined;
   for (const tag of text.matchAll(/\{\{.*?\}\}|\{\{.*$/g)) {
     const message = goFormInTag(tag[0]);
-    if (message !== undefined) return { message, line, column: (tag.index ?? 0) + 1 };
+    const column = (tag.index ?? 0) + 1;
+    if (message !== undefined) return { message, line, column, tag: { line, column, endColumn: column + tag[0].length } };
   }
   return undefined;
 }
@@ -129,24 +138,28 @@ type Expression = hbs.AST.Expression;
 export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper: (name: string) => boolean): GoIsm[] {
   const found: GoIsm[] = [];
   const starts = lineStarts(source);
-  const at = (loc: hbs.AST.SourceLocation, message: string) => found.push({ message, line: loc.start.line, column: loc.start.column + 1 });
+  const at = (loc: hbs.AST.SourceLocation, message: string, tag: Tag) => {
+    const endColumn = tag.text.includes("\n") ? Infinity : tag.column + tag.text.length;
+    found.push({ message, line: loc.start.line, column: loc.start.column + 1, tag: { line: tag.line, column: tag.column, endColumn } });
+  };
   const text = (loc: hbs.AST.SourceLocation) => slice(source, starts, loc);
+  const tagAt = (loc: hbs.AST.SourceLocation, tagText: string): Tag => ({ text: tagText, line: loc.start.line, column: loc.start.column + 1 });
   // A block's location spans its body: its opening tag ends at the first "}}" after its last argument.
-  const openTag = (b: hbs.AST.BlockStatement): string => {
+  const openTag = (b: hbs.AST.BlockStatement): Tag => {
     const whole = text(b.loc);
-    return whole.slice(0, whole.indexOf("}}") + 2);
+    return tagAt(b.loc, whole.slice(0, whole.indexOf("}}") + 2));
   };
 
-  const expression = (e: Expression, tag: string): void => {
+  const expression = (e: Expression, tag: Tag): void => {
     if (e.type === "SubExpression") return call(e as hbs.AST.SubExpression, tag);
     if (e.type !== "PathExpression") return;
     const path = e as hbs.AST.PathExpression;
-    if (path.original === "-") return void at(path.loc, trimMarkers());
-    if (path.original.startsWith("$")) return void at(path.loc, variable(path.original.slice(1).split(".")[0] as string));
+    if (path.original === "-") return void at(path.loc, trimMarkers(), tag);
+    if (path.original.startsWith("$")) return void at(path.loc, variable(path.original.slice(1).split(".")[0] as string), tag);
     // Handlebars skips white space between a name and a dot: `base .Key` reads the field `base.Key`.
-    if (/\s/.test(text(path.loc))) at(path.loc, dotField(tag));
+    if (/\s/.test(text(path.loc))) at(path.loc, dotField(tag.text), tag);
   };
-  const call = (node: { path: Expression; params: Expression[]; hash?: hbs.AST.Hash }, tag: string): void => {
+  const call = (node: { path: Expression; params: Expression[]; hash?: hbs.AST.Hash }, tag: Tag): void => {
     expression(node.path, tag);
     for (const p of node.params) expression(p, tag);
     for (const pair of node.hash?.pairs ?? []) expression(pair.value, tag);
@@ -157,12 +170,12 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
   const statement = (node: hbs.AST.Node, ownContext: boolean, open: string | undefined): void => {
     if (node.type === "MustacheStatement") {
       const m = node as hbs.AST.MustacheStatement;
-      const tag = text(m.loc);
+      const tag = tagAt(m.loc, text(m.loc));
       const name = m.path.type === "PathExpression" ? (m.path as hbs.AST.PathExpression).original : undefined;
-      if (/^\{\{-|-\}\}$/.test(tag) || name === "-") return void at(m.loc, trimMarkers());
-      if (name === "if" || name === "with") return void at(m.loc, goBlock(name));
+      if (/^\{\{-|-\}\}$/.test(tag.text) || name === "-") return void at(m.loc, trimMarkers(), tag);
+      if (name === "if" || name === "with") return void at(m.loc, goBlock(name), tag);
       if (name === "end" && ownContext && m.params.length === 0) {
-        return void at(m.loc, hint("{{end}} is Go's block end", open === undefined ? "{{/if}}, {{/each}} or {{/with}}, as the block opened" : `{{/${open}}}`));
+        return void at(m.loc, hint("{{end}} is Go's block end", open === undefined ? "{{/if}}, {{/each}} or {{/with}}, as the block opened" : `{{/${open}}}`), tag);
       }
       return call(m, tag);
     }
@@ -171,7 +184,7 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
       const name = b.path.original;
       const first = b.params[0];
       if (BLOCK_ARGUMENT_HELPERS.has(name) && b.params.length > 1 && first?.type === "PathExpression" && isHelper((first as hbs.AST.PathExpression).original)) {
-        at(b.loc, ifArgument(name, b.params.map((p) => text(p.loc)).join(" ")));
+        at(b.loc, ifArgument(name, b.params.map((p) => text(p.loc)).join(" ")), openTag(b));
       } else call(b, openTag(b));
       // `with`, `each` and inline partials change the context; `if`, `unless` and `let` keep it.
       const keeps = node.type === "BlockStatement" && (name === "if" || name === "unless" || name === "let");
@@ -182,7 +195,7 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
     }
     if (node.type === "PartialStatement" || node.type === "PartialBlockStatement") {
       const p = node as hbs.AST.PartialStatement;
-      const tag = text(p.loc).split("}}")[0] + "}}";
+      const tag = tagAt(p.loc, `${text(p.loc).split("}}")[0] as string}}}`);
       for (const e of p.params) expression(e, tag);
       for (const pair of p.hash?.pairs ?? []) expression(pair.value, tag);
       if (node.type === "PartialBlockStatement") program((node as hbs.AST.PartialBlockStatement).program, false, undefined);

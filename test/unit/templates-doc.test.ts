@@ -7,7 +7,7 @@ import path from "node:path";
 import Handlebars from "handlebars";
 import { describe, expect, it } from "vitest";
 import { runCheck } from "../../src/check/check.js";
-import { helperUsageProblems } from "../../src/check/helper-usage.js";
+import { lintTemplate } from "../../src/check/lint-template.js";
 import { silentLogger } from "../../src/log/logger.js";
 import { KeyIndex } from "../../src/mirror/key-index.js";
 import { Mirror } from "../../src/mirror/mirror.js";
@@ -71,7 +71,7 @@ describe("docs/templates.md examples", () => {
   it.each(examples.map((e) => [e.line, e] as const))("the example at line %i renders as documented", (_line, example) => {
     expect(example.blocks).toHaveLength(2);
     const [template, expected] = example.blocks as [string, string];
-    expect(helperUsageProblems(Handlebars.parse(template))).toEqual([]);
+    expect(lintTemplate(Handlebars.parse(template), template)).toEqual({ problems: [], warnings: [] });
     if (example.options.error) {
       let message = "(it rendered)";
       try {
