@@ -71,7 +71,8 @@ describe("docs/templates.md examples", () => {
   it.each(examples.map((e) => [e.line, e] as const))("the example at line %i renders as documented", (_line, example) => {
     expect(example.blocks).toHaveLength(2);
     const [template, expected] = example.blocks as [string, string];
-    expect(lintTemplate(Handlebars.parse(template), template)).toEqual({ problems: [], warnings: [] });
+    // An example of an error may be one perch check reports too; every other one checks clean.
+    if (!example.options.error) expect(lintTemplate(Handlebars.parse(template), template)).toEqual({ problems: [], warnings: [] });
     if (example.options.error) {
       let message = "(it rendered)";
       try {
