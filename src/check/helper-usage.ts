@@ -1,8 +1,9 @@
 /**
  * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
- * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
+ * counts, blocks, named arguments, partials, deprecated names (warnings). A helper call is what Handlebars takes
+ * for one with `knownHelpersOnly`.
  */
-import { builtinHelperNames, helperTable, unknownHelperMessage } from "../template/compile.js";
+import { helperTable, isHelper, unknownHelperMessage } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { deprecatedFormatterNames } from "../template/helpers/formatters.js";
 import { inlinePartials } from "./template-reads.js";
@@ -18,8 +19,6 @@ export interface UsageProblem {
 /** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
 const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
 const INLINE_BUILTINS: Readonly<Record<string, Arity>> = { lookup: [2, 2], log: [1, Infinity] };
-
-const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...builtinHelperNames]);
 
 type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
 
@@ -75,7 +74,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
   const call = (node: Call): void => {
     const name = helperName(node, scopes);
     if (name === undefined) return;
-    if (!KNOWN.has(name)) return void at(node, unknownHelperMessage(name));
+    if (!isHelper(name)) return void at(node, unknownHelperMessage(name));
     const isBlock = node.type === "BlockStatement";
     const spec = helperTable[name];
     let arity: Arity | undefined = spec?.arity ?? INLINE_BUILTINS[name];
@@ -120,7 +119,7 @@ function helperName(node: Call, scopes: readonly string[][]): string | undefined
   if (simple && scopes.some((params) => params.includes(head as string))) return undefined;
   const explicit = node.type === "SubExpression" || node.params.length > 0 || node.hash !== undefined;
   if (explicit) return head;
-  return simple && KNOWN.has(head as string) ? head : undefined;
+  return simple && isHelper(head as string) ? head : undefined;
 }
 
 function partialName(name: hbs.AST.PathExpression | hbs.AST.SubExpression | hbs.AST.Expression): string | undefined {

@@ -3,8 +3,8 @@
  * `{key, value}`, `ls` names are strings, `json` is open), block params, `with`/`each` contexts and `@data`: a path
  * that cannot resolve renders as nothing, so it is reported with the names that would.
  */
-import { builtinHelperNames, helperTable, shadowedFieldMessage } from "../template/compile.js";
-import { unknownHelperHint } from "../template/go-isms.js";
+import { helperNames, helperTable, isHelper, shadowedFieldMessage } from "../template/compile.js";
+import { ONE_ARGUMENT_BLOCKS, unknownHelperHint } from "../template/go-isms.js";
 import { closest } from "../util/closest.js";
 import { inlinePartials } from "./template-reads.js";
 
@@ -61,8 +61,6 @@ const ROOT: Shape = { kind: "record", what: "the template's context", fields: ne
 /** Handlebars' own data variables where they are set: `@root` everywhere, the loop's inside `each`. */
 const LOOP_DATA = ["index", "key", "first", "last"] as const;
 
-const HELPERS: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...builtinHelperNames]);
-
 interface Scope {
   /** `this`, then each outer context (`../`). */
   contexts: readonly Shape[];
@@ -86,7 +84,7 @@ export function templatePathProblems(ast: hbs.AST.Program): PathProblem[] {
 /** Handlebars takes `{{name}}` alone for a call when `name` is a helper and not a block param. */
 function isBareHelper(path: hbs.AST.PathExpression, scope: Scope): boolean {
   const head = path.parts[0] as string;
-  return path.parts.length === 1 && !path.data && path.depth === 0 && !isThis(path) && HELPERS.has(head) && !scope.params.has(head);
+  return path.parts.length === 1 && !path.data && path.depth === 0 && !isThis(path) && isHelper(head) && !scope.params.has(head);
 }
 
 function isThis(path: hbs.AST.PathExpression): boolean {
@@ -194,7 +192,7 @@ class PathWalker {
   private block(node: hbs.AST.BlockStatement, scope: Scope): void {
     const name = node.path.original;
     // `{{#if getv "/x"}}` is a Go form, reported with what to write: its words are no paths.
-    const args = BLOCK_HELPERS.has(name) && node.params.length > 1 ? [] : node.params.map((e) => this.value(e, scope));
+    const args = ONE_ARGUMENT_BLOCKS.has(name) && node.params.length > 1 ? [] : node.params.map((e) => this.value(e, scope));
     const hash = new Map((node.hash?.pairs ?? []).map((pair) => [pair.key, this.value(pair.value, scope)] as const));
     const names = node.program?.blockParams ?? [];
     const bind = (values: Shape[], extra: Partial<Scope> = {}): Scope => {
@@ -224,7 +222,7 @@ class PathWalker {
     for (const e of params) this.value(e, scope);
     for (const pair of hash?.pairs ?? []) this.value(pair.value, scope);
     const name = path.parts[0] as string;
-    if (!HELPERS.has(name)) return OPEN;
+    if (!isHelper(name)) return OPEN;
     return RESULTS[name] ?? scalar(`the result of ${name}`);
   }
 
@@ -249,9 +247,9 @@ class PathWalker {
     if (param !== undefined) return this.fields(param, rest, path, head);
     const context = self(scope);
     if (context.kind === "record" && !context.fields.has(head)) {
-      const candidates = [...fieldNames(context), ...scope.params.keys(), ...HELPERS];
+      const candidates = [...fieldNames(context), ...scope.params.keys(), ...helperNames];
       const what = `${path.original} renders as nothing`;
-      if (!bare && HELPERS.has(head)) {
+      if (!bare && isHelper(head)) {
         this.report(path.loc, `${what}: it is no field of ${describe(context)}; to call the helper ${head} here, write (${head} …)`);
       } else {
         const goForm = unknownHelperHint(head);
@@ -300,8 +298,6 @@ class PathWalker {
     return undefined;
   }
 }
-
-const BLOCK_HELPERS = new Set(["if", "unless", "with", "each"]);
 
 /** A partial's context: its context argument (or the caller's) with the named arguments as fields. */
 function withFields(context: Shape, hash: ReadonlyMap<string, Shape>): Shape {

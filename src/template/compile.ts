@@ -35,15 +35,19 @@ function precompile(source: string): string {
   return compiler.precompile(ast, compileOptions) as unknown as string;
 }
 
-/** A name the compiler calls as a helper: the helper table, Handlebars' built-ins and `let`. */
+/** A name the compiler calls as a helper. */
 export function isHelper(name: string): boolean {
-  return Object.hasOwn(helperTable, name) || (builtinHelperNames as readonly string[]).includes(name);
+  return helperNameSet.has(name);
 }
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers, ...deprecatedFormatterHelpers };
 
 /** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
 export const builtinHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
+
+/** Every name the compiler calls as a helper: the helper table, Handlebars' built-ins and `let`. */
+export const helperNames: readonly string[] = [...Object.keys(helperTable), ...builtinHelperNames];
+const helperNameSet: ReadonlySet<string> = new Set(helperNames);
 
 export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
@@ -59,7 +63,7 @@ const compileOptions: CompileOptions = {
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
   preventIndent: true,
-  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...builtinHelperNames].map((n) => [n, true])),
+  knownHelpers: Object.fromEntries(helperNames.map((n) => [n, true])),
 };
 
 type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;
@@ -219,6 +223,6 @@ function templateError(err: unknown, template: string, source?: string): PerchEr
 export function unknownHelperMessage(name: string): string {
   const hint = unknownHelperHint(name);
   if (hint !== undefined) return `unknown helper ${name}: ${hint}`;
-  const near = closest(name, [...Object.keys(helperTable), ...builtinHelperNames], name.length > 4 ? 2 : 1);
+  const near = closest(name, helperNames, name.length > 4 ? 2 : 1);
   return near === undefined ? `unknown helper ${name}` : `unknown helper ${name}; did you mean ${near}?`;
 }

@@ -72,7 +72,8 @@ function ifArgument(block: string, call: string): string {
   return hint(`{{#${block} ${call}}} passes a helper as an argument`, `{{#${block} (${call})}} (a call inside another takes parentheses)`);
 }
 
-const BLOCK_ARGUMENT_HELPERS = new Set(["if", "unless", "with", "each"]);
+/** The built-in blocks that take one value: Go's `{{if f x}}` passes a call there without parentheses. */
+export const ONE_ARGUMENT_BLOCKS: ReadonlySet<string> = new Set(["if", "unless", "with", "each"]);
 
 /** Offsets of each line's start, to cut a node's source text out by its location. */
 function lineStarts(source: string): number[] {
@@ -183,7 +184,7 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
       const b = node as hbs.AST.BlockStatement;
       const name = b.path.original;
       const first = b.params[0];
-      if (BLOCK_ARGUMENT_HELPERS.has(name) && b.params.length > 1 && first?.type === "PathExpression" && isHelper((first as hbs.AST.PathExpression).original)) {
+      if (ONE_ARGUMENT_BLOCKS.has(name) && b.params.length > 1 && first?.type === "PathExpression" && isHelper((first as hbs.AST.PathExpression).original)) {
         at(b.loc, ifArgument(name, b.params.map((p) => text(p.loc)).join(" ")), openTag(b));
       } else call(b, openTag(b));
       // `with`, `each` and inline partials change the context; `if`, `unless` and `let` keep it.
