@@ -5,7 +5,7 @@
  */
 import { helperNames, helperTable, isHelper, shadowedFieldMessage } from "../template/compile.js";
 import { ONE_ARGUMENT_BLOCKS, unknownHelperHint } from "../template/go-isms.js";
-import { closest } from "../util/closest.js";
+import { closest, typoDistance } from "../util/closest.js";
 import { inlinePartials } from "./template-reads.js";
 
 export interface PathProblem {
@@ -58,7 +58,7 @@ const RESULTS: Readonly<Record<string, Shape>> = {
 
 const ROOT: Shape = { kind: "record", what: "the template's context", fields: new Map() };
 
-/** Handlebars' own data variables where they are set: `@root` everywhere, the loop's inside `each`. */
+/** The loop's data variables, set inside `each` (`@root` is set everywhere). */
 const LOOP_DATA = ["index", "key", "first", "last"] as const;
 
 interface Scope {
@@ -106,8 +106,7 @@ function describe(shape: Shape): string {
 }
 
 function didYouMean(word: string, candidates: Iterable<string>): string {
-  // Short names are a few edits from anything: allow one edit per two letters, at most two.
-  const near = closest(word, candidates, Math.min(2, Math.floor((word.length - 1) / 2)));
+  const near = closest(word, candidates, typoDistance(word));
   return near === undefined ? "" : `; did you mean ${near}?`;
 }
 

@@ -13,7 +13,7 @@ import { generalHelpers } from "./helpers/general.js";
 import { deprecatedFormatterHelpers, formatterHelpers } from "./helpers/formatters.js";
 import { goIsmAtParseError, goIsmsInTemplate, unknownHelperHint } from "./go-isms.js";
 import { openSpecCache, type SpecCache } from "./spec-cache.js";
-import { closest } from "../util/closest.js";
+import { closest, typoDistance } from "../util/closest.js";
 
 type HandlebarsCompiler = typeof Hbs;
 /** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
@@ -223,6 +223,6 @@ function templateError(err: unknown, template: string, source?: string): PerchEr
 export function unknownHelperMessage(name: string): string {
   const hint = unknownHelperHint(name);
   if (hint !== undefined) return `unknown helper ${name}: ${hint}`;
-  const near = closest(name, helperNames, name.length > 4 ? 2 : 1);
+  const near = closest(name, helperNames, typoDistance(name));
   return near === undefined ? `unknown helper ${name}` : `unknown helper ${name}; did you mean ${near}?`;
 }

@@ -29,9 +29,14 @@ export function unknownHelperHint(name: string): string | undefined {
   if (name === "range") return hint("range is Go's loop", "{{#each …}}…{{/each}}");
   if (name === "define") return hint("define is Go's named template", '{{#*inline "name"}}…{{/inline}}');
   if (name === "template") return hint("template calls a Go named template", "{{> name}}");
-  if (name === "end") return hint("{{end}} is Go's block end", "{{/if}}, {{/each}}, {{/with}} or {{/let}}, as the block opened");
+  if (name === "end") return blockEnd(undefined);
   if (name.startsWith("-")) return trimMarkers();
   return undefined;
+}
+
+/** `{{end}}`, with the closing tag of the block it is in when that is known. */
+function blockEnd(open: string | undefined): string {
+  return hint("{{end}} is Go's block end", open === undefined ? "{{/if}}, {{/each}}, {{/with}} or {{/let}}, as the block opened" : `{{/${open}}}`);
 }
 
 function goBlock(name: string): string {
@@ -176,7 +181,7 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
       if (/^\{\{-|-\}\}$/.test(tag.text) || name === "-") return void at(m.loc, trimMarkers(), tag);
       if (name === "if" || name === "with") return void at(m.loc, goBlock(name), tag);
       if (name === "end" && ownContext && m.params.length === 0) {
-        return void at(m.loc, hint("{{end}} is Go's block end", open === undefined ? "{{/if}}, {{/each}} or {{/with}}, as the block opened" : `{{/${open}}}`), tag);
+        return void at(m.loc, blockEnd(open), tag);
       }
       return call(m, tag);
     }

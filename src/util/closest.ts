@@ -12,6 +12,11 @@ export function closest(word: string, candidates: Iterable<string>, maxDistance 
   return best;
 }
 
+/** How far a misspelling of a name may be: short names are a few edits from anything, so one per two letters, at most two. */
+export function typoDistance(word: string): number {
+  return Math.min(2, Math.floor((word.length - 1) / 2));
+}
+
 /** Insertions, deletions, substitutions and swaps of neighbours (`vaule` is one edit from `value`). */
 export function editDistance(a: string, b: string): number {
   const rows: number[][] = [Array.from({ length: b.length + 1 }, (_, j) => j)];

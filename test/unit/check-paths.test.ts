@@ -124,7 +124,7 @@ describe("Go forms", () => {
     expect(problems('{{$x}} {{#if getv "/x"}}y{{/if}} {{end}} {{if (getv "/x")}}')).toEqual([
       `1:3: $x is a Go variable: write {{@x}} for one bound by {{#let x=…}}, or {{x}} for a block param (as |x|) ${SEE}`,
       `1:8: {{#if getv "/x"}} passes a helper as an argument: write {{#if (getv "/x")}} (a call inside another takes parentheses) ${SEE}`,
-      `1:34: {{end}} is Go's block end: write {{/if}}, {{/each}} or {{/with}}, as the block opened ${SEE}`,
+      `1:34: {{end}} is Go's block end: write {{/if}}, {{/each}}, {{/with}} or {{/let}}, as the block opened ${SEE}`,
       `1:42: {{if …}} opens a Go block: write {{#if …}}…{{/if}} ${SEE}`,
     ]);
   });

@@ -42,7 +42,7 @@ describe("a Go form that parses as Handlebars but can only be a mistake", () => 
     ["{{ $ }}", `t.hbs:1:4: $ is Go's root value: a perch template has none, its data is read with the store helpers (getv, gets, …) ${SEE}`],
     ['{{- getv "/x" -}}', `t.hbs:1:1: {{- and -}} are Go's trim markers: write {{~ and ~}} ${SEE}`],
     ['{{getv "/x" -}}', `t.hbs:1:1: {{- and -}} are Go's trim markers: write {{~ and ~}} ${SEE}`],
-    ["a {{end}}", `t.hbs:1:3: {{end}} is Go's block end: write {{/if}}, {{/each}} or {{/with}}, as the block opened ${SEE}`],
+    ["a {{end}}", `t.hbs:1:3: {{end}} is Go's block end: write {{/if}}, {{/each}}, {{/with}} or {{/let}}, as the block opened ${SEE}`],
     ['{{#if (exists "/x")}}y{{end}}{{/if}}', `t.hbs:1:23: {{end}} is Go's block end: write {{/if}} ${SEE}`],
     ['{{#each (gets "/peers/*")}}{{else}}{{end}}{{/each}}', `t.hbs:1:36: {{end}} is Go's block end: write {{/each}} ${SEE}`],
   ])("%j", (source, message) => {
