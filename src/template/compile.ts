@@ -35,11 +35,6 @@ function precompile(source: string): string {
   return compiler.precompile(ast, compileOptions) as unknown as string;
 }
 
-/** A name the compiler calls as a helper. */
-export function isHelper(name: string): boolean {
-  return helperNameSet.has(name);
-}
-
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers, ...deprecatedFormatterHelpers };
 
 /** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
@@ -48,6 +43,11 @@ export const builtinHelperNames = ["let", "if", "unless", "each", "with", "looku
 /** Every name the compiler calls as a helper: the helper table, Handlebars' built-ins and `let`. */
 export const helperNames: readonly string[] = [...Object.keys(helperTable), ...builtinHelperNames];
 const helperNameSet: ReadonlySet<string> = new Set(helperNames);
+
+/** A name the compiler calls as a helper. */
+export function isHelper(name: string): boolean {
+  return helperNameSet.has(name);
+}
 
 export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
