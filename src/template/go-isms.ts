@@ -93,6 +93,9 @@ function slice(source: string, starts: number[], loc: hbs.AST.SourceLocation): s
   return source.slice(from, to);
 }
 
+/** Go's trim markers: `{{- ` and ` -}}`, with the white space Go requires (`{{-3}}` is a number). */
+const GO_TRIM = /^\{\{-\s|\s-\}\}$/;
+
 const STRING_LITERAL = /"(?:[^"\\]|\\.)*"|'[^']*'/g;
 
 /** The first Go form inside one `{{…}}` tag's text, as a message; string literals are not looked into. */
@@ -100,7 +103,7 @@ function goFormInTag(tag: string): string | undefined {
   const inner = tag.replace(/^\{\{[~#/^>&]?/, "").replace(/~?\}\}$/, "");
   const code = inner.replace(STRING_LITERAL, (literal) => "_".repeat(literal.length));
   if (/^\{\{-?\s*\/\*/.test(tag)) return hint("{{/* … */}} is a Go comment", "{{!-- … --}}");
-  if (/^-\s|\s-$/.test(code) || /^\{\{-|-\}\}$/.test(tag)) return trimMarkers();
+  if (/^-\s|\s-$/.test(code) || GO_TRIM.test(tag)) return trimMarkers();
   const keyword = /^\s*(range|define|template|end)\b/.exec(code)?.[1];
   if (keyword !== undefined && !tag.startsWith("{{#")) return unknownHelperHint(keyword);
   const block = /^\s*(if|with)\s/.exec(code)?.[1];
@@ -162,8 +165,9 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
     const path = e as hbs.AST.PathExpression;
     if (path.original === "-") return void at(path.loc, trimMarkers(), tag);
     if (path.original.startsWith("$")) return void at(path.loc, variable(path.original.slice(1).split(".")[0] as string), tag);
-    // Handlebars skips white space between a name and a dot: `base .Key` reads the field `base.Key`.
-    if (/\s/.test(text(path.loc))) at(path.loc, dotField(tag.text), tag);
+    // Handlebars skips white space between a name and a dot: `base .Key` reads the field `base.Key`. A
+    // bracketed segment (`this.[a b]`) may hold any text.
+    if (/\s\./.test(text(path.loc).replace(/\[[^\]]*\]/g, "[]"))) at(path.loc, dotField(tag.text), tag);
   };
   const call = (node: { path: Expression; params: Expression[]; hash?: hbs.AST.Hash }, tag: Tag): void => {
     expression(node.path, tag);
@@ -178,7 +182,7 @@ export function goIsmsInTemplate(ast: hbs.AST.Program, source: string, isHelper:
       const m = node as hbs.AST.MustacheStatement;
       const tag = tagAt(m.loc, text(m.loc));
       const name = m.path.type === "PathExpression" ? (m.path as hbs.AST.PathExpression).original : undefined;
-      if (/^\{\{-|-\}\}$/.test(tag.text) || name === "-") return void at(m.loc, trimMarkers(), tag);
+      if (GO_TRIM.test(tag.text) || name === "-") return void at(m.loc, trimMarkers(), tag);
       if (name === "if" || name === "with") return void at(m.loc, goBlock(name), tag);
       if (name === "end" && ownContext && m.params.length === 0) {
         return void at(m.loc, blockEnd(open), tag);

@@ -49,6 +49,11 @@ describe("a Go form that parses as Handlebars but can only be a mistake", () => 
     expect(renderError(source)).toBe(message);
   });
 
+  it("leaves alone what only looks like a Go form: a bracketed segment with spaces, a name ending in a dash", () => {
+    const keys = { "/r": '{"a b": "1", "x-": "2"}' };
+    expect(renderTemplate(keys, '{{#with (json (getv "/r"))}}{{this.[a b]}} {{x-}}{{/with}}', { paths: ["/"] })).toBe("1 2");
+  });
+
   it("reads {{end}} as a field where the context may have one (inside with, each or a partial)", () => {
     expect(renderTemplate({ "/r": '{"start": 1, "end": 9}' }, '{{#with (json (getv "/r"))}}{{start}}-{{end}}{{/with}}', { paths: ["/"] })).toBe("1-9");
   });
