@@ -1,6 +1,7 @@
 /**
  * `perch check`: load the confdir as a render would, then read each template's AST for what loading cannot see
- * (every unknown helper, argument counts, reads outside the resource's `keys`). Nothing stops at the first problem.
+ * (every unknown helper, argument counts, Go forms, paths that cannot resolve, reads outside the resource's `keys`).
+ * Nothing stops at the first problem.
  */
 import { readFile } from "node:fs/promises";
 import Handlebars from "handlebars";
@@ -9,7 +10,7 @@ import { globToRegExp } from "../mirror/glob.js";
 import { compareBytes } from "../mirror/key-index.js";
 import { storePath, templatePath, tryLoadResourceSet } from "../resource/load-set.js";
 import type { ResourceDefinition } from "../resource/parse-resource.js";
-import { helperUsageProblems } from "./helper-usage.js";
+import { lintTemplate } from "./lint-template.js";
 import { literalText, mayReadInside, resourcePattern, showPattern, type KeyPattern } from "./key-pattern.js";
 import { templateReads, type KeyRead } from "./template-reads.js";
 
@@ -40,31 +41,37 @@ export interface ResourceKeys {
 export interface CheckReport {
   resources: ResourceKeys[];
   problems: PerchError[];
+  /** Deprecated helper names: shown, but they alone do not fail the check. */
+  warnings: PerchError[];
 }
 
 export async function runCheck(opts: CheckOptions): Promise<CheckReport> {
   const loading = await tryLoadResourceSet({ confdir: opts.confdir, nodeName: opts.nodeName, globalPrefix: opts.globalPrefix, only: opts.only });
   const problems = [...loading.problems];
+  const warnings: PerchError[] = [];
   const resources: ResourceKeys[] = [];
   const linted = new Set<string>();
   for (const def of loading.definitions) {
     const template = templatePath(opts.confdir, def);
-    const ast = await parseTemplate(template);
+    const parsed = await parseTemplate(template);
     // Unreadable or invalid: loading has reported it.
-    if (ast === undefined) continue;
+    if (parsed === undefined) continue;
     const where: ErrorContext = { file: template, template: def.src, resource: def.name };
     if (!linted.has(template)) {
       linted.add(template);
-      for (const p of helperUsageProblems(ast)) problems.push(new PerchError(p.message, { ...where, line: p.line, column: p.column }));
+      const findings = lintTemplate(parsed.ast, parsed.source);
+      for (const p of findings.problems) problems.push(new PerchError(p.message, { ...where, line: p.line, column: p.column }));
+      for (const w of findings.warnings) warnings.push(new PerchError(w.message, { ...where, line: w.line, column: w.column }));
     }
-    resources.push(resourceKeys(def, template, templateReads(ast), where, opts.globalPrefix ?? "", problems));
+    resources.push(resourceKeys(def, template, templateReads(parsed.ast), where, opts.globalPrefix ?? "", problems));
   }
-  return { resources, problems: tidy(problems) };
+  return { resources, problems: tidy(problems), warnings: tidy(warnings) };
 }
 
-async function parseTemplate(file: string): Promise<hbs.AST.Program | undefined> {
+async function parseTemplate(file: string): Promise<{ ast: hbs.AST.Program; source: string } | undefined> {
   try {
-    return Handlebars.parse(await readFile(file, "utf8"));
+    const source = await readFile(file, "utf8");
+    return { ast: Handlebars.parse(source), source };
   } catch {
     return undefined;
   }

@@ -1,29 +1,32 @@
 /**
  * Every helper call checked without rendering (compiling stops at the first unknown helper): names, argument
- * counts, blocks, named arguments, partials. A helper call is what Handlebars takes for one with `knownHelpersOnly`.
+ * counts, blocks, named arguments, partials, deprecated names (warnings). A helper call is what Handlebars takes
+ * for one with `knownHelpersOnly`.
  */
-import { builtinHelperNames, helperTable } from "../template/compile.js";
+import { helperTable, isHelper, unknownHelperMessage } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
+import { deprecatedFormatterNames } from "../template/helpers/formatters.js";
 import { inlinePartials } from "./template-reads.js";
 
 export interface UsageProblem {
   message: string;
   line: number;
   column: number;
+  /** A deprecated name is a warning; `arity` marks an argument count finding. */
+  kind?: "warning" | "arity";
 }
 
 /** Handlebars' built-ins (and perch's `let`) that only make sense with a block. */
 const BLOCK_BUILTINS: Readonly<Record<string, Arity>> = { if: [1, 1], unless: [1, 1], each: [1, 1], with: [1, 1], let: [0, Infinity] };
 const INLINE_BUILTINS: Readonly<Record<string, Arity>> = { lookup: [2, 2], log: [1, Infinity] };
 
-const KNOWN: ReadonlySet<string> = new Set([...Object.keys(helperTable), ...builtinHelperNames]);
-
 type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
 
 export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
   const problems: UsageProblem[] = [];
   const partials = inlinePartials(ast);
-  const at = (node: hbs.AST.Node, message: string) => problems.push({ message, line: node.loc.start.line, column: node.loc.start.column + 1 });
+  const at = (node: hbs.AST.Node, message: string, kind?: UsageProblem["kind"]) =>
+    problems.push({ message, line: node.loc.start.line, column: node.loc.start.column + 1, ...(kind === undefined ? {} : { kind }) });
   const scopes: string[][] = [];
 
   const program = (p: hbs.AST.Program | undefined): void => {
@@ -71,7 +74,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
   const call = (node: Call): void => {
     const name = helperName(node, scopes);
     if (name === undefined) return;
-    if (!KNOWN.has(name)) return void at(node, `unknown helper ${name}`);
+    if (!isHelper(name)) return void at(node, unknownHelperMessage(name));
     const isBlock = node.type === "BlockStatement";
     const spec = helperTable[name];
     let arity: Arity | undefined = spec?.arity ?? INLINE_BUILTINS[name];
@@ -89,11 +92,15 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
     const path = node.path as hbs.AST.PathExpression;
     if (path.data && count === 0 && node.hash === undefined) {
       // Handlebars resolves a bare {{@name}} to the helper of that name, not the variable.
-      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: name the variable differently`);
+      const instead = name === "index" ? "name the index as a block param: {{#each … as |item i|}}…{{i}}" : "name the variable differently";
+      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: ${instead}`);
     }
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
-      at(node, argumentCountMessage(name, arity, count, "check"));
+      at(node, argumentCountMessage(name, arity, count, "check"), "arity");
     }
+    const current = deprecatedFormatterNames[name];
+    // Without arguments `{{cidr}}` meant a field (the argument count finding says so), not the formatter.
+    if (current !== undefined && count > 0) at(node, `${name} is deprecated (it goes in the next release): write ${current}`, "warning");
   };
 
   program(ast);
@@ -112,7 +119,7 @@ function helperName(node: Call, scopes: readonly string[][]): string | undefined
   if (simple && scopes.some((params) => params.includes(head as string))) return undefined;
   const explicit = node.type === "SubExpression" || node.params.length > 0 || node.hash !== undefined;
   if (explicit) return head;
-  return simple && KNOWN.has(head as string) ? head : undefined;
+  return simple && isHelper(head as string) ? head : undefined;
 }
 
 function partialName(name: hbs.AST.PathExpression | hbs.AST.SubExpression | hbs.AST.Expression): string | undefined {

@@ -1,10 +1,11 @@
 /**
  * `perch check`: the keys each template reads on stdout; problems on stderr as `file:line:column: message`, the form
- * editors and CI annotations read; exit 2 on any, as `perch render` exits on a conf.d or template error.
+ * editors and CI annotations read; exit 2 on any, as `perch render` exits on a conf.d or template error. Warnings
+ * (deprecated names) go to stderr as `file:line:column: warning: message` and do not change the exit status.
  */
 import { relative } from "node:path";
 import { runCheck, type CheckReport } from "../check/check.js";
-import { formatLocated } from "../errors.js";
+import { formatLocated, type PerchError } from "../errors.js";
 import type { Config } from "./settings.js";
 import { EXIT } from "./exit.js";
 
@@ -12,7 +13,9 @@ export async function checkCommand(config: Config, nodeName: string): Promise<nu
   const report = await runCheck({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], only: config.only });
   process.stdout.write(formatCheckReport(report));
   if (config.calicoV3) process.stdout.write(formatCalicoSources((await import("../calico-v3/sources.js")).describeSources(nodeName)));
-  for (const p of report.problems) process.stderr.write(`${formatLocated(p.message, { ...p.context, file: p.context.file && shortPath(p.context.file) })}\n`);
+  const show = (p: PerchError, label = "") => process.stderr.write(`${formatLocated(`${label}${p.message}`, { ...p.context, file: p.context.file && shortPath(p.context.file) })}\n`);
+  for (const w of report.warnings) show(w, "warning: ");
+  for (const p of report.problems) show(p);
   const count = report.problems.length;
   if (count === 0) return EXIT.ok;
   process.stderr.write(`perch check: ${count} problem${count === 1 ? "" : "s"}\n`);
@@ -33,7 +36,9 @@ export function formatCheckReport(report: CheckReport): string {
     out.push("");
   }
   const n = report.problems.length;
-  out.push(`${report.resources.length} resource${report.resources.length === 1 ? "" : "s"} checked, ${n === 0 ? "no" : n} problem${n === 1 ? "" : "s"}`);
+  const w = report.warnings.length;
+  const warned = w === 0 ? "" : `, ${w} warning${w === 1 ? "" : "s"}`;
+  out.push(`${report.resources.length} resource${report.resources.length === 1 ? "" : "s"} checked, ${n === 0 ? "no" : n} problem${n === 1 ? "" : "s"}${warned}`);
   return `${out.join("\n")}\n`;
 }
 

@@ -6,12 +6,14 @@ import { createRequire } from "node:module";
 import type Hbs from "handlebars";
 import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
-import { argumentCountMessage, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
+import { argumentCountMessage, type Arity, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
 import type { RenderMemo } from "./memo.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
-import { formatterHelpers } from "./helpers/formatters.js";
+import { deprecatedFormatterHelpers, formatterHelpers } from "./helpers/formatters.js";
+import { goIsmAtParseError, goIsmsInTemplate, unknownHelperHint } from "./go-isms.js";
 import { openSpecCache, type SpecCache } from "./spec-cache.js";
+import { closest, typoDistance } from "../util/closest.js";
 
 type HandlebarsCompiler = typeof Hbs;
 /** handlebars/runtime.d.ts declares nothing; the runtime is the full API minus the compiler. */
@@ -22,16 +24,30 @@ type TemplateSpecification = ReturnType<HandlebarsCompiler["precompile"]>;
 const loadCommonJs = createRequire(import.meta.url);
 let compiler: HandlebarsCompiler | undefined;
 
+/** Parsed once: Go forms that parse as Handlebars but can only be mistakes fail here, with the form to write. */
 function precompile(source: string): string {
   compiler ??= loadCommonJs("handlebars") as HandlebarsCompiler;
+  // Unprocessed: precompile applies the white space control itself, and it must run once.
+  const ast = compiler.parseWithoutProcessing(source);
+  const goIsm = goIsmsInTemplate(ast, source, isHelper)[0];
+  if (goIsm !== undefined) throw new PerchError(goIsm.message, { line: goIsm.line, column: goIsm.column });
   // precompile's declared type is a spec object; at run time it is the spec's source text.
-  return compiler.precompile(source, compileOptions) as unknown as string;
+  return compiler.precompile(ast, compileOptions) as unknown as string;
 }
 
-export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers };
+export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers, ...deprecatedFormatterHelpers };
 
 /** Handlebars' built-ins and perch's `let` (block helpers and `lookup`/`log`): known to the compiler, not in the arity table. */
 export const builtinHelperNames = ["let", "if", "unless", "each", "with", "lookup", "log"] as const;
+
+/** Every name the compiler calls as a helper: the helper table, Handlebars' built-ins and `let`. */
+export const helperNames: readonly string[] = [...Object.keys(helperTable), ...builtinHelperNames];
+const helperNameSet: ReadonlySet<string> = new Set(helperNames);
+
+/** A name the compiler calls as a helper. */
+export function isHelper(name: string): boolean {
+  return helperNameSet.has(name);
+}
 
 export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
@@ -47,7 +63,7 @@ const compileOptions: CompileOptions = {
   knownHelpersOnly: true,
   // Go's {{template}} does not re-indent; neither do perch's partials.
   preventIndent: true,
-  knownHelpers: Object.fromEntries([...Object.keys(helperTable), ...builtinHelperNames].map((n) => [n, true])),
+  knownHelpers: Object.fromEntries(helperNames.map((n) => [n, true])),
 };
 
 type CompileOptions = Parameters<HandlebarsCompiler["compile"]>[1] & object;
@@ -67,7 +83,8 @@ interface TemplateData {
 let specCache: { cache: SpecCache | undefined } | undefined;
 
 function cachedSpecs(): SpecCache | undefined {
-  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}`) };
+  // The Go-form rules are part of the key: a spec cached before a rule existed would skip it.
+  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}\0go-isms 1`) };
   return specCache.cache;
 }
 
@@ -86,7 +103,7 @@ export function compileTemplate(name: string, file: string, source: string): Com
     }
     template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
   } catch (err) {
-    throw templateError(err, name);
+    throw templateError(err, name, source);
   }
   return {
     name,
@@ -136,12 +153,24 @@ function wrapHelper(name: string, spec: HelperSpec) {
   return function helper(this: unknown, ...args: unknown[]): unknown {
     const options = args.pop() as HelperOptions;
     try {
-      if (args.length < min || args.length > max) throw new PerchError(argumentCountMessage(name, spec.arity, args.length, "render"));
+      if (args.length < min || args.length > max) throw new PerchError(wrongCountMessage(name, spec.arity, args.length, this));
       return spec.fn(args, options.data.perch);
     } catch (err) {
       throw locate(err, options.data.perchTemplate, options.loc);
     }
   };
+}
+
+/** A bare `{{cidr}}` in a context that has a field `cidr` meant the field, not the helper: say how to read it. */
+function wrongCountMessage(name: string, arity: Arity, count: number, context: unknown): string {
+  const hasField = count === 0 && typeof context === "object" && context !== null && Object.hasOwn(context, name);
+  return hasField ? shadowedFieldMessage(name) : argumentCountMessage(name, arity, count, "render");
+}
+
+/** `{{name}}` with no arguments calls the helper `name`; a field of that name needs a path (render and check say it alike). */
+export function shadowedFieldMessage(name: string, blockParam?: string): string {
+  const named = blockParam === undefined ? "" : ` or {{${blockParam}.${name}}}`;
+  return `{{${name}}} calls the helper ${name}, not the field ${name}: write {{this.${name}}}${named}`;
 }
 
 /**
@@ -161,8 +190,11 @@ function locate(err: unknown, template: string, loc: hbs.AST.SourceLocation | un
   return base.withContext({ template, line: loc.start.line, column: loc.start.column + 1 });
 }
 
-/** Handlebars reports positions as "… - 3:7" or via lineNumber/column; turn them into context. */
-function templateError(err: unknown, template: string): PerchError {
+/**
+ * Handlebars reports positions as "… - 3:7" or via lineNumber/column; turn them into context. A parse error at a
+ * Go form says which Handlebars form to write instead.
+ */
+function templateError(err: unknown, template: string, source?: string): PerchError {
   if (err instanceof PerchError) return err.withContext({ template });
   const e = err as Error & { lineNumber?: number; column?: number };
   let message = e instanceof Error ? e.message : String(err);
@@ -179,6 +211,18 @@ function templateError(err: unknown, template: string): PerchError {
     line ??= Number(parse[1]);
     message = `syntax error: ${message.replace(/^Parse error on line \d+:\s*/, "").replace(/\n/g, " ").replace(/\s+/g, " ")}`;
   }
-  message = message.replace(/^You specified knownHelpersOnly, but used the unknown helper (\S+)$/, "unknown helper $1");
+  const unknown = /^You specified knownHelpersOnly, but used the unknown helper (\S+)$/.exec(message);
+  if (unknown) message = unknownHelperMessage(unknown[1] as string);
+  // Only compiling passes the source: a template that does not compile may hold a Go form on the failing line.
+  const goIsm = source === undefined || line === undefined || unknown ? undefined : goIsmAtParseError(source, line);
+  if (goIsm !== undefined) return new PerchError(goIsm.message, { template, line: goIsm.line, column: goIsm.column }, { cause: err });
   return new PerchError(message, { template, line, column }, { cause: err });
+}
+
+/** `unknown helper NAME`, with the Handlebars form when NAME is a Go keyword (render and check say it alike). */
+export function unknownHelperMessage(name: string): string {
+  const hint = unknownHelperHint(name);
+  if (hint !== undefined) return `unknown helper ${name}: ${hint}`;
+  const near = closest(name, helperNames, typoDistance(name));
+  return near === undefined ? `unknown helper ${name}` : `unknown helper ${name}; did you mean ${near}?`;
 }

@@ -61,7 +61,7 @@ describe("perch check", () => {
     expect(r.stderr).toBe(
       [
         `${tpl}:1:23: getv reads /secret/x, outside the keys of resource a (/global)`,
-        `${tpl}:2:1: unknown helper getvv`,
+        `${tpl}:2:1: unknown helper getvv; did you mean getv?`,
         `${tpl}:2:23: wrong number of arguments: getv takes 1 or 2, got 0`,
         `${path.join(c.dir, "conf.d", "b.toml")}:2: template missing.hbs does not exist (looked for ${path.join(c.dir, "templates", "missing.hbs")})`,
         "perch check: 4 problems",
@@ -69,6 +69,33 @@ describe("perch check", () => {
     );
     expect(r.stdout).toContain("  /secret/x   getv  OUTSIDE KEYS\n");
     expect(r.stdout).toMatch(/1 resource checked, 4 problems$/);
+  });
+
+  it("finds the typos a render would print as nothing, with a did-you-mean, and exits 2", async () => {
+    const tpl = path.join(c.dir, "templates", "a.hbs");
+    await c.writeTemplate("a.hbs", '{{nope}}\n{{#each (gets "/global/*")}}{{vaule}} {{@indx}}{{/each}}\n{{#with (json (getv "/global/pool")) as |pool|}}{{cidr}}{{/with}}\n');
+    await c.writeResource("a", resourceToml("a.hbs", path.join(c.out, "a.cfg"), ["/global"]));
+    const r = await runPerch(["check", "--confdir", c.dir]);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr).toBe(
+      [
+        `${tpl}:1:3: nope renders as nothing: it is no helper, block param or field of the template's context`,
+        `${tpl}:2:31: vaule renders as nothing: it is no helper, block param or field of an item of gets (its fields: key, value, Key, Value); did you mean value?`,
+        `${tpl}:2:41: @indx renders as nothing: there is no data variable @indx here (there are @root, @index, @key, @first, @last); did you mean @index?`,
+        `${tpl}:3:49: {{cidr}} calls the helper cidr, not the field cidr: write {{this.cidr}} or {{pool.cidr}}`,
+        "perch check: 4 problems",
+      ].join("\n"),
+    );
+  });
+
+  it("warns about a deprecated formatter name with its new name, and still exits 0", async () => {
+    const tpl = path.join(c.dir, "templates", "a.hbs");
+    await c.writeTemplate("a.hbs", 'neighbor {{ip (getv "/global/ip")}} port {{asPort (getv "/global/port")}};\n');
+    await c.writeResource("a", resourceToml("a.hbs", path.join(c.out, "a.cfg"), ["/global"]));
+    const r = await runPerch(["check", "--confdir", c.dir]);
+    expect(r.exitCode).toBe(0);
+    expect(r.stderr).toBe(`${tpl}:1:10: warning: ip is deprecated (it goes in the next release): write asIP`);
+    expect(r.stdout).toMatch(/1 resource checked, no problems, 1 warning$/);
   });
 
   it("refuses flags that do not apply to it", async () => {
@@ -107,7 +134,27 @@ describe("runtime template errors name the template file, line, column and key",
   });
 
   it("a field of a JSON value a formatter rejects, with the key of the document", async () => {
-    expect(await renderError('{{#let (json (getv "/pool")) as |p|}}{{cidr p.cidr}}{{/let}}', { "/pool": '{"cidr":"x"}' })).toBe('t.hbs:1:38: invalid CIDR "x" (from key /pool)');
+    expect(await renderError('{{#let (json (getv "/pool")) as |p|}}{{asCIDR p.cidr}}{{/let}}', { "/pool": '{"cidr":"x"}' })).toBe('t.hbs:1:38: invalid CIDR "x" (from key /pool)');
+  });
+
+  it("a Go form fails the load with the Handlebars form to write (exit 2), as perch check reports it", async () => {
+    const tpl = path.join(c.dir, "templates", "t.hbs");
+    await c.writeTemplate("t.hbs", '{{/* the peers */}}\n{{range gets "/peers/*"}}{{.Value}}{{end}}\n');
+    await c.writeResource("t", resourceToml("t.hbs", path.join(c.out, "t.cfg"), ["/"]));
+    await c.writeKeys({});
+    const message = `${tpl}:1:1: {{/* … */}} is a Go comment: write {{!-- … --}} (see the table of Go forms in docs/templates.md)`;
+    const render = await runPerch(["render", "--confdir", c.dir, "--keys", c.keysFile]);
+    expect(render.exitCode).toBe(2);
+    expect(render.stderr).toBe(`perch render: ${message}`);
+    const check = await runPerch(["check", "--confdir", c.dir]);
+    expect(check.exitCode).toBe(2);
+    expect(check.stderr).toBe(`${message}\nperch check: 1 problem`);
+  });
+
+  it("a helper name meant as a field of the context", async () => {
+    expect(await renderError('{{#with (json (getv "/pool"))}}{{cidr}}{{/with}}', { "/pool": '{"cidr":"10.0.0.0/8"}' })).toBe(
+      "t.hbs:1:32: {{cidr}} calls the helper cidr, not the field cidr: write {{this.cidr}}",
+    );
   });
 
   it("a helper called with the wrong number of arguments", async () => {

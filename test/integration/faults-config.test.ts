@@ -47,7 +47,7 @@ describe("perch render refuses a bad confdir with one exact line per problem", (
       `perch render: ${conf}/e.toml: unknown table [src] (a resource file has one [template] table)`,
       `perch render: ${conf}/e.toml: missing [template] table`,
       `perch render: ${templates}/block.hbs:2:4: if doesn't match iff`,
-      `perch render: ${templates}/helper.hbs:2:17: unknown helper ipv5`,
+      `perch render: ${templates}/helper.hbs:2:17: unknown helper ipv5; did you mean ipv4?`,
     ]);
     for (const f of ["a", "b", "c", "d"]) expect(existsSync(path.join(c.out, `${f}.cfg`))).toBe(false);
   });

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { PerchError } from "../../src/errors.js";
 import { KeyIndex } from "../../src/mirror/key-index.js";
 import type { HelperSpec, RenderScope } from "../../src/template/helper-spec.js";
-import { formatterHelpers } from "../../src/template/helpers/formatters.js";
+import { deprecatedFormatterHelpers, deprecatedFormatterNames, formatterHelpers } from "../../src/template/helpers/formatters.js";
 import { generalHelpers } from "../../src/template/helpers/general.js";
 import { thrownPerchError } from "../helpers/thrown.js";
 import { Provenance } from "../../src/template/provenance.js";
@@ -28,19 +28,19 @@ const failure = thrownPerchError;
 const FORMATTERS = [
   "ipv4",
   "ipv6",
-  "ip",
+  "asIP",
   "cidrv4",
   "cidrv6",
-  "cidr",
-  "asn",
-  "port",
-  "birdIdent",
-  "birdString",
-  "community",
-  "uint",
+  "asCIDR",
+  "asASN",
+  "asPort",
+  "asBirdIdent",
+  "asBirdString",
+  "asCommunity",
+  "asUint",
 ];
-/** birdString takes free text, where ; { } are harmless inside the quotes; everything else is strict. */
-const STRICT = FORMATTERS.filter((name) => name !== "birdString");
+/** asBirdString takes free text, where ; { } are harmless inside the quotes; everything else is strict. */
+const STRICT = FORMATTERS.filter((name) => name !== "asBirdString");
 
 describe("the formatter table", () => {
   it("has exactly the validating formatters, each taking one argument", () => {
@@ -49,6 +49,26 @@ describe("the formatter table", () => {
       expect(helper(name).arity, name).toEqual([1, 1]);
       expect(helper(name).doc.startsWith(`${name} `), name).toBe(true);
     }
+  });
+
+  it("keeps each old name as a deprecated alias of its as… formatter, for one release", () => {
+    expect(deprecatedFormatterNames).toEqual({
+      ip: "asIP",
+      cidr: "asCIDR",
+      port: "asPort",
+      asn: "asASN",
+      uint: "asUint",
+      community: "asCommunity",
+      birdIdent: "asBirdIdent",
+      birdString: "asBirdString",
+    });
+    for (const [old, current] of Object.entries(deprecatedFormatterNames)) {
+      const alias = deprecatedFormatterHelpers[old] as HelperSpec;
+      expect(alias.fn, old).toBe(helper(current).fn);
+      expect(alias.doc, old).toBe(`${old} v: deprecated name of ${current} (it goes in the next release)`);
+    }
+    expect(() => format("asPort", 0)).toThrow("invalid port 0");
+    expect((deprecatedFormatterHelpers.port as HelperSpec).fn(["179"], newScope())).toBe("179");
   });
 });
 
@@ -67,16 +87,16 @@ const VALID: Record<string, unknown[]> = {
     "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",
     "1:2:3:4:5:6:1.2.3.4",
   ],
-  ip: ["10.0.0.1", "2001:db8::1", "::"],
+  asIP: ["10.0.0.1", "2001:db8::1", "::"],
   cidrv4: ["10.0.0.0/8", "0.0.0.0/0", "192.0.2.1/32", "192.168.0.0/16"],
   cidrv6: ["::/0", "2001:db8::/32", "fd00::1/128"],
-  cidr: ["10.0.0.0/8", "2001:db8::/32", "0.0.0.0/0", "::/128"],
-  asn: ["0", "64512", "4294967295", "65000"],
-  port: ["1", "179", "65535"],
-  uint: ["0", "42", "18446744073709551615"],
-  birdIdent: ["a", "_", "x9", "Mesh_192_168_1_1", "Node_10_0_0_1", "bgp_peer"],
-  birdString: ["", "node1", "a;b{c}", "pass word", "ünïcödé 😀", "'single'", "10.0.0.0/8; }"],
-  community: ["0:0", "65000:100", "65535:65535", "1:2:3", "4294967295:0:4294967295"],
+  asCIDR: ["10.0.0.0/8", "2001:db8::/32", "0.0.0.0/0", "::/128"],
+  asASN: ["0", "64512", "4294967295", "65000"],
+  asPort: ["1", "179", "65535"],
+  asUint: ["0", "42", "18446744073709551615"],
+  asBirdIdent: ["a", "_", "x9", "Mesh_192_168_1_1", "Node_10_0_0_1", "bgp_peer"],
+  asBirdString: ["", "node1", "a;b{c}", "pass word", "ünïcödé 😀", "'single'", "10.0.0.0/8; }"],
+  asCommunity: ["0:0", "65000:100", "65535:65535", "1:2:3", "4294967295:0:4294967295"],
 };
 
 const INVALID: Record<string, unknown[]> = {
@@ -102,7 +122,7 @@ const INVALID: Record<string, unknown[]> = {
     "1:2:3:4:5:6:7:1.2.3.4",
     "::1.2.3.04",
   ],
-  ip: ["localhost", "10.0.0.256", "fe80::1%1", "1.2.3.4:179"],
+  asIP: ["localhost", "10.0.0.256", "fe80::1%1", "1.2.3.4:179"],
   cidrv4: [
     "10.0.0.0/33",
     "10.0.0.0",
@@ -117,8 +137,8 @@ const INVALID: Record<string, unknown[]> = {
     "256.0.0.0/8",
   ],
   cidrv6: ["::/129", "fe80::1%eth0/64", "10.0.0.0/8", "::/064", "::", "2001:db8::/3 2"],
-  cidr: ["10.0.0.0/33", "10.0.0.0/64", "::/129", "10.0.0.0"],
-  asn: [
+  asCIDR: ["10.0.0.0/33", "10.0.0.0/64", "::/129", "10.0.0.0"],
+  asASN: [
     "4294967296",
     "-1",
     "+1",
@@ -134,10 +154,10 @@ const INVALID: Record<string, unknown[]> = {
     -1,
     1.5,
   ],
-  port: ["0", "65536", "0179", "179.0", "http", "9007199254740993", 0, 65536, 179.5, -179],
-  uint: ["-1", "1.0", "01", "1e3", "", -1, 0.5, 1e21, NaN, Infinity],
-  birdIdent: ["9x", "", "a-b", "a.b", "a b", "é", "Node_１", "a\u200b"],
-  birdString: [
+  asPort: ["0", "65536", "0179", "179.0", "http", "9007199254740993", 0, 65536, 179.5, -179],
+  asUint: ["-1", "1.0", "01", "1e3", "", -1, 0.5, 1e21, NaN, Infinity],
+  asBirdIdent: ["9x", "", "a-b", "a.b", "a b", "é", "Node_１", "a\u200b"],
+  asBirdString: [
     'say "hi"',
     "back\\slash",
     "line\nbreak",
@@ -147,7 +167,7 @@ const INVALID: Record<string, unknown[]> = {
     "del\u007f",
     "c\u0085",
   ],
-  community: [
+  asCommunity: [
     "65536:1",
     "1:65536",
     "1",
@@ -177,12 +197,12 @@ describe.each(FORMATTERS)("%s", (name) => {
 
 describe("numbers from JSON", () => {
   it("are accepted where JSON carries them, and returned as strings", () => {
-    expect(format("asn", 64512)).toBe("64512");
-    expect(format("asn", 0)).toBe("0");
-    expect(format("asn", 4294967295)).toBe("4294967295");
-    expect(format("port", 179)).toBe("179");
-    expect(format("uint", 42)).toBe("42");
-    expect(format("uint", -0)).toBe("0");
+    expect(format("asASN", 64512)).toBe("64512");
+    expect(format("asASN", 0)).toBe("0");
+    expect(format("asASN", 4294967295)).toBe("4294967295");
+    expect(format("asPort", 179)).toBe("179");
+    expect(format("asUint", 42)).toBe("42");
+    expect(format("asUint", -0)).toBe("0");
   });
 });
 
@@ -190,18 +210,18 @@ describe("error messages", () => {
   it.each([
     ["ipv4", "10.0.0.0/8; }", 'invalid IPv4 address "10.0.0.0/8; }"'],
     ["ipv6", "fe80::1%eth0", 'invalid IPv6 address "fe80::1%eth0"'],
-    ["ip", "localhost", 'invalid IP address "localhost"'],
+    ["asIP", "localhost", 'invalid IP address "localhost"'],
     ["cidrv4", "10.0.0.0/33", 'invalid IPv4 CIDR "10.0.0.0/33"'],
     ["cidrv6", "::/129", 'invalid IPv6 CIDR "::/129"'],
-    ["cidr", "10.0.0.0", 'invalid CIDR "10.0.0.0"'],
-    ["asn", "1; import all", 'invalid AS number "1; import all"'],
-    ["port", 70000, "invalid port 70000"],
-    ["uint", -1, "invalid unsigned integer -1"],
-    ["birdIdent", "a-b", 'invalid BIRD identifier "a-b"'],
-    ["birdString", '"; include "/etc/shadow', 'invalid BIRD string "\\"; include \\"/etc/shadow"'],
-    ["birdString", "a\nb", 'invalid BIRD string "a\\nb"'],
-    ["community", "65536:1", 'invalid BGP community "65536:1"'],
-    ["asn", undefined, "invalid AS number undefined"],
+    ["asCIDR", "10.0.0.0", 'invalid CIDR "10.0.0.0"'],
+    ["asASN", "1; import all", 'invalid AS number "1; import all"'],
+    ["asPort", 70000, "invalid port 70000"],
+    ["asUint", -1, "invalid unsigned integer -1"],
+    ["asBirdIdent", "a-b", 'invalid BIRD identifier "a-b"'],
+    ["asBirdString", '"; include "/etc/shadow', 'invalid BIRD string "\\"; include \\"/etc/shadow"'],
+    ["asBirdString", "a\nb", 'invalid BIRD string "a\\nb"'],
+    ["asCommunity", "65536:1", 'invalid BGP community "65536:1"'],
+    ["asASN", undefined, "invalid AS number undefined"],
     ["ipv4", null, "invalid IPv4 address null"],
     ["ipv4", ["10.0.0.1"], 'invalid IPv4 address ["10.0.0.1"]'],
   ])("%s %j: %s", (name, value, message) => {
@@ -233,13 +253,13 @@ describe("error messages", () => {
 
   it("shows at most 80 characters of the value", () => {
     const long = `${"1".repeat(100)};`;
-    expect(failure(() => format("asn", long)).message).toBe(`invalid AS number "${"1".repeat(80)}"...`);
+    expect(failure(() => format("asASN", long)).message).toBe(`invalid AS number "${"1".repeat(80)}"...`);
     const emoji = "😀".repeat(100);
     const shownEmoji = "😀".repeat(80);
     expect(failure(() => format("ipv4", emoji)).message).toBe(`invalid IPv4 address "${shownEmoji}"...`);
     const doc = { note: "x".repeat(100) };
     const shown = JSON.stringify(doc).slice(0, 80);
-    expect(failure(() => format("ip", doc)).message).toBe(`invalid IP address ${shown}...`);
+    expect(failure(() => format("asIP", doc)).message).toBe(`invalid IP address ${shown}...`);
   });
 });
 
@@ -304,9 +324,9 @@ describe("injection attempts", () => {
     });
   });
 
-  describe("birdString", () => {
+  describe("asBirdString", () => {
     it.each(STRING_INJECTIONS.map((v) => [v]))("rejects %j", (value) => {
-      expect(() => format("birdString", value)).toThrow(PerchError);
+      expect(() => format("asBirdString", value)).toThrow(PerchError);
     });
   });
 });
@@ -324,7 +344,7 @@ describe("properties", () => {
       fc.property(octet, octet, octet, octet, (a, b, c, d) => {
         const address = `${a}.${b}.${c}.${d}`;
         expect(format("ipv4", address)).toBe(address);
-        expect(format("ip", address)).toBe(address);
+        expect(format("asIP", address)).toBe(address);
       }),
     );
   });
@@ -346,7 +366,7 @@ describe("properties", () => {
     );
     fc.assert(
       fc.property(withSyntax(['"', "\n", "\\"]), (value) => {
-        expect(() => format("birdString", value)).toThrow(PerchError);
+        expect(() => format("asBirdString", value)).toThrow(PerchError);
       }),
     );
   });
@@ -377,10 +397,10 @@ describe("properties", () => {
     fc.assert(
       fc.property(fc.stringMatching(/^(?:0|[1-9][0-9]{0,24})$/), (text) => {
         const n = BigInt(text);
-        expect(accepts("asn", text), text).toBe(n <= 4294967295n);
-        expect(accepts("port", text), text).toBe(n >= 1n && n <= 65535n);
-        expect(accepts("community", `${text}:1`), text).toBe(n <= 65535n);
-        expect(accepts("community", `1:${text}:1`), text).toBe(n <= 4294967295n);
+        expect(accepts("asASN", text), text).toBe(n <= 4294967295n);
+        expect(accepts("asPort", text), text).toBe(n >= 1n && n <= 65535n);
+        expect(accepts("asCommunity", `${text}:1`), text).toBe(n <= 65535n);
+        expect(accepts("asCommunity", `1:${text}:1`), text).toBe(n <= 4294967295n);
       }),
     );
   });

@@ -141,41 +141,63 @@ function formatter(
 export const formatterHelpers: HelperTable = {
   ipv4: formatter("IPv4 address", "ipv4 v: v if it is a dotted-quad IPv4 address", isIPv4),
   ipv6: formatter("IPv6 address", "ipv6 v: v if it is an IPv6 address (no zone id)", ipv6),
-  ip: formatter("IP address", "ip v: v if it is an IPv4 or IPv6 address", ip),
+  asIP: formatter("IP address", "asIP v: v if it is an IPv4 or IPv6 address", ip),
   cidrv4: formatter("IPv4 CIDR", "cidrv4 v: v if it is an IPv4 address/0..32", cidrv4),
   cidrv6: formatter("IPv6 CIDR", "cidrv6 v: v if it is an IPv6 address/0..128", cidrv6),
-  cidr: formatter("CIDR", "cidr v: v if it is an IPv4 or IPv6 CIDR", (t) => cidrv4(t) || cidrv6(t)),
-  asn: formatter(
+  asCIDR: formatter("CIDR", "asCIDR v: v if it is an IPv4 or IPv6 CIDR", (t) => cidrv4(t) || cidrv6(t)),
+  asASN: formatter(
     "AS number",
-    "asn v: v if it is a decimal AS number 0..4294967295",
+    "asASN v: v if it is a decimal AS number 0..4294967295",
     (t) => decimalIn(t, 0, UINT32_MAX),
     "string or number",
   ),
-  port: formatter(
+  asPort: formatter(
     "port",
-    "port v: v if it is a decimal port 1..65535",
+    "asPort v: v if it is a decimal port 1..65535",
     (t) => decimalIn(t, 1, UINT16_MAX),
     "string or number",
   ),
-  uint: formatter(
+  asUint: formatter(
     "unsigned integer",
-    "uint v: v if it is a non-negative decimal integer",
+    "asUint v: v if it is a non-negative decimal integer",
     (t) => DECIMAL.test(t),
     "string or number",
   ),
-  birdIdent: formatter(
+  asBirdIdent: formatter(
     "BIRD identifier",
-    "birdIdent v: v if it is a BIRD symbol name ([A-Za-z_][A-Za-z0-9_]*)",
+    "asBirdIdent v: v if it is a BIRD symbol name ([A-Za-z_][A-Za-z0-9_]*)",
     (t) => /^[A-Za-z_][A-Za-z0-9_]*$/.test(t),
   ),
-  birdString: formatter(
+  asBirdString: formatter(
     "BIRD string",
-    'birdString v: v, unquoted, if it has no ", backslash or control character (safe inside "...")',
+    'asBirdString v: v, unquoted, if it has no ", backslash or control character (safe inside "...")',
     (t) => !/["\\\p{Cc}]/u.test(t),
   ),
-  community: formatter(
+  asCommunity: formatter(
     "BGP community",
-    "community v: v if it is a:b (16-bit parts) or a:b:c (32-bit parts)",
+    "asCommunity v: v if it is a:b (16-bit parts) or a:b:c (32-bit parts)",
     community,
   ),
 };
+
+/**
+ * The formatters' names before the `as…` family: they equalled data fields (a pool's `cidr`, a peer's `ip` and
+ * `port`), so `{{cidr}}` called the helper where the field was meant. They still work, for one release.
+ */
+export const deprecatedFormatterNames: Readonly<Record<string, string>> = {
+  ip: "asIP",
+  cidr: "asCIDR",
+  port: "asPort",
+  asn: "asASN",
+  uint: "asUint",
+  community: "asCommunity",
+  birdIdent: "asBirdIdent",
+  birdString: "asBirdString",
+};
+
+export const deprecatedFormatterHelpers: HelperTable = Object.fromEntries(
+  Object.entries(deprecatedFormatterNames).map(([old, current]) => {
+    const spec = formatterHelpers[current] as HelperSpec;
+    return [old, { ...spec, doc: `${old} v: deprecated name of ${current} (it goes in the next release)` }];
+  }),
+);
