@@ -4,8 +4,8 @@ import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
 import { resolveNodeName } from "../resource/node-name.js";
-import { parseArgv, usage, type ParsedArgs } from "./argv.js";
-import { confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
+import { COMMANDS, helpHint, parseArgv, usage, UsageError, type ParsedArgs } from "./argv.js";
+import { confdHelpHint, confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
 import { EXIT } from "./exit.js";
 import { resolveConfig, type RawSettings } from "./settings.js";
 
@@ -25,7 +25,9 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   try {
     parsed = confd ? translateConfd(argv, process.env) : parseArgv(argv);
   } catch (err) {
-    process.stderr.write(`perch: ${errorMessage(err).replaceAll("\n", "\nperch: ")}\n\n${confd ? confdUsage() : usage()}\n`);
+    // The problem and where help is, not the whole help: the problem would scroll out of sight.
+    const hint = confd ? confdHelpHint(program) : helpHint(err instanceof UsageError ? err.command : undefined);
+    process.stderr.write(`perch: ${errorMessage(err).replaceAll("\n", "\nperch: ")}\n${hint}\n`);
     return EXIT.usage;
   }
   const { command, flags } = parsed;
@@ -33,9 +35,13 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     process.stdout.write(`perch ${version()}\n`);
     return EXIT.ok;
   }
-  if (flags.help || command === undefined) {
-    (flags.help ? process.stdout : process.stderr).write(`${confd ? confdUsage() : usage(command)}\n`);
-    return flags.help ? EXIT.ok : EXIT.usage;
+  if (flags.help) {
+    process.stdout.write(`${confd ? confdUsage() : usage(command)}\n`);
+    return EXIT.ok;
+  }
+  if (command === undefined) {
+    process.stderr.write(`perch: no command given (commands: ${Object.keys(COMMANDS).join(", ")})\n${helpHint()}\n`);
+    return EXIT.usage;
   }
   let config;
   try {
@@ -48,8 +54,9 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   const log = await createLogger(config.logLevel, DAEMONS.has(command) ? "daemon" : "command");
   const { logger } = log;
   const nodeName = resolveNodeName(config.nodeName, process.env);
-  // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
-  const { ETCD_PASSWORD: _password, ...visible } = process.env;
+  // What getenv and the commands see: the environment with NODENAME resolved, without the etcd password,
+  // and without systemd's notify socket: a reload_cmd must not speak for perch to the service manager.
+  const { ETCD_PASSWORD: _password, NOTIFY_SOCKET: _notify, WATCHDOG_USEC: _watchdog, WATCHDOG_PID: _watchdogPid, ...visible } = process.env;
   const env = { ...visible, NODENAME: nodeName };
   const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
   // Each command's modules are imported when it runs: a one-shot render must not pay for the

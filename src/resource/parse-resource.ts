@@ -4,6 +4,7 @@
  */
 import { PerchError } from "../errors.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
+import { nearestNames } from "../util/nearest-names.js";
 import { describeTomlValue, hasKind, KIND_NAMES, keyLine, parseToml, tableLine, type TomlKind } from "../util/toml.js";
 import { groupId, userId } from "./accounts.js";
 
@@ -76,7 +77,7 @@ export function parseResource(file: string, name: string, text: string): { resou
     if (line !== undefined) lines[key] = line;
     const spec = FIELDS[key];
     if (spec === undefined) {
-      const hint = closest(key, Object.keys(FIELDS));
+      const hint = nearestNames(key, Object.keys(FIELDS))[0];
       at(`unknown field "${key}" in [template]${hint ? ` (did you mean "${hint}"?)` : ""}`, line);
     } else if (!hasKind(fields[key], spec.kind)) {
       at(`field "${key}" must be ${KIND_NAMES[spec.kind]}, got ${describeTomlValue(fields[key])}`, line);
@@ -159,30 +160,4 @@ function ownerId(
 
 function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s.trim() === "" ? undefined : s;
-}
-
-/** A known field within two edits of a misspelt one, for the "did you mean" hint. */
-function closest(word: string, candidates: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 3;
-  for (const c of candidates) {
-    const d = editDistance(word, c);
-    if (d < bestDistance) {
-      best = c;
-      bestDistance = d;
-    }
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] as number) + 1, (cur[j - 1] as number) + 1, (prev[j - 1] as number) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] as number;
 }
