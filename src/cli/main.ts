@@ -4,6 +4,7 @@ import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
 import { resolveNodeName } from "../resource/node-name.js";
+import { takeNotifyEnv } from "../watch/sd-notify.js";
 import { COMMANDS, helpHint, parseArgv, usage, UsageError, type ParsedArgs } from "./argv.js";
 import { confdHelpHint, confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
 import { EXIT } from "./exit.js";
@@ -54,9 +55,10 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   const log = await createLogger(config.logLevel, DAEMONS.has(command) ? "daemon" : "command");
   const { logger } = log;
   const nodeName = resolveNodeName(config.nodeName, process.env);
-  // What getenv and the commands see: the environment with NODENAME resolved, without the etcd password,
-  // and without systemd's notify socket: a reload_cmd must not speak for perch to the service manager.
-  const { ETCD_PASSWORD: _password, NOTIFY_SOCKET: _notify, WATCHDOG_USEC: _watchdog, WATCHDOG_PID: _watchdogPid, ...visible } = process.env;
+  // systemd's notify socket is perch's alone: taken out of the environment before anything runs.
+  const notifyEnv = takeNotifyEnv(process.env);
+  // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
+  const { ETCD_PASSWORD: _password, ...visible } = process.env;
   const env = { ...visible, NODENAME: nodeName };
   const load = () => loadResourceSet({ confdir: config.confdir, nodeName, globalPrefix: config.prefix[0], root: config.root, only: config.only });
   // Each command's modules are imported when it runs: a one-shot render must not pay for the
@@ -64,7 +66,7 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   try {
     if (command === "check") return await (await import("./check-command.js")).checkCommand(config, nodeName);
     if (command === "snapshot") return await (await import("./snapshot-command.js")).snapshotCommand(config, logger);
-    if (command === "watch") return await (await import("./watch-command.js")).watchCommand(config, load, env, logger);
+    if (command === "watch") return await (await import("./watch-command.js")).watchCommand(config, load, env, logger, notifyEnv);
     let resources;
     try {
       resources = await load();
