@@ -38,10 +38,10 @@ export function parseArgv(argv: readonly string[]): ParsedArgs {
   // Not strict: node:util's own errors stop at the first unknown flag without naming the near ones.
   const { values, positionals, tokens } = parseArgs({ args: [...argv], options: parseOptions(), allowPositionals: true, strict: false, tokens: true });
   const command = commandOf(positionals[0]);
-  const extra = positionals[1];
+  let positionalsSeen = 0;
   for (const token of tokens) {
     if (token.kind === "option") checkFlag(token, command);
-    else if (token.kind === "positional" && token.value === extra) throw new UsageError(`unexpected argument ${JSON.stringify(extra)}`, command);
+    else if (token.kind === "positional" && ++positionalsSeen > 1) throw new UsageError(`unexpected argument ${JSON.stringify(token.value)}`, command);
   }
   const flags: RawSettings = {};
   for (const [name, value] of Object.entries(values) as Array<[SettingName, string | boolean | Array<string | boolean>]>) {
