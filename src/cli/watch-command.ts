@@ -86,7 +86,10 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let hupChain = Promise.resolve();
   const reload = (why: string) => {
     logger.info({ event: "config-reload", trigger: why }, "reloading conf.d and templates");
-    hupChain = hupChain.then(() => running.reloadConfig().then(() => undefined));
+    hupChain = hupChain.then(async () => {
+      const applied = await running.reloadConfig();
+      manager.status(applied ? `configuration reloaded (${why})` : `new configuration refused (${why}); the running set is kept`);
+    });
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
 

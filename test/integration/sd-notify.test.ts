@@ -1,7 +1,7 @@
 // systemd's notify protocol as perch watch speaks it, against a unix datagram socket this test listens
 // on (python3: Node has none): READY=1 only once the first pass has written its files, WATCHDOG=1
-// every half WATCHDOG_USEC, STATUS= while the store is unreachable, STOPPING=1 on SIGTERM; and the
-// reload_cmd does not inherit the socket.
+// every half WATCHDOG_USEC, STATUS= while the store is unreachable and after a refused SIGHUP,
+// STOPPING=1 on SIGTERM; and the reload_cmd does not inherit the socket.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
@@ -85,6 +85,12 @@ describe("perch watch under systemd (Type=notify)", () => {
     const pings = messages(socket, "WATCHDOG=1");
     expect(pings.length - pingsBefore).toBeGreaterThanOrEqual(4);
     expect(pings.every((d) => d.message === "WATCHDOG=1")).toBe(true);
+
+    // SIGHUP: systemctl status says whether the new conf.d was taken.
+    await c.writeResource("broken", "[template]\nsrc = 1\n");
+    w.signal("SIGHUP");
+    // (The file backend also reloads on the edit itself: that one says "(edit)".)
+    await waitFor("STATUS= for the refused reload", () => messages(socket as NotifySocket, "STATUS=new configuration refused (SIGHUP); the running set is kept")[0]);
 
     expect(await w.stop()).toBe(0);
     w = undefined;
