@@ -54,6 +54,16 @@ describe("deploy/runit/perch under runsv", () => {
     runsv?.kill("SIGKILL");
   }
 
+  /** A SIGKILLed test worker runs no exit hook: a shell outliving it stops runsv and what runsv started. */
+  function startWatchdog(runsvPid: number): void {
+    const script = [
+      'while kill -0 "$1" 2>/dev/null && kill -0 "$2" 2>/dev/null; do sleep 1; done',
+      'kill -0 "$1" 2>/dev/null && exit 0',
+      'kill -9 "$2" $(cat "$3/supervise/pid" "$3/log/supervise/pid" 2>/dev/null) 2>/dev/null',
+    ].join("\n");
+    spawn("/bin/sh", ["-c", script, "perch-runsv-watchdog", String(process.pid), String(runsvPid), service], { detached: true, stdio: "ignore" }).unref();
+  }
+
   beforeAll(async () => {
     etcd = await startEtcd();
     await etcd.client().put("/perch-runit/as_num").value("64512");
@@ -85,6 +95,7 @@ describe("deploy/runit/perch under runsv", () => {
       },
     });
     runsvExited = new Promise((resolve) => runsv.once("exit", () => resolve()));
+    if (runsv.pid !== undefined) startWatchdog(runsv.pid);
   });
 
   afterAll(async () => {
