@@ -1,4 +1,4 @@
-// `npm test` needs etcd and BIRD, which npm cannot install. Install them from Debian's packages
+// `npm test` needs etcd, BIRD and the tools below, which npm cannot install. Install them from Debian's packages
 // when running as root (CI, a fresh machine), or name the missing packages and fail.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,6 +8,11 @@ const needs = [
   { pkg: "bird", binaries: ["/usr/sbin/bird", "/usr/sbin/bird6", "/usr/sbin/birdc"] },
   { pkg: "iproute2", binaries: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"], any: true },
   { pkg: "openssl", binaries: ["/usr/bin/openssl"] },
+  // deploy/: the runit service under runsv, systemd-notify (perch sends with it) and systemd-analyze
+  // verify for the unit, python3's YAML for the DaemonSet and its unix datagram socket for sd_notify.
+  { pkg: "runit", binaries: ["/usr/bin/runsv", "/usr/bin/sv", "/usr/bin/svlogd"] },
+  { pkg: "systemd", binaries: ["/usr/bin/systemd-notify", "/usr/bin/systemd-analyze"] },
+  { pkg: "python3-yaml", binaries: ["/usr/bin/python3", "/usr/lib/python3/dist-packages/yaml/__init__.py"] },
 ];
 
 const missing = needs

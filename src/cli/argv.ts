@@ -1,6 +1,8 @@
 /** Command-line parsing: `perch COMMAND [flags]`, flags from the settings table. */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { PerchError, PerchErrors } from "../errors.js";
+import { didYouMean } from "../util/closest.js";
+import { EXIT, EXIT_SUMMARY } from "./exit.js";
 import { SETTINGS, splitList, type RawSettings, type SettingName } from "./settings.js";
 
 export const COMMANDS = {
@@ -17,7 +19,38 @@ export interface ParsedArgs {
   flags: RawSettings;
 }
 
+/** A command line perch cannot take: its first problem, and the command whose --help would help. */
+export class UsageError extends PerchErrors {
+  constructor(
+    message: string,
+    readonly command?: CommandName,
+  ) {
+    super([new PerchError(message)]);
+    this.name = "UsageError";
+  }
+}
+
+type Token = NonNullable<ReturnType<typeof parseArgs<{ tokens: true; strict: false; allowPositionals: true }>>["tokens"]>[number];
+type OptionToken = Extract<Token, { kind: "option" }>;
+
+/** Throws UsageError on the first problem, in the order of the command line. */
 export function parseArgv(argv: readonly string[]): ParsedArgs {
+  // Not strict: node:util's own errors stop at the first unknown flag without naming the near ones.
+  const { values, positionals, tokens } = parseArgs({ args: [...argv], options: parseOptions(), allowPositionals: true, strict: false, tokens: true });
+  const command = commandOf(positionals[0]);
+  let positionalsSeen = 0;
+  for (const token of tokens) {
+    if (token.kind === "option") checkFlag(token, command);
+    else if (token.kind === "positional" && ++positionalsSeen > 1) throw new UsageError(`unexpected argument ${JSON.stringify(token.value)}`, command);
+  }
+  const flags: RawSettings = {};
+  for (const [name, value] of Object.entries(values) as Array<[SettingName, string | boolean | Array<string | boolean>]>) {
+    flags[name] = Array.isArray(value) ? value.flatMap((v) => splitList(String(v))) : value;
+  }
+  return { command, flags };
+}
+
+function parseOptions(): NonNullable<ParseArgsConfig["options"]> {
   const options: NonNullable<ParseArgsConfig["options"]> = {};
   for (const [name, spec] of Object.entries(SETTINGS)) {
     options[name] = {
@@ -26,26 +59,43 @@ export function parseArgv(argv: readonly string[]): ParsedArgs {
       ...("short" in spec ? { short: spec.short } : {}),
     };
   }
-  let parsed;
-  try {
-    parsed = parseArgs({ args: [...argv], options, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new PerchErrors([new PerchError((err as Error).message.replace(/\. To specify a positional argument.*$/s, ""))]);
+  return options;
+}
+
+function commandOf(word: string | undefined): CommandName | undefined {
+  if (word === undefined || word in COMMANDS) return word as CommandName | undefined;
+  const hint = didYouMean(word, Object.keys(COMMANDS), "") || ` (commands: ${Object.keys(COMMANDS).join(", ")})`;
+  throw new UsageError(`unknown command ${JSON.stringify(word)}${hint}`);
+}
+
+function checkFlag(token: OptionToken, command: CommandName | undefined): void {
+  const { name, rawName, value, inlineValue } = token;
+  const spec = Object.hasOwn(SETTINGS, name) ? SETTINGS[name as SettingName] : undefined;
+  if (spec === undefined) throw new UsageError(`unknown flag ${rawName}${didYouMean(name, flagsOf(command), "--")}`, command);
+  if (spec.kind === "boolean") {
+    if (inlineValue === true) throw new UsageError(`${rawName} takes no value, got ${rawName}=${value ?? ""}`, command);
+  } else if (value === undefined) {
+    throw new UsageError(`${rawName} needs a value: ${rawName} ${"arg" in spec ? spec.arg : "VALUE"}`, command);
+  } else if (inlineValue !== true && value.length > 1 && value.startsWith("-")) {
+    // As node:util's strict mode: `--keys --noop` is a forgotten value more often than a file named --noop.
+    throw new UsageError(`${rawName} needs a value, got the flag ${value} (write ${rawName}=${value} if that is the value)`, command);
   }
-  const [command, ...extra] = parsed.positionals;
-  const errors: PerchError[] = [];
-  if (command !== undefined && !(command in COMMANDS)) errors.push(new PerchError(`unknown command ${JSON.stringify(command)} (commands: ${Object.keys(COMMANDS).join(", ")})`));
-  if (extra.length > 0) errors.push(new PerchError(`unexpected argument ${JSON.stringify(extra[0])}`));
-  const flags: RawSettings = {};
-  for (const [name, value] of Object.entries(parsed.values) as Array<[SettingName, string | boolean | string[]]>) {
-    const spec = SETTINGS[name];
-    if (command && command in COMMANDS && spec.commands !== "*" && !(spec.commands as readonly string[]).includes(command)) {
-      errors.push(new PerchError(`--${name} does not apply to perch ${command}`));
-    }
-    flags[name] = Array.isArray(value) ? value.flatMap(splitList) : value;
-  }
-  if (errors.length > 0) throw new PerchErrors(errors);
-  return { command: command as CommandName | undefined, flags };
+  if (command !== undefined && !appliesTo(name as SettingName, command)) throw new UsageError(`--${name} does not apply to perch ${command}`, command);
+}
+
+function appliesTo(name: SettingName, command: CommandName): boolean {
+  const { commands } = SETTINGS[name];
+  return commands === "*" || (commands as readonly string[]).includes(command);
+}
+
+/** The flags `command` takes (every flag before a command is named). */
+function flagsOf(command: CommandName | undefined): SettingName[] {
+  return (Object.keys(SETTINGS) as SettingName[]).filter((name) => command === undefined || appliesTo(name, command));
+}
+
+/** The line under a usage error: where the whole story is. */
+export function helpHint(command?: CommandName): string {
+  return command === undefined ? "Run 'perch --help' for the commands and their flags." : `Run 'perch ${command} --help' for its flags.`;
 }
 
 export function usage(command?: CommandName): string {
@@ -54,12 +104,13 @@ export function usage(command?: CommandName): string {
     for (const [name, what] of Object.entries(COMMANDS)) lines.push(`  ${name.padEnd(10)} ${what}`);
     lines.push("", "flags (see perch COMMAND --help for which apply):");
   }
-  for (const [name, spec] of Object.entries(SETTINGS)) {
-    if (command && spec.commands !== "*" && !(spec.commands as readonly string[]).includes(command)) continue;
+  for (const name of flagsOf(command)) {
+    const spec = SETTINGS[name];
     const flag = `${"short" in spec ? `-${spec.short}, ` : "    "}--${name}${"arg" in spec ? ` ${spec.arg}` : ""}`;
     const env = "env" in spec ? ` [$${spec.env}]` : "";
     lines.push(`  ${flag.padEnd(34)} ${spec.help}${env}`);
   }
-  lines.push("", "exit status: 0 ok; 1 a resource or reload failed; 2 bad usage or configuration; 3 --exit-code and something would change");
+  const statuses = (Object.keys(EXIT) as Array<keyof typeof EXIT>).map((k) => `${EXIT[k]} ${EXIT_SUMMARY[k]}`);
+  lines.push("", `exit status: ${statuses.join("; ")}`);
   return lines.join("\n");
 }

@@ -7,7 +7,8 @@ import { PerchError, PerchErrors } from "../errors.js";
 import { describeValue } from "../util/describe-value.js";
 import type { CommandName } from "./argv.js";
 import { hasKind, KIND_NAMES, keyLine, readTomlFile, type TomlKind } from "../util/toml.js";
-import type { RawSettings, SettingName } from "./settings.js";
+import { didYouMean } from "../util/closest.js";
+import { isEmptyValue, logLevelName, type RawSettings, type SettingName } from "./settings.js";
 
 export const CONFD_CONFIG_FILE = "/etc/confd/confd.toml";
 const CONFD_DEFAULTS: ConfdValues = { confdir: "/etc/confd", interval: 600 };
@@ -37,7 +38,7 @@ const FLAGS: Readonly<Record<string, ConfdFlag>> = {
   noop: { kind: "boolean", toml: "noop", perch: "noop", help: "compare only: write nothing, reload nothing" },
   "sync-only": { kind: "boolean", toml: "sync-only", perch: "sync-only", help: "write files, run no reload_cmd" },
   "keep-stage-file": { kind: "boolean", perch: "keep-stage-file", help: "keep the staged file beside the destination" },
-  "log-level": { kind: "string", toml: "log-level", help: "debug, info, warn(ing), error, fatal, panic" },
+  "log-level": { kind: "string", toml: "log-level", help: "trace, debug, info, warn(ing), error, fatal, panic (perch's silent too)" },
   "client-cert": { kind: "string", toml: "client_cert", perch: "cert-file", help: "etcd TLS client certificate (--cert-file)" },
   "client-key": { kind: "string", toml: "client_key", perch: "key-file", help: "etcd TLS client key (--key-file)" },
   "client-ca-keys": { kind: "string", toml: "client_cakeys", perch: "ca-file", help: "etcd TLS CA certificate (--ca-file)" },
@@ -71,9 +72,6 @@ const UNSUPPORTED: Readonly<Record<string, string>> = {
 const UNSUPPORTED_BOOLEANS: ReadonlySet<string> = new Set(["client-insecure"]);
 
 const TOML_KEYS: ReadonlyMap<string, string> = new Map(Object.entries(FLAGS).flatMap(([name, flag]) => (flag.toml ? [[flag.toml, name]] : [])));
-
-/** confd's level names perch spells otherwise. */
-const LOG_LEVEL_ALIASES: Readonly<Record<string, string>> = { warning: "warn", panic: "fatal" };
 
 /** Invoked as `confd`, or with a confd flag first (`-onetime`, `-confdir=…`; not perch's `-h`/`-v`). */
 export function isConfdInvocation(argv: readonly string[], program: string): boolean {
@@ -136,9 +134,10 @@ function parseFlags(argv: readonly string[], errors: PerchError[]): ConfdValues 
     const flag = FLAGS[name];
     if (flag === undefined) {
       const why = UNSUPPORTED[name];
-      errors.push(new PerchError(why ? `confd flag -${name} is not supported by perch: ${why}` : `unknown confd flag -${name}`));
-      // Skip its value too, so it is not reported as a stray argument.
-      if (why && inline === undefined && !UNSUPPORTED_BOOLEANS.has(name)) i++;
+      errors.push(new PerchError(why ? `confd flag -${name} is not supported by perch: ${why}` : `unknown confd flag -${name}${didYouMean(name, Object.keys(FLAGS), "-")}`));
+      // Skip its value too, so it is not reported as a stray argument: an unknown flag's is what follows unless that is a flag.
+      const takesValue = why ? !UNSUPPORTED_BOOLEANS.has(name) : !(argv[i + 1] ?? "-").startsWith("-");
+      if (inline === undefined && takesValue) i++;
       continue;
     }
     let text = inline;
@@ -150,7 +149,7 @@ function parseFlags(argv: readonly string[], errors: PerchError[]): ConfdValues 
       }
     }
     const value = flagValue(name, flag.kind, text, errors);
-    if (value === undefined) continue;
+    if (value === undefined || isEmptyValue(value)) continue;
     values[name] = flag.kind === "strings" ? [...((values[name] as string[] | undefined) ?? []), value as string] : value;
   }
   return values;
@@ -193,7 +192,7 @@ function readConfdToml(file: string, errors: PerchError[]): ConfdValues {
       errors.push(new PerchError(`confd setting "${key}" must be ${KIND_NAMES[flag.kind]}, got ${describeValue(value)}`, { file, line }));
       continue;
     }
-    values[name] = value as ConfdValue;
+    if (!isEmptyValue(value)) values[name] = value as ConfdValue;
   }
   return values;
 }
@@ -204,9 +203,7 @@ function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: Pe
   for (const [name, value] of Object.entries(values)) {
     const perch = FLAGS[name]?.perch;
     if (perch === undefined || value === undefined) continue;
-    if (perch === "prefix") {
-      if (value !== "") out.prefix = [value as string];
-    } else out[perch] = value as string | boolean;
+    out[perch] = perch === "prefix" ? [value as string] : (value as string | boolean);
   }
   const { backend, node, interval } = values;
   if (backend !== undefined) {
@@ -215,7 +212,7 @@ function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: Pe
   }
   if (node !== undefined) out.endpoints = (node as string[]).map((n) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(n) ? n : `${tls ? "https" : "http"}://${n}`));
   const level = values["log-level"];
-  if (typeof level === "string" && level !== "") out["log-level"] = LOG_LEVEL_ALIASES[level.toLowerCase()] ?? level.toLowerCase();
+  if (typeof level === "string") out["log-level"] = logLevelName(level);
   if (polling && interval !== undefined) {
     if ((interval as number) > 0) out.interval = `${interval}s`;
     else errors.push(new PerchError(`-interval must be a positive number of seconds, got ${interval}`));
@@ -223,6 +220,11 @@ function toPerch(values: ConfdValues, polling: boolean, tls: boolean, errors: Pe
   if (values.version === true) out.version = true;
   if (values.help === true) out.help = true;
   return out;
+}
+
+/** The line under a usage error: how this program, as invoked, shows confd's flags. */
+export function confdHelpHint(program: string): string {
+  return `Run '${path.basename(program) === "confd" ? "confd" : "perch"} -help' for the confd flags perch takes.`;
 }
 
 export function confdUsage(): string {

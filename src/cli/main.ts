@@ -3,8 +3,9 @@ import { errorMessage, PerchErrors } from "../errors.js";
 import { createLogger } from "../log/logger.js";
 import { loadResourceSet } from "../resource/load-set.js";
 import { resolveNodeName } from "../resource/node-name.js";
-import { parseArgv, usage, type ParsedArgs } from "./argv.js";
-import { confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
+import { takeNotifyEnv } from "../watch/sd-notify.js";
+import { COMMANDS, helpHint, parseArgv, usage, UsageError, type ParsedArgs } from "./argv.js";
+import { confdHelpHint, confdUsage, isConfdInvocation, translateConfd } from "./confd-compat.js";
 import { EXIT } from "./exit.js";
 import { resolveConfig, type RawSettings } from "./settings.js";
 import { perchVersion } from "./version.js";
@@ -20,7 +21,9 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   try {
     parsed = confd ? translateConfd(argv, process.env) : parseArgv(argv);
   } catch (err) {
-    process.stderr.write(`perch: ${errorMessage(err).replaceAll("\n", "\nperch: ")}\n\n${confd ? confdUsage() : usage()}\n`);
+    // The problem and where help is, not the whole help: the problem would scroll out of sight.
+    const hint = confd ? confdHelpHint(program) : helpHint(err instanceof UsageError ? err.command : undefined);
+    process.stderr.write(`perch: ${errorMessage(err).replaceAll("\n", "\nperch: ")}\n${hint}\n`);
     return EXIT.usage;
   }
   const { command, flags } = parsed;
@@ -28,9 +31,13 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
     process.stdout.write(`perch ${perchVersion()}\n`);
     return EXIT.ok;
   }
-  if (flags.help || command === undefined) {
-    (flags.help ? process.stdout : process.stderr).write(`${confd ? confdUsage() : usage(command)}\n`);
-    return flags.help ? EXIT.ok : EXIT.usage;
+  if (flags.help) {
+    process.stdout.write(`${confd ? confdUsage() : usage(command)}\n`);
+    return EXIT.ok;
+  }
+  if (command === undefined) {
+    process.stderr.write(`perch: no command given (commands: ${Object.keys(COMMANDS).join(", ")})\n${helpHint()}\n`);
+    return EXIT.usage;
   }
   let config;
   try {
@@ -43,6 +50,8 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   const log = await createLogger({ level: config.logLevel, kind: DAEMONS.has(command) ? "daemon" : "command", format: config.logFormat });
   const { logger } = log;
   const nodeName = resolveNodeName(config.nodeName, process.env);
+  // systemd's notify socket is perch's alone: taken out of the environment before anything runs.
+  const notifyEnv = takeNotifyEnv(process.env);
   // What getenv sees: the environment with NODENAME resolved, and without the etcd password.
   const { ETCD_PASSWORD: _password, ...visible } = process.env;
   const env = { ...visible, NODENAME: nodeName };
@@ -52,7 +61,7 @@ export async function main(argv: readonly string[], program = ""): Promise<numbe
   try {
     if (command === "check") return await (await import("./check-command.js")).checkCommand(config, nodeName);
     if (command === "snapshot") return await (await import("./snapshot-command.js")).snapshotCommand(config, logger);
-    if (command === "watch") return await (await import("./watch-command.js")).watchCommand(config, load, env, logger);
+    if (command === "watch") return await (await import("./watch-command.js")).watchCommand(config, load, env, logger, notifyEnv);
     let resources;
     try {
       resources = await load();

@@ -54,7 +54,7 @@ export const SETTINGS = {
   interval: { kind: "string", arg: "SECONDS", commands: ["watch"], env: "PERCH_INTERVAL", help: "periodic full resync (default: off)" },
   listen: { kind: "string", arg: "HOST:PORT", commands: ["watch"], env: "PERCH_LISTEN", help: "serve /metrics, /healthz and /readyz" },
   output: { kind: "string", arg: "FILE", commands: ["snapshot"], short: "o", help: "snapshot: write here (default: stdout)" },
-  "log-level": { kind: "string", arg: "LEVEL", commands: "*", env: "PERCH_LOG_LEVEL", help: `${LOG_LEVELS.join("|")} (default: info for watch, warn otherwise)` },
+  "log-level": { kind: "string", arg: "LEVEL", commands: "*", env: "PERCH_LOG_LEVEL", help: `${LOG_LEVELS.join("|")}, or confd's warning, panic (default: info for watch, warn otherwise)` },
   "log-format": { kind: "string", arg: LOG_FORMATS.join("|"), commands: "*", env: "PERCH_LOG_FORMAT", help: "log lines as JSON objects or readable text (default: text on a terminal, json otherwise)" },
   help: { kind: "boolean", commands: "*", short: "h", help: "show help" },
   version: { kind: "boolean", commands: "*", short: "v", help: "show the version" },
@@ -142,10 +142,11 @@ export function settingsFromFile(file: string, errors: PerchError[]): RawSetting
  */
 export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.ProcessEnv, below: RawSettings = {}): Config {
   const errors: PerchError[] = [];
-  const fromEnv = settingsFromEnv(env);
-  const confdir = String(flags.confdir ?? fromEnv.confdir ?? below.confdir ?? ".");
-  const fromFile = settingsFromFile(path.join(confdir, "perch.toml"), errors);
-  const raw: RawSettings = { ...fromFile, ...below, ...fromEnv, ...flags };
+  // Each layer without its empty values: an empty flag leaves the setting to the layers below it.
+  const [fromFlags, fromEnv, fromBelow] = [withoutEmptyValues(flags), settingsFromEnv(env), withoutEmptyValues(below)];
+  const confdir = String(fromFlags.confdir ?? fromEnv.confdir ?? fromBelow.confdir ?? ".");
+  const fromFile = withoutEmptyValues(settingsFromFile(path.join(confdir, "perch.toml"), errors));
+  const raw: RawSettings = { ...fromFile, ...fromBelow, ...fromEnv, ...fromFlags };
   const str = (n: SettingName) => raw[n] as string | undefined;
   const list = (n: SettingName) => raw[n] as string[] | undefined;
   const bool = (n: SettingName) => raw[n] === true;
@@ -155,8 +156,9 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
   if (backend !== "etcd" && backend !== "file") bad(`--backend must be etcd or file, got ${JSON.stringify(backend)}`);
   if (backend === "file" && !str("keys") && command !== "check") bad("--backend file needs --keys FILE");
 
-  const logLevel = (str("log-level") ?? (command === "watch" ? "info" : "warn")) as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) bad(`--log-level must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(logLevel)}`);
+  const levelText = str("log-level");
+  const logLevel = (levelText === undefined ? (command === "watch" ? "info" : "warn") : logLevelName(levelText)) as LogLevel;
+  if (!LOG_LEVELS.includes(logLevel)) bad(`--log-level must be one of ${LOG_LEVELS.join(", ")} (or confd's ${Object.keys(LOG_LEVEL_ALIASES).join(", ")}), got ${JSON.stringify(levelText)}`);
   const logFormat = str("log-format") as LogFormat | undefined;
   if (logFormat !== undefined && !LOG_FORMATS.includes(logFormat)) bad(`--log-format must be ${LOG_FORMATS.join(" or ")}, got ${JSON.stringify(logFormat)}`);
 
@@ -235,6 +237,27 @@ export function resolveConfig(command: string, flags: RawSettings, env: NodeJS.P
   }
   if (errors.length > 0) throw new PerchErrors(errors);
   return config;
+}
+
+/** confd's (logrus's) level names that perch spells otherwise; pino has no panic level. */
+const LOG_LEVEL_ALIASES: Readonly<Record<string, LogLevel>> = { warning: "warn", panic: "fatal" };
+
+/** A level name as perch spells it, in either form's spelling and any case (confd's are case-insensitive). */
+export function logLevelName(text: string): string {
+  const lower = text.toLowerCase();
+  return LOG_LEVEL_ALIASES[lower] ?? lower;
+}
+
+/**
+ * An empty value (`--key-file=`, `-client-key=`, `key_file = ""`, `[]`) is the setting not given: a run
+ * script that expands an unset variable into a flag means "none", not a file named "".
+ */
+export function isEmptyValue(value: unknown): boolean {
+  return value === "" || (Array.isArray(value) && value.length === 0);
+}
+
+function withoutEmptyValues(settings: RawSettings): RawSettings {
+  return Object.fromEntries(Object.entries(settings).filter(([, value]) => !isEmptyValue(value)));
 }
 
 export function splitList(value: string): string[] {

@@ -11,6 +11,7 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
+import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
 import { startStatusServer } from "../watch/status-server.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
@@ -20,16 +21,19 @@ import { perchVersion } from "./version.js";
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
-export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger, notifyEnv: NotifyEnv): Promise<number> {
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
+  // systemd (Type=notify), when perch runs under it: readiness, watchdog, status.
+  const manager = connectServiceManager(notifyEnv, logger);
   // Set once the store is open; the signal handlers and /readyz exist before that.
   const started: { daemon?: Daemon } = {};
   const stopRequested = new AbortController();
   const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       logger.info({ event: "signal", signal }, "stopping after the pass in flight");
+      manager.stopping(`stopping (${signal})`);
       stopRequested.abort();
       void (started.daemon ? started.daemon.stop() : Promise.resolve()).then(resolve);
     };
@@ -49,10 +53,14 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   const store = await retryUntilStopped(() => openWatchingStore(config, { env, logger }), {
     schedule: STORE_RETRY,
     stop: stopRequested.signal,
-    onFailure: (err, retryInMs) => logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs }, "cannot open the store; retrying"),
+    onFailure: (err, retryInMs) => {
+      logger.warn({ event: "store", state: "unavailable", err: errorMessage(err), retryInMs }, "cannot open the store; retrying");
+      manager.status(`waiting for the store: ${errorMessage(err)}`);
+    },
   });
   if (store === undefined) {
     server?.close();
+    await manager.close();
     return EXIT.ok;
   }
 
@@ -79,7 +87,10 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let hupChain = Promise.resolve();
   const reload = (why: string) => {
     logger.info({ event: "config-reload", trigger: why }, "reloading conf.d and templates");
-    hupChain = hupChain.then(() => running.reloadConfig().then(() => undefined));
+    hupChain = hupChain.then(async () => {
+      const applied = await running.reloadConfig();
+      manager.status(applied ? `configuration reloaded (${why})` : `new configuration refused (${why}); the running set is kept`);
+    });
   };
   process.on("SIGHUP", () => reload("SIGHUP"));
 
@@ -90,6 +101,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let code: number = EXIT.ok;
   try {
     await running.start();
+    if (!stopRequested.signal.aborted) manager.ready(`first pass done: ${running.ready().why}`);
     await stopped;
   } catch (err) {
     logger.error({ err: errorMessage(err) }, "could not start");
@@ -99,6 +111,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   await hupChain;
   await closeConfigWatch?.();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  await manager.close();
   return code;
 }
 

@@ -3,7 +3,7 @@
  * field is an error with its line (a silently ignored `reload_cmnd` costs hours), and every problem is reported.
  */
 import { PerchError } from "../errors.js";
-import { closest } from "../util/closest.js";
+import { nearestNames } from "../util/closest.js";
 import { parseDuration, parseWait, type WaitWindow } from "../util/duration.js";
 import { describeTomlValue, hasKind, KIND_NAMES, keyLine, parseToml, tableLine, type TomlKind } from "../util/toml.js";
 import { groupId, userId } from "./accounts.js";
@@ -77,7 +77,7 @@ export function parseResource(file: string, name: string, text: string): { resou
     if (line !== undefined) lines[key] = line;
     const spec = FIELDS[key];
     if (spec === undefined) {
-      const hint = closest(key, Object.keys(FIELDS));
+      const hint = nearestNames(key, Object.keys(FIELDS))[0];
       at(`unknown field "${key}" in [template]${hint ? ` (did you mean "${hint}"?)` : ""}`, line);
     } else if (!hasKind(fields[key], spec.kind)) {
       at(`field "${key}" must be ${KIND_NAMES[spec.kind]}, got ${describeTomlValue(fields[key])}`, line);

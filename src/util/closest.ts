@@ -1,3 +1,5 @@
+/** "Did you mean" hints: the known names a misspelt one was probably meant to be. */
+
 /** The "did you mean" of a misspelt name: the nearest candidate within `maxDistance` edits, if one is. */
 export function closest(word: string, candidates: Iterable<string>, maxDistance = 2): string | undefined {
   let best: string | undefined;
@@ -31,4 +33,28 @@ export function editDistance(a: string, b: string): number {
     rows.push(row);
   }
   return (rows[a.length] as number[])[b.length] as number;
+}
+
+/** Known names within `maxEdits` edits (editDistance) of `word`, nearest first. */
+export function nearestNames(word: string, names: readonly string[], maxEdits = 2): string[] {
+  return names
+    .map((name) => ({ name, edits: editDistance(word, name) }))
+    .filter(({ edits }) => edits <= maxEdits)
+    .sort((a, b) => a.edits - b.edits)
+    .map(({ name }) => name);
+}
+
+/**
+ * " (did you mean --keys or --key-file?)" for a mistyped flag or command, "" when nothing is near:
+ * the near names, then those it abbreviates (`key` → `key-file`), which edit distance alone misses.
+ */
+export function didYouMean(word: string, names: readonly string[], dashes: string, limit = 3): string {
+  const abbreviated = word.length >= 2 ? names.filter((name) => name.startsWith(word)) : [];
+  const near = [...new Set([...nearestNames(word, names), ...abbreviated])].filter((name) => name !== word).slice(0, limit);
+  return near.length === 0 ? "" : ` (did you mean ${orList(near.map((name) => `${dashes}${name}`))}?)`;
+}
+
+/** "a", "a or b", "a, b or c". */
+function orList(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? "") : `${items.slice(0, -1).join(", ")} or ${items.at(-1) as string}`;
 }

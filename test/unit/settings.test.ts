@@ -86,7 +86,7 @@ describe("resolveConfig", () => {
       errorsOf(() => resolveConfig("watch", { backend: "consul", "log-level": "loud", wait: "fast", listen: "nowhere", "check-timeout": "0s", "cert-file": "/c" }, {})),
     ).toEqual([
       '--backend must be etcd or file, got "consul"',
-      '--log-level must be one of trace, debug, info, warn, error, fatal, silent, got "loud"',
+      '--log-level must be one of trace, debug, info, warn, error, fatal, silent (or confd\'s warning, panic), got "loud"',
       '--wait: "fast" is not a duration (like "100ms" or "1s")',
       '--listen must be HOST:PORT, got "nowhere"',
       '--check-timeout must be a positive duration like "10s", got "0s"',
