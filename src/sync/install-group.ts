@@ -49,7 +49,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       if (written.error) report.error = written.error;
       if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.toString("utf8") ?? null, rendered.content);
       const fields = { event: "write", outcome: written.action, durationMs: roundMs(result.durationMs), inPlace: written.inPlace, checkGroup: checker.name };
-      if (FAILED.has(report.outcome)) log[failureLevel(opts)]({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
+      if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
       else if (written.warning) log.warn({ ...fields, warning: written.warning }, `${written.action}; ${written.warning}`);
       else log.info(fields, written.action);
       return report;

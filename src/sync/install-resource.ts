@@ -49,7 +49,7 @@ export async function installResource(resource: LoadedResource, { content, rende
   const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
   // A failed in-place write says itself what it left (src/write/install.ts); every other failure leaves the old file.
   const left = report.error?.includes("the destination is partly written") ? "destination partly written" : "destination left as it was";
-  if (FAILED.has(report.outcome)) log[failureLevel(opts)]({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);
+  if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);
   else if (result.warning) log.warn({ ...fields, warning: result.warning }, `${result.action}; ${result.warning}`);
   else log.info(fields, result.action);
   return report;

@@ -22,10 +22,11 @@ export interface ResourceReport {
 /**
  * The level of a failure's log line. A one-shot's report (stdout) carries each failure with its
  * error and output, so there the line is at debug and a CI log shows the failure once; the daemon
- * has no report, its log is the record.
+ * has no report, its log is the record, once per series: the same failure again, on a retry, is at debug.
  */
-export function failureLevel(opts: { reportsFailures?: boolean }): "error" | "debug" {
-  return opts.reportsFailures === true ? "debug" : "error";
+export function failureLevel(opts: { reportsFailures?: boolean; knownFailures?: ReadonlyMap<string, string | undefined> }, resource: string, error: string | undefined): "error" | "debug" {
+  if (opts.reportsFailures === true) return "debug";
+  return opts.knownFailures?.has(resource) === true && opts.knownFailures.get(resource) === error ? "debug" : "error";
 }
 
 /** Milliseconds to a tenth, for the log. */

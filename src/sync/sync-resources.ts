@@ -41,6 +41,8 @@ export interface PassOptions {
   overlapRenders?: boolean;
   /** A one-shot: its report shows every failure, the log keeps them at debug (report.ts, failureLevel). */
   reportsFailures?: boolean;
+  /** A daemon's resources already failing, with their last error: the same failure again is logged at debug. */
+  knownFailures?: ReadonlyMap<string, string | undefined>;
 }
 
 export interface PassReport {
@@ -152,7 +154,7 @@ function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log
     content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Provenance(), memo: opts.memoFor?.(resource.name) });
   } catch (err) {
     const error = errorMessage(err);
-    log[failureLevel(opts)]({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
+    log[failureLevel(opts, resource.name, error)]({ event: "render", outcome: "failed", err: error }, "render failed; destination left as it was");
     return { resource: resource.name, dest: resource.dest, outcome: "render-failed", error, renderMs: performance.now() - renderStart, writeMs: 0 };
   }
   const renderMs = performance.now() - renderStart;

@@ -3,7 +3,8 @@
  * whose check failed because of an include is checked again as soon as the include changes, and
  * a pass is not "ok" while one of them fails; with nothing else to do, a pass of them alone runs
  * after a backoff (RESOURCE_RETRY), which starts over when one of their inputs changes. /readyz
- * and the metrics say which are failing and since when.
+ * and the metrics say which are failing and since when. The log says it once per series: a retry
+ * that fails the same way, and the same set retried again, are at debug.
  */
 import type { Logger } from "../log/logger.js";
 import { FAILED, type Outcome, type ResourceReport } from "../sync/report.js";
@@ -21,6 +22,8 @@ export class FailingResources {
   private readonly failing = new Map<string, Failure>();
   private readonly backoff = new Backoff(RESOURCE_RETRY);
   private timer: NodeJS.Timeout | undefined;
+  /** The failing set last announced: a retry of the same set is logged at debug. */
+  private announced = "";
 
   constructor(
     /** Runs a pass (of the failing resources, which every pass takes in). */
@@ -32,6 +35,11 @@ export class FailingResources {
 
   names(): string[] {
     return [...this.failing.keys()];
+  }
+
+  /** Each failing resource's last error: a pass logs the same failure again at debug only. */
+  errors(): ReadonlyMap<string, string | undefined> {
+    return new Map([...this.failing].map(([name, f]) => [name, f.error]));
   }
 
   /** Store changes touched these resources: a failing one is rendered again anyway, its backoff starts over. */
@@ -82,11 +90,15 @@ export class FailingResources {
     this.stop();
     if (this.failing.size === 0) {
       this.backoff.reset();
+      this.announced = "";
       return;
     }
     // The schedule has no end.
     const retryInMs = this.backoff.next() as number;
-    this.log.warn({ event: "retry", resources: this.names(), retryInMs }, "failed resources are retried");
+    const names = this.names();
+    const set = JSON.stringify([...names].sort());
+    this.log[set === this.announced ? "debug" : "warn"]({ event: "retry", resources: names, retryInMs }, "failed resources are retried");
+    this.announced = set;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.retry();

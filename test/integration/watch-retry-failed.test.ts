@@ -37,6 +37,11 @@ describe("a failed resource is retried (issue 19, item 4)", () => {
     expect(await w.metric("perch_resource_failing_since_seconds", { resource: "t" })).toBeGreaterThan(Date.now() / 1000 - 60);
     expect(w.events.some((e) => e.event === "pass" && e.ok === true)).toBe(false);
     expect(w.events.some((e) => e.event === "retry" && typeof e.retryInMs === "number")).toBe(true);
+    // Once per series: the first failure at error and its retry announced at warn; the same failure again at debug.
+    const failures = w.events.filter((e) => e.event === "write" && e.outcome === "check-failed");
+    expect(failures.map((e) => e.level)).toEqual(["error", ...failures.slice(1).map(() => "debug")]);
+    const retries = w.events.filter((e) => e.event === "retry");
+    expect(retries.map((e) => e.level)).toEqual(["warn", ...retries.slice(1).map(() => "debug")]);
 
     await writeFile(marker, "");
     await w.waitForFile(dest, (s) => s === "v\n", 10_000);
