@@ -18,14 +18,20 @@ export interface ReloadReport {
   result: CommandResult;
 }
 
-/** Runs the reload commands of the resources `written`; two resources sharing one reload once. */
-export async function runReloads(written: readonly LoadedResource[], opts: PassOptions): Promise<ReloadReport[]> {
+/** The distinct reload commands of `resources` (`{{.dest}}` filled in), each with the resources that share it. */
+export function reloadCommands(resources: readonly LoadedResource[]): Map<string, string[]> {
   const commands = new Map<string, string[]>();
-  for (const r of written) {
+  for (const r of resources) {
     if (!r.reloadCmd) continue;
     const command = fillPlaceholder(r.reloadCmd, "dest", r.dest);
     commands.set(command, [...(commands.get(command) ?? []), r.name]);
   }
+  return commands;
+}
+
+/** Runs the reload commands of the resources `written`; two resources sharing one reload once. */
+export async function runReloads(written: readonly LoadedResource[], opts: PassOptions): Promise<ReloadReport[]> {
+  const commands = reloadCommands(written);
   const reports: ReloadReport[] = [];
   for (const [command, resources] of commands) {
     const timeoutMs = Math.max(...written.filter((r) => resources.includes(r.name)).map((r) => r.reloadTimeoutMs ?? opts.reloadTimeoutMs ?? DEFAULT_RELOAD_TIMEOUT_MS));

@@ -8,6 +8,7 @@
 import { errorMessage, PerchErrors } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
+import { reloadCommands } from "../sync/reloads.js";
 import { syncResources, type PassOptions, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { logStoreProblems } from "../store/problems.js";
@@ -90,6 +91,7 @@ export class Daemon {
       this.memos = new Map();
       this.coalescer.drain();
       this.failing.keepOnly(new Set(next.map((r) => r.name)));
+      this.retrier.keepOnly(new Set(reloadCommands(next).keys()));
       this.log.info({ event: "config-reload", outcome: "applied", resources: next.map((r) => r.name) }, "configuration reloaded");
       this.opts.metrics.configReloads.inc({ outcome: "applied" });
       await this.syncAndStream("config-reload", true);

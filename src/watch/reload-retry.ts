@@ -50,6 +50,16 @@ export class ReloadRetrier {
     }
   }
 
+  /** Only these commands exist now (a configuration reload): the others' series end, unretried. */
+  keepOnly(commands: ReadonlySet<string>): void {
+    for (const [command, series] of this.series) {
+      if (commands.has(command)) continue;
+      series.next.abort();
+      this.series.delete(command);
+      this.metrics.reloadRetryEnded(command);
+    }
+  }
+
   stop(): void {
     this.stopped.abort();
     for (const series of this.series.values()) series.next.abort();

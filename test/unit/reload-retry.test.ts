@@ -111,6 +111,18 @@ describe("ReloadRetrier", () => {
     expect(await sample("perch_reload_retry_pending", { command })).toBe(1);
   });
 
+  it("a command gone from conf.d (SIGHUP) ends its series: no more retries, no pending gauge; the others go on", async () => {
+    const r = newRetrier({ firstMs: 30, maxMs: 30 });
+    const gone = { ...(await pass("echo run >> gone; exit 1")), command: "echo run >> gone; exit 1" };
+    const kept = { ...(await pass("exit 1")), command: "exit 1" };
+    r.afterPass([gone, kept]);
+    r.keepOnly(new Set(["exit 1"]));
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(await readFile(path.join(dir, "gone"), "utf8")).toBe("run\n");
+    expect(await sample("perch_reload_retry_pending", { command: commandLabel(gone.command) })).toBeUndefined();
+    expect(await sample("perch_reload_retry_pending", { command: "exit 1" })).toBe(1);
+  });
+
   it("stopped, it starts no series and runs nothing more", async () => {
     const r = newRetrier({ firstMs: 1, maxMs: 1 });
     const fails = await pass("echo run >> runs; exit 1");
