@@ -90,11 +90,8 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
     }
     const count = node.params.length;
     const path = node.path as hbs.AST.PathExpression;
-    if (path.data && count === 0 && node.hash === undefined) {
-      // Handlebars resolves a bare {{@name}} to the helper of that name, not the variable.
-      const instead = name === "index" ? "name the index as a block param: {{#each … as |item i|}}…{{i}}" : "name the variable differently";
-      return void at(node, `{{${path.original}}} calls the helper ${name}, not the variable: ${instead}`);
-    }
+    // A bare {{@index}} reads the variable, even where a helper has its name (compile.ts readDataNotHelpers).
+    if (path.data && count === 0 && node.hash === undefined) return;
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
       at(node, argumentCountMessage(name, arity, count, "check"), "arity");
     }

@@ -31,8 +31,26 @@ function precompile(source: string): string {
   const ast = compiler.parseWithoutProcessing(source);
   const goIsm = goIsmsInTemplate(ast, source, isHelper)[0];
   if (goIsm !== undefined) throw new PerchError(goIsm.message, { line: goIsm.line, column: goIsm.column });
+  readDataNotHelpers(ast);
   // precompile's declared type is a spec object; at run time it is the spec's source text.
   return compiler.precompile(ast, compileOptions) as unknown as string;
+}
+
+/**
+ * Alone in a mustache, Handlebars calls a helper named like a data variable instead of reading it
+ * (`{{@index}}` calls `index`). A leading "." makes the path scoped, so the compiler reads the data.
+ */
+function readDataNotHelpers(ast: hbs.AST.Program): void {
+  const { Visitor } = compiler as HandlebarsCompiler;
+  const visitor = new Visitor();
+  visitor.MustacheStatement = function (this: Hbs.Visitor, node: hbs.AST.MustacheStatement): void {
+    const path = node.path as hbs.AST.PathExpression;
+    if (path.type === "PathExpression" && path.data && path.parts.length === 1 && isHelper(path.parts[0] as string) && node.params.length === 0 && node.hash === undefined) {
+      path.original = `.${path.original}`;
+    }
+    Visitor.prototype.MustacheStatement.call(this, node);
+  };
+  visitor.accept(ast);
 }
 
 export const helperTable: HelperTable = { ...storeHelpers, ...generalHelpers, ...formatterHelpers, ...deprecatedFormatterHelpers };
@@ -83,8 +101,8 @@ interface TemplateData {
 let specCache: { cache: SpecCache | undefined } | undefined;
 
 function cachedSpecs(): SpecCache | undefined {
-  // The Go-form rules are part of the key: a spec cached before a rule existed would skip it.
-  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}\0go-isms 1`) };
+  // The AST rules (Go forms, data read before helpers) are part of the key: a spec cached before a rule existed would skip it.
+  specCache ??= { cache: openSpecCache(`${Handlebars.VERSION}\0${JSON.stringify(compileOptions)}\0go-isms 1\0data-not-helpers 1`) };
   return specCache.cache;
 }
 

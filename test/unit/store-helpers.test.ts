@@ -173,3 +173,11 @@ describe("compile-time errors", () => {
     expect(String(err)).toMatch(/^t\.hbs:2: syntax error: /);
   });
 });
+
+describe("@variables named like a helper", () => {
+  it("{{@index}} prints the loop's index, not a call of the index helper; index with arguments stays the helper", () => {
+    const keys = { "/x/a": "1", "/x/b": "2" };
+    expect(renderTemplate(keys, '{{#each (ls "/x")}}{{@index}}:{{this}}{{#if @first}}!{{/if}} {{/each}}{{index (ls "/x") 1}}', { paths: ["/x"] })).toBe("0:a! 1:b b");
+    expect(renderTemplate(keys, '{{#let ip="10.0.0.1"}}{{@ip}} {{asIP @ip}}{{/let}}', { paths: ["/x"] })).toBe("10.0.0.1 10.0.0.1");
+  });
+});
