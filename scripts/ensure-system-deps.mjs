@@ -1,4 +1,4 @@
-// `npm test` needs etcd and BIRD, which npm cannot install. Install them from Debian's packages
+// `npm test` needs etcd, BIRD and Go (the reference renderer of perch convert's test), which npm cannot install. Install them from Debian's packages
 // when running as root (CI, a fresh machine), or name the missing packages and fail.
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -8,6 +8,7 @@ const needs = [
   { pkg: "bird", binaries: ["/usr/sbin/bird", "/usr/sbin/bird6", "/usr/sbin/birdc"] },
   { pkg: "iproute2", binaries: ["/usr/sbin/ip", "/sbin/ip", "/bin/ip"], any: true },
   { pkg: "openssl", binaries: ["/usr/bin/openssl"] },
+  { pkg: "golang-go", binaries: ["/usr/bin/go"] },
 ];
 
 const missing = needs
