@@ -25,7 +25,7 @@ interface Content {
 export function printHandlebars(input: readonly HbsToken[], file: string): string {
   const handlebars = loadCommonJs("handlebars") as typeof Hbs;
   // Each text token with the text it must render as.
-  let tokens = input.map((t) => ({ ...t, intended: t.text }));
+  let tokens = separateBraces(input).map((t) => ({ ...t, intended: t.text }));
   for (let round = 0; round < MAX_ROUNDS; round++) {
     const source = join(tokens);
     const contents = contentStatements(handlebars.parse(source));
@@ -43,6 +43,27 @@ export function printHandlebars(input: readonly HbsToken[], file: string): strin
     }
   }
   throw new PerchError("internal error: could not keep the whitespace around standalone tags", { file });
+}
+
+/**
+ * Braces that Handlebars would read as part of a tag: `}` right after one (`{{x}}}` closes a triple
+ * stash) goes after an empty comment; `{` right before one (`{{{x}}`) is printed by a helper.
+ */
+function separateBraces(tokens: readonly HbsToken[]): HbsToken[] {
+  const out: HbsToken[] = [];
+  tokens.forEach((token, i) => {
+    if (token.kind === "tag") {
+      out.push(token);
+      return;
+    }
+    let text = token.text;
+    if (tokens[i - 1]?.kind === "tag" && text.startsWith("}")) out.push({ kind: "tag", text: KEEP_STANDALONE });
+    const beforeTag = tokens[i + 1]?.kind === "tag" && text.endsWith("{");
+    if (beforeTag) text = text.slice(0, -1);
+    if (text !== "") out.push({ kind: "text", text });
+    if (beforeTag) out.push({ kind: "tag", text: '{{concat "{" ""}}' });
+  });
+  return out;
 }
 
 /** Text before a tag that ends in a backslash would escape the tag: one more backslash keeps them all. */
