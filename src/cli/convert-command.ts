@@ -6,7 +6,7 @@
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import { errorMessage, PerchErrors, type PerchError } from "../errors.js";
+import { errorMessage, PerchError, PerchErrors } from "../errors.js";
 import { convertConfdir } from "../convert/convert-confdir.js";
 import { convertTemplate } from "../convert/convert-template.js";
 import { EXIT } from "./exit.js";
@@ -66,7 +66,8 @@ async function convertFile(src: string, dest: string | undefined, force: boolean
     process.stdout.write(converted.handlebars);
     return EXIT.ok;
   }
-  await writeNew(dest, converted.handlebars, force);
+  await refuseExisting([dest], force);
+  await writeConverted(dest, converted.handlebars);
   process.stdout.write(`${src} → ${dest}\n`);
   return EXIT.ok;
 }
@@ -74,12 +75,21 @@ async function convertFile(src: string, dest: string | undefined, force: boolean
 async function convertDir(src: string, dest: string, force: boolean): Promise<number> {
   const { files, warnings } = await convertConfdir(src);
   warn(warnings);
-  for (const file of files) await writeNew(path.join(dest, file.path), file.content, force);
+  await refuseExisting(files.map((f) => path.join(dest, f.path)), force);
+  for (const file of files) await writeConverted(path.join(dest, file.path), file.content);
   for (const file of files) process.stdout.write(`${path.join(src, file.from)} → ${path.join(dest, file.path)}\n`);
   return EXIT.ok;
 }
 
-async function writeNew(file: string, content: string, force: boolean): Promise<void> {
+/** Before anything is written: a conversion never leaves half a confdir over an existing one. */
+async function refuseExisting(files: readonly string[], force: boolean): Promise<void> {
+  if (force) return;
+  const existing = await Promise.all(files.map((file) => stat(file).then(() => file, () => undefined)));
+  const errors = existing.filter((file) => file !== undefined).map((file) => new PerchError("exists; --force overwrites it", { file }));
+  if (errors.length > 0) throw new PerchErrors(errors);
+}
+
+async function writeConverted(file: string, content: string): Promise<void> {
   await mkdir(path.dirname(file), { recursive: true });
-  await writeFile(file, content, { flag: force ? "w" : "wx" });
+  await writeFile(file, content);
 }
