@@ -304,6 +304,9 @@ class Translator {
       this.fail(line, argumentCountMessage(name, spec.arity, args.length, "render"));
     }
     if (name === "printf") this.checkPrintf(args, line);
+    if (name === "index" && args[0]?.type !== "map" && args.slice(1).some((a) => a.type !== "string")) {
+      this.warn(line, "index of a list: Go fails the render on an index out of range, perch gives nothing");
+    }
     const type = typeof fn.result === "function" ? fn.result(args.map((a) => a.type)) : fn.result;
     return { text: `(${fn.helper}${args.map((a) => ` ${a.text}`).join("")})`, type, call: true };
   }

@@ -31,11 +31,13 @@ async function buildConfdrender(dir: string): Promise<string> {
   return binary;
 }
 
-/** Converts the confd confdir `confd` with `perch convert` and renders it with `perch render` under `root`. */
+/** Converts the confd confdir `confd` with `perch convert`, checks it with `perch check` and renders it with `perch render` under `root`. */
 async function convertAndRender(confd: string, work: string): Promise<string> {
   const converted = path.join(work, "perch");
   const convert = await runPerch(["convert", confd, converted]);
   expect(convert.exitCode, convert.all).toBe(0);
+  const check = await runPerch(["check", "--confdir", converted]);
+  expect(check.exitCode, check.all).toBe(0);
   const root = path.join(work, "root");
   const render = await runPerch(["render", "--confdir", converted, "--backend", "file", "--keys", KEYS, "--root", root], { env: ENV });
   expect(render.exitCode, render.all).toBe(0);
@@ -125,4 +127,41 @@ describe("perch convert against Go's text/template, on generated templates", () 
     }
     expect(differences).toEqual([]);
   }, 60_000);
+});
+
+describe("perch convert against Go's text/template, where Go fails", () => {
+  const work = useTempDir("perch-convert-fail-", { perTest: false });
+  const failing: Record<string, string> = {
+    "missing-key": 'before {{getv "/app/nope"}} after',
+    "bad-json": '{{$d := json (getv "/app/name")}}{{$d.x}}',
+    "missing-in-range": '{{range gets "/app/servers/*"}}{{getv (printf "%s/nope" .Key)}}{{end}}',
+    "division-by-zero": "{{div 1 0}}",
+  };
+  let confdrender: string;
+  let converted: string;
+
+  beforeAll(async () => {
+    const confd = path.join(work.path, "confd");
+    await mkdir(path.join(confd, "conf.d"), { recursive: true });
+    await mkdir(path.join(confd, "templates"));
+    for (const [name, source] of Object.entries(failing)) {
+      await writeFile(path.join(confd, "templates", `${name}.tmpl`), source);
+      await writeFile(path.join(confd, "conf.d", `${name}.toml`), `[template]\nsrc = "${name}.tmpl"\ndest = "/out/${name}.cfg"\nkeys = ["/"]\n`);
+    }
+    confdrender = await buildConfdrender(work.path);
+    converted = path.join(work.path, "perch");
+    const convert = await runPerch(["convert", confd, converted]);
+    expect(convert.exitCode, convert.all).toBe(0);
+  }, 120_000);
+
+  it.each(Object.keys(failing))("%s fails in perch as it fails in Go, and writes nothing", async (name) => {
+    const go = await execa(confdrender, [KEYS, path.join(work.path, "confd", "templates", `${name}.tmpl`)], { reject: false, env: { ...process.env, ...ENV } });
+    expect(go.exitCode).toBe(1);
+    expect(go.stdout).toBe("");
+    const root = path.join(work.path, `root-${name}`);
+    const render = await runPerch(["render", "--confdir", converted, "--only", name, "--backend", "file", "--keys", KEYS, "--root", root], { env: ENV });
+    expect(render.exitCode).toBe(1);
+    expect(render.stdout).toMatch(new RegExp(`^render-failed +${name} `));
+    await expect(readFile(path.join(root, "out", `${name}.cfg`))).rejects.toThrow(/ENOENT/);
+  });
 });

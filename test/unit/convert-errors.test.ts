@@ -74,6 +74,11 @@ describe("where only the data can tell, perch convert warns with every line", ()
     ]);
   });
 
+  it("warns of index into a list, which Go fails on out of range", () => {
+    const { warnings } = convertTemplate('{{index (split (getv "/x") ":") 1}} {{index (json (getv "/y")) "k"}}', "bird.cfg.tmpl");
+    expect(warnings.map((w) => w.toString())).toEqual(["bird.cfg.tmpl:1: index of a list: Go fails the render on an index out of range, perch gives nothing"]);
+  });
+
   it("has nothing to say of store values", () => {
     expect(convertTemplate('{{range gets "/x/*"}}{{.Key}}={{.Value}}{{end}} {{getv "/y" "d"}}', "t.tmpl")).toEqual({
       handlebars: '{{#each (gets "/x/*")}}{{key}}={{value}}{{/each}} {{getv "/y" "d"}}',
