@@ -76,7 +76,10 @@ describe("where only the data can tell, perch convert warns with every line", ()
 
   it("warns of index into a list, which Go fails on out of range", () => {
     const { warnings } = convertTemplate('{{index (split (getv "/x") ":") 1}} {{index (json (getv "/y")) "k"}}', "bird.cfg.tmpl");
-    expect(warnings.map((w) => w.toString())).toEqual(["bird.cfg.tmpl:1: index of a list: Go fails the render on an index out of range, perch gives nothing"]);
+    expect(warnings.map((w) => w.toString())).toEqual([
+      "bird.cfg.tmpl:1: index of a list: Go fails the render on an index out of range, perch gives nothing",
+      "bird.cfg.tmpl:1: prints a value from a JSON document: Go prints <no value> where it is missing or null (perch prints nothing) and a number of 1e6 or more in exponent form (1e+06)",
+    ]);
   });
 
   it("has nothing to say of store values", () => {
