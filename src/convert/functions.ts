@@ -63,6 +63,8 @@ export const GO_FUNCTIONS: Readonly<Record<string, GoFunction>> = {
   or: same("or", common),
   len: same("len", "int"),
   index: same("index", element),
+  // Calico's confd adds it (the router id hash of bird.cfg.template).
+  hashToIPv4: same("hashToIPv4", "string"),
 };
 
 /** Why a confd or Go function has no perch form. */

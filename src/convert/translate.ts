@@ -36,8 +36,10 @@ interface Dot {
 
 interface Scope {
   dot: Dot;
-  /** Go variable name → block param. */
-  variables: ReadonlyMap<string, { param: string; type: GoType }>;
+  /** Go variable name → block param, and the loop body (frame) it was declared in. */
+  variables: ReadonlyMap<string, { param: string; type: GoType; frame: number }>;
+  /** Each range and with body is a frame of its own: an assignment must not cross one. */
+  frame: number;
 }
 
 /** printf of a constant reads no store: the scope is never touched. */
@@ -58,6 +60,7 @@ class Translator {
   /** Definitions whose body reads its `.` at the top: a call without an argument would differ. */
   private readonly readsDot = new Set<string>();
   private readonly defined: Set<string>;
+  private frames = 0;
 
   constructor(
     private readonly file: string,
@@ -69,10 +72,10 @@ class Translator {
   run(): Translation {
     for (const definition of this.template.definitions) {
       this.tag(`{{#*inline ${JSON.stringify(definition.name)}}}`);
-      this.list(definition.list, { dot: { type: "any", definition: definition.name }, variables: new Map() });
+      this.list(definition.list, { dot: { type: "any", definition: definition.name }, variables: new Map(), frame: this.newFrame() });
       this.tag("{{/inline}}");
     }
-    this.list(this.template.list, { dot: { type: "nil-root" }, variables: new Map() });
+    this.list(this.template.list, { dot: { type: "nil-root" }, variables: new Map(), frame: this.newFrame() });
     return { tokens: this.tokens, warnings: this.groupedWarnings() };
   }
 
@@ -85,6 +88,10 @@ class Translator {
       const also = sorted.length > 1 ? ` (also line${sorted.length > 2 ? "s" : ""} ${sorted.slice(1).join(", ")})` : "";
       return new PerchError(`${message}${also}`, { file: this.file, line: sorted[0] });
     });
+  }
+
+  private newFrame(): number {
+    return ++this.frames;
   }
 
   private fail(line: number, message: string): never {
@@ -105,21 +112,47 @@ class Translator {
     else this.tokens.push({ kind: "text", text });
   }
 
-  /** A list; a `$x := …` action opens a `let` that closes at the end of the list, as Go's scope does. */
+  /**
+   * A list; a `$x := …` action opens a `let` that closes at the end of the list, as Go's scope does,
+   * and so does `$x = …` (the rest of the list sees the new value). An if whose branches assign takes
+   * the rest of the list into each branch, so each sees its own value.
+   */
   private list(nodes: GoNode[], outer: Scope): void {
     let scope = outer;
     let lets = 0;
-    for (const node of nodes) {
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i] as GoNode;
       if (node.kind === "action" && node.pipeline.variables.length > 0) {
         scope = this.declare(node.pipeline, scope);
         lets++;
+      } else if (node.kind === "if" && assigns(node)) {
+        this.checkRedeclarations(node, scope);
+        this.ifBlock(withContinuation(node, nodes.slice(i + 1)), scope, "if");
+        break;
       } else this.node(node, scope);
     }
     for (let i = 0; i < lets; i++) this.tag("{{/let}}");
   }
 
+  /** The rest of the list joins each branch: a `:=` there of a name declared outside would hide it from the rest. */
+  private checkRedeclarations(node: GoControl, scope: Scope): void {
+    for (const action of branchActions(node)) {
+      const [name] = action.pipeline.variables;
+      if (!action.pipeline.assigns && name !== undefined && scope.variables.has(name)) {
+        this.fail(action.line, `$${name} := … inside an if that assigns a variable: declare it under another name`);
+      }
+    }
+  }
+
   private declare(pipeline: GoPipeline, scope: Scope): Scope {
-    if (pipeline.assigns) this.fail(pipeline.line, `$${pipeline.variables[0]} = … assigns to a variable; Handlebars has no assignment (declare a new one with :=, in the block that uses it)`);
+    const [assigned = ""] = pipeline.variables;
+    if (pipeline.assigns) {
+      const declared = scope.variables.get(assigned);
+      if (declared === undefined) this.fail(pipeline.line, `undefined variable "$${assigned}"`);
+      if (declared.frame !== scope.frame) {
+        this.fail(pipeline.line, `$${assigned} = … inside a range or with assigns a variable declared outside it; Handlebars has no assignment that outlives a block`);
+      }
+    }
     const value = this.pipeline(pipeline, scope);
     const [name = ""] = pipeline.variables;
     const { param, inner } = this.bind(scope, name, value.type);
@@ -132,8 +165,8 @@ class Translator {
     let param = name;
     while (RESERVED.has(param)) param += "_";
     const variables = new Map(scope.variables);
-    variables.set(name, { param, type });
-    return { param, inner: { dot: scope.dot, variables } };
+    variables.set(name, { param, type, frame: scope.frame });
+    return { param, inner: { ...scope, variables } };
   }
 
   private node(node: GoNode, scope: Scope): void {
@@ -210,7 +243,7 @@ class Translator {
     const [name] = node.pipeline.variables;
     if (node.pipeline.assigns) this.fail(node.line, "assigning to a variable in {{with}} has no Handlebars form");
     const bound = name === undefined ? { param: undefined, inner: scope } : this.bind(scope, name, value.type);
-    const inner: Scope = { ...bound.inner, dot: { type: value.type } };
+    const inner: Scope = { ...bound.inner, dot: { type: value.type }, frame: this.newFrame() };
     // Handlebars' with runs its body for 0 and {}, Go's does not: such values are tested first.
     const guarded = value.type === "int" || value.type === "map" || value.type === "any" || value.type === "float";
     if (guarded) this.tag(`{{#unless (not ${value.text})}}`);
@@ -242,7 +275,7 @@ class Translator {
     if (value.type === "map") this.fail(node.line, "range over a JSON object: Go visits its keys in sorted order, Handlebars' each in the document's order");
     if (item === undefined) this.fail(node.line, `range over a ${describeType(value.type)}: Go cannot range over it`);
     if (value.type === "any") this.warn(node.line, "ranges over a value from a JSON document: if it is an object, Go visits its keys in sorted order, Handlebars' each in the document's order");
-    let inner: Scope = { ...scope, dot: { type: item as GoType } };
+    let inner: Scope = { ...scope, dot: { type: item as GoType }, frame: this.newFrame() };
     const params: string[] = [];
     const names = node.pipeline.variables;
     // Go: `$v := list` binds the element; `$i, $v := list` the index (or key), then the element.
@@ -408,6 +441,26 @@ class Translator {
     if (!value.endsWith("\\")) return `"${value.replaceAll('"', '\\"')}"`;
     return this.fail(line, `the string ${JSON.stringify(value)} has no Handlebars literal (it ends with a backslash)`);
   }
+}
+
+/** The actions of an if's branches, through nested ifs (a range or with body is a scope of its own). */
+function branchActions(node: GoControl): Array<Extract<GoNode, { kind: "action" }>> {
+  const out: Array<Extract<GoNode, { kind: "action" }>> = [];
+  for (const child of [...node.list, ...(node.elseList ?? [])]) {
+    if (child.kind === "action") out.push(child);
+    else if (child.kind === "if") out.push(...branchActions(child));
+  }
+  return out;
+}
+
+function assigns(node: GoControl): boolean {
+  return branchActions(node).some((action) => action.pipeline.assigns);
+}
+
+/** The if with `rest` after each branch (and as the else it lacks). */
+function withContinuation(node: GoControl, rest: GoNode[]): GoControl {
+  const elseList = [...(node.elseList ?? []), ...rest];
+  return { ...node, list: [...node.list, ...rest], elseList: elseList.length > 0 ? elseList : undefined };
 }
 
 /** A call printed as a mustache needs no parentheses: `{{getv "/k"}}`. */

@@ -61,7 +61,7 @@ describe("perch convert against Go's text/template", () => {
   }, 120_000);
 
   it("has a corpus covering every construct", () => {
-    expect(TEMPLATES).toEqual(["basics.tmpl", "conditions.tmpl", "confd-docs.tmpl", "defines.tmpl", "json.tmpl", "ranges.tmpl", "trim.tmpl"]);
+    expect(TEMPLATES).toEqual(["basics.tmpl", "calico-style.tmpl", "conditions.tmpl", "confd-docs.tmpl", "defines.tmpl", "json.tmpl", "ranges.tmpl", "trim.tmpl"]);
   });
 
   it.each(TEMPLATES)("%s renders byte for byte as Go renders it", async (template) => {

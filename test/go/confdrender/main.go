@@ -8,9 +8,11 @@ package main
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path"
 	"path/filepath"
@@ -156,6 +158,12 @@ func getenv(key string, v ...string) string {
 	return value
 }
 
+// hashToIPv4 is Calico's confd addition: the first four bytes of SHA-256(name) as a dotted quad.
+func hashToIPv4(name string) string {
+	sum := sha256.Sum256([]byte(name))
+	return net.IP(sum[:4]).String()
+}
+
 func funcMap(s store) template.FuncMap {
 	return template.FuncMap{
 		"base":       path.Base,
@@ -182,6 +190,7 @@ func funcMap(s store) template.FuncMap {
 		"gets":       s.gets,
 		"getv":       s.getv,
 		"getvs":      s.getvs,
+		"hashToIPv4": hashToIPv4,
 	}
 }
 
