@@ -3,9 +3,7 @@
  * returns (the converter's types decide where Go and Handlebars would differ), and why the rest
  * cannot be translated.
  */
-
-/** What the converter knows of a value's Go type. `any` is a value out of a JSON document. */
-export type GoType = "string" | "bool" | "int" | "float" | "strings" | "kvs" | "kv" | "map" | "list" | "any" | "nil";
+import type { GoType } from "./go-types.js";
 
 export interface GoFunction {
   /** The perch helper of the same semantics. */

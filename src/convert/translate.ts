@@ -6,10 +6,13 @@
 import { PerchError } from "../errors.js";
 import { argumentCountMessage } from "../template/helper-spec.js";
 import { builtinHelperNames, helperTable } from "../template/compile.js";
-import { parsePrintfFormat, printfHelper } from "../template/helpers/printf.js";
+import { printfHelper } from "../template/helpers/printf.js";
 import type { RenderScope } from "../template/helper-spec.js";
 import type { GoCommand, GoControl, GoNode, GoOperand, GoPipeline, GoTemplate } from "./go-ast.js";
-import { GO_FUNCTIONS, UNTRANSLATABLE, type GoType } from "./functions.js";
+import { assigns, branchActions, withContinuation } from "./assignments.js";
+import { GO_FUNCTIONS, UNTRANSLATABLE } from "./functions.js";
+import { describeType, fieldType, goNotation, itemType, type GoType } from "./go-types.js";
+import { printfDifferences } from "./printf-differences.js";
 
 export type HbsToken = { kind: "text"; text: string } | { kind: "tag"; text: string };
 
@@ -354,24 +357,10 @@ class Translator {
   /** A literal format is checked now: where Go would print an error marker, the conversion stops instead. */
   private checkPrintf(args: Expr[], line: number): void {
     const [format, ...values] = args;
-    if (format === undefined || (!format.text.startsWith('"') && !format.text.startsWith("'"))) return;
-    const parsed = parsePrintfFormat(unquoteHbs(format.text));
-    if (!parsed.ok) this.fail(line, parsed.error.message);
-    const { directives } = parsed.format;
-    if (directives.length !== values.length) {
-      this.fail(line, `printf: the format has ${directives.length} verbs for ${values.length} arguments (Go prints %!v(MISSING) or %!(EXTRA …))`);
-    }
-    directives.forEach((d, i) => {
-      const type = (values[i] as Expr).type;
-      const marker = goMarker(d.verb, type);
-      if (marker !== undefined) this.fail(line, `printf: %${d.verb} of a ${describeType(type)}: Go prints ${marker}`);
-      // Go reads JSON numbers as float64: no JSON value is an integer for %d.
-      if (type === "any" && d.verb === "d") this.fail(line, "printf: %d of a value from a JSON document: Go prints %!d(float64=…) for a JSON number and %!d(string=…) for a string; use %v or %.0f");
-      if (type === "any" && d.verb === "v") this.warn(line, "printf: %v of a value from a JSON document: Go prints a JSON number of 1e6 or more in exponent form (1e+06), perch as a whole number; use %.0f for whole numbers");
-      if (type === "any" && "xXfFeEgGts".includes(d.verb)) {
-        this.warn(line, `printf: %${d.verb} of a value from a JSON document: where its JSON type does not suit %${d.verb} (a number for %s, a string for %f), Go prints %!${d.verb}(…) into the output and perch fails the render; a whole number with %x prints as a hexadecimal float in Go`);
-      }
-    });
+    if (format?.printed === undefined || format.type !== "string") return;
+    const { error, warnings } = printfDifferences(format.printed, values.map((v) => v.type));
+    if (error !== undefined) this.fail(line, error);
+    for (const warning of warnings) this.warn(line, warning);
   }
 
   private operand(operand: GoOperand, scope: Scope, line: number): Expr {
@@ -443,26 +432,6 @@ class Translator {
   }
 }
 
-/** The actions of an if's branches, through nested ifs (a range or with body is a scope of its own). */
-function branchActions(node: GoControl): Array<Extract<GoNode, { kind: "action" }>> {
-  const out: Array<Extract<GoNode, { kind: "action" }>> = [];
-  for (const child of [...node.list, ...(node.elseList ?? [])]) {
-    if (child.kind === "action") out.push(child);
-    else if (child.kind === "if") out.push(...branchActions(child));
-  }
-  return out;
-}
-
-function assigns(node: GoControl): boolean {
-  return branchActions(node).some((action) => action.pipeline.assigns);
-}
-
-/** The if with `rest` after each branch (and as the else it lacks). */
-function withContinuation(node: GoControl, rest: GoNode[]): GoControl {
-  const elseList = [...(node.elseList ?? []), ...rest];
-  return { ...node, list: [...node.list, ...rest], elseList: elseList.length > 0 ? elseList : undefined };
-}
-
 /** A call printed as a mustache needs no parentheses: `{{getv "/k"}}`. */
 function bare(value: Expr): string {
   return value.call && value.text.startsWith("(") && value.text.endsWith(")") ? value.text.slice(1, -1) : value.text;
@@ -470,58 +439,6 @@ function bare(value: Expr): string {
 
 function partialName(name: string): string {
   return SIMPLE_PARTIAL_NAME.test(name) ? name : JSON.stringify(name);
-}
-
-function itemType(type: GoType): GoType | undefined {
-  switch (type) {
-    case "strings":
-      return "string";
-    case "kvs":
-      return "kv";
-    case "list":
-    case "any":
-      return "any";
-    default:
-      return undefined;
-  }
-}
-
-function fieldType(type: GoType, fields: string[]): GoType {
-  if (fields.length === 0) return type;
-  return type === "kv" ? "string" : "any";
-}
-
-/** What Go prints for a verb on a value of the wrong type, when the converter knows the type. */
-function goMarker(verb: string, type: GoType): string | undefined {
-  const goTypes: Partial<Record<GoType, string>> = { string: "string", int: "int", bool: "bool", float: "float64" };
-  const goType = goTypes[type];
-  if (goType === undefined) return undefined;
-  const accepts: Record<string, readonly string[]> = {
-    s: ["string"], q: ["string"], v: ["string", "int", "bool", "float64"], t: ["bool"], d: ["int"], x: ["string", "int", "float64"], X: ["string", "int", "float64"],
-    f: ["float64"], F: ["float64"], e: ["float64"], E: ["float64"], g: ["float64"], G: ["float64"],
-  };
-  if (accepts[verb]?.includes(goType) === true) {
-    // %x of a float is a hex float in Go; perch's printf takes integers only.
-    return (verb === "x" || verb === "X") && goType === "float64" ? "a hexadecimal float" : undefined;
-  }
-  return `%!${verb}(${goType}=…)`;
-}
-
-function unquoteHbs(literal: string): string {
-  const quote = literal[0] as string;
-  return literal.slice(1, -1).replaceAll(`\\${quote}`, quote);
-}
-
-function describeType(type: GoType): string {
-  const names: Record<GoType, string> = {
-    string: "string", bool: "boolean", int: "number", float: "number", strings: "list of strings", kvs: "list of key/value pairs",
-    kv: "key/value pair", map: "JSON object", list: "JSON array", any: "JSON value", nil: "nil",
-  };
-  return names[type];
-}
-
-function goNotation(type: GoType): string {
-  return type === "kv" ? "{key value}" : type === "map" ? "map[k:v]" : type === "nil" ? "<no value>" : "[a b]";
 }
 
 function describeOperand(operand: GoOperand | undefined): string {

@@ -41,7 +41,7 @@ describe("perch convert", () => {
   it("names every construct it cannot translate, as file:line: why, exits 1 and writes nothing", async () => {
     const src = await confd(
       { "a.toml": '[template]\nsrc = "a.tmpl"\ndest = "/a"\nkeys = ["/"]\n', "b.toml": '[template]\ndest = "/b"\nkeys = ["/"]\n' },
-      { "a.tmpl": 'ok\n{{lookupIP "example.com"}}\n', "c.tmpl": "{{range ls \"/x\"}}\n{{$n = 1}}{{end}}\n" },
+      { "a.tmpl": 'ok\n{{lookupIP "example.com"}}\n', "c.tmpl": "{{$n := 0}}{{range ls \"/x\"}}\n{{$n = 1}}{{end}}\n" },
     );
     const dest = path.join(tmp.path, "perch");
     const r = await runPerch(["convert", src, dest]);
@@ -50,7 +50,7 @@ describe("perch convert", () => {
     expect(r.stderr.split("\n")).toEqual([
       `perch convert: ${src}/conf.d/b.toml: no src = "…" line to rename`,
       `perch convert: ${src}/templates/a.tmpl:2: lookupIP: lookupIP resolves DNS names at render time; perch renders from the store only`,
-      `perch convert: ${src}/templates/c.tmpl:2: $n = … assigns to a variable; Handlebars has no assignment (declare a new one with :=, in the block that uses it)`,
+      `perch convert: ${src}/templates/c.tmpl:2: $n = … inside a range or with assigns a variable declared outside it; Handlebars has no assignment that outlives a block`,
     ]);
     await expect(readdir(dest)).rejects.toThrow(/ENOENT/);
   });
