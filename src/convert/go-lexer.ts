@@ -19,6 +19,7 @@ export type GoToken =
 
 /** Go's isSpace in lex.go: what trim markers remove. */
 const SPACE = new Set([" ", "\t", "\r", "\n"]);
+const PUNCTUATION: Readonly<Record<string, GoToken>> = { "(": { t: "lparen" }, ")": { t: "rparen" }, "|": { t: "pipe" }, ",": { t: "comma" }, "=": { t: "assign" } };
 
 function isAlphaNumeric(ch: string | undefined): boolean {
   return ch !== undefined && /^[\p{L}\p{Nd}_]$/u.test(ch);
@@ -99,14 +100,13 @@ function lexAction(source: string, tokens: GoToken[], fail: (m: string) => never
       advance(at + 2);
       return false;
     }
-    const simple: Record<string, GoToken> = { "(": { t: "lparen" }, ")": { t: "rparen" }, "|": { t: "pipe" }, ",": { t: "comma" }, "=": { t: "assign" } };
     if (source.startsWith(":=", at)) {
       tokens.push({ t: "declare" });
       advance(at + 2);
-    } else if (simple[ch as string] !== undefined) {
+    } else if (PUNCTUATION[ch as string] !== undefined) {
       if (ch === "(") depth++;
       if (ch === ")" && --depth < 0) fail("unexpected right paren");
-      tokens.push(simple[ch as string] as GoToken);
+      tokens.push(PUNCTUATION[ch as string] as GoToken);
       advance(at + 1);
     } else if (ch === '"' || ch === "`") {
       const { value, end } = readString(source, at, fail);
