@@ -46,8 +46,9 @@ export function printHandlebars(input: readonly HbsToken[], file: string): strin
 }
 
 /**
- * Braces that Handlebars would read as part of a tag: `}` right after one (`{{x}}}` closes a triple
- * stash) goes after an empty comment; `{` right before one (`{{{x}}`) is printed by a helper.
+ * Braces that Handlebars would read as part of a tag: `{{` inside text (two texts Go kept apart can
+ * meet in the output), `{` right before a tag (`{{{x}}`) — printed by a helper instead — and `}` right
+ * after a tag (`{{x}}}` closes a triple stash), which goes after an empty comment.
  */
 function separateBraces(tokens: readonly HbsToken[]): HbsToken[] {
   const out: HbsToken[] = [];
@@ -56,12 +57,18 @@ function separateBraces(tokens: readonly HbsToken[]): HbsToken[] {
       out.push(token);
       return;
     }
-    let text = token.text;
-    if (tokens[i - 1]?.kind === "tag" && text.startsWith("}")) out.push({ kind: "tag", text: KEEP_STANDALONE });
-    const beforeTag = tokens[i + 1]?.kind === "tag" && text.endsWith("{");
-    if (beforeTag) text = text.slice(0, -1);
-    if (text !== "") out.push({ kind: "text", text });
-    if (beforeTag) out.push({ kind: "tag", text: '{{concat "{" ""}}' });
+    const beforeTag = tokens[i + 1]?.kind === "tag";
+    // Runs of two or more "{", and a last "{" before a tag.
+    const parts = token.text.split(beforeTag ? /(\{\{+|\{$)/ : /(\{\{+)/);
+    parts.forEach((part, j) => {
+      if (part === "") return;
+      if (j % 2 === 1) {
+        out.push({ kind: "tag", text: `{{concat "${part}" ""}}` });
+        return;
+      }
+      if (out[out.length - 1]?.kind === "tag" && part.startsWith("}")) out.push({ kind: "tag", text: KEEP_STANDALONE });
+      out.push({ kind: "text", text: part });
+    });
   });
   return out;
 }

@@ -43,8 +43,11 @@ interface Scope {
   variables: ReadonlyMap<string, { param: string; type: GoType; frame: number }>;
   /** Each range and with body is a frame of its own: an assignment must not cross one. */
   frame: number;
+  /** How many assigning ifs took the rest of their list: each doubles what follows. */
+  continuations: number;
 }
 
+const MAX_CONTINUATIONS = 6;
 /** printf of a constant reads no store: the scope is never touched. */
 const NO_SCOPE = {} as RenderScope;
 const RESERVED = new Set<string>([...Object.keys(helperTable), ...builtinHelperNames, "this", "true", "false", "null", "undefined"]);
@@ -75,10 +78,10 @@ class Translator {
   run(): Translation {
     for (const definition of this.template.definitions) {
       this.tag(`{{#*inline ${JSON.stringify(definition.name)}}}`);
-      this.list(definition.list, { dot: { type: "any", definition: definition.name }, variables: new Map(), frame: this.newFrame() });
+      this.list(definition.list, { dot: { type: "any", definition: definition.name }, variables: new Map(), frame: this.newFrame(), continuations: 0 });
       this.tag("{{/inline}}");
     }
-    this.list(this.template.list, { dot: { type: "nil-root" }, variables: new Map(), frame: this.newFrame() });
+    this.list(this.template.list, { dot: { type: "nil-root" }, variables: new Map(), frame: this.newFrame(), continuations: 0 });
     return { tokens: this.tokens, warnings: this.groupedWarnings() };
   }
 
@@ -129,7 +132,11 @@ class Translator {
         scope = this.declare(node.pipeline, scope);
         lets++;
       } else if (node.kind === "if" && assigns(node)) {
+        if (scope.continuations >= MAX_CONTINUATIONS) {
+          this.fail(node.line, `more than ${MAX_CONTINUATIONS} ifs on one path assign variables: each copies what follows it into its branches, doubling the converted template each time; assign in fewer ifs`);
+        }
         this.checkRedeclarations(node, scope);
+        scope = { ...scope, continuations: scope.continuations + 1 };
         this.ifBlock(withContinuation(node, nodes.slice(i + 1)), scope, "if");
         break;
       } else this.node(node, scope);

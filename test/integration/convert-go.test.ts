@@ -3,7 +3,8 @@
  * rendered by Go's own text/template with confd's function map (test/go/confdrender, built here
  * from the standard library only) and, converted, by perch over the same keys; the outputs must be
  * byte-identical. Then the same for generated templates: every mix of text, whitespace, trim markers,
- * blocks and comments that standalone lines (Handlebars) and trim markers (Go) treat differently.
+ * blocks, comments and variable assignments that standalone lines (Handlebars), trim markers (Go) and
+ * the lack of assignment (Handlebars) treat differently.
  */
 import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -81,20 +82,30 @@ function action(inner: string): fc.Arbitrary<string> {
 }
 
 const VALUES = ['getv "/app/name"', '"lit"', 'printf "%s-%d" "p" 7', "getv \"/nope\" \"default\"", "$name"];
+const ASSIGNMENTS = ['$name = "m"', '$name = getv "/app/port"', "$name = printf \"%s+\" $name"];
 const CONDITIONS = ['exists "/app/name"', 'exists "/nope"', "eq 1 2", 'getv "/app/empty"', "$name"];
 
-const { template: generated } = fc.letrec<{ template: string; nodes: string; node: string }>((tie) => ({
-  template: fc.tuple(text, tie("nodes")).map(([head, nodes]) => `{{$name := "n"}}${head}${nodes}`),
-  nodes: fc.array(fc.tuple(tie("node"), text), { maxLength: 4 }).map((items) => items.map(([node, after]) => node + after).join("")),
-  node: fc.oneof(
-    { depthSize: "small", withCrossShrink: true },
-    fc.constantFrom(...VALUES).chain(action),
-    action("/* comment */"),
-    fc.tuple(fc.constantFrom(...CONDITIONS).chain((c) => action(`if ${c}`)), tie("nodes"), fc.option(fc.tuple(action("else"), tie("nodes"))), action("end")).map(block),
+/**
+ * A template's top level and the if branches in it may assign `$name` (outside a range or with body,
+ * where Handlebars has a faithful form); range and with bodies hold the other nodes.
+ */
+const { template: generated } = fc.letrec<{ template: string; top: string; topNode: string; nodes: string; node: string }>((tie) => {
+  const list = (node: "topNode" | "node") => fc.array(fc.tuple(tie(node), text), { maxLength: 4 }).map((items) => items.map(([n, after]) => n + after).join(""));
+  const ifBlock = (body: "top" | "nodes") =>
+    fc.tuple(fc.constantFrom(...CONDITIONS).chain((c) => action(`if ${c}`)), tie(body), fc.option(fc.tuple(fc.constantFrom("else", 'else if exists "/app/port"').chain(action), tie(body))), action("end")).map(block);
+  const loops = [
     fc.tuple(action('range $i, $kv := gets "/app/servers/*"'), tie("nodes"), fc.option(fc.tuple(action("else"), tie("nodes"))), action("end")).map(block),
     fc.tuple(action('with getv "/app/name"'), tie("nodes"), fc.option(fc.tuple(action("else"), tie("nodes"))), action("end")).map(block),
-  ),
-}));
+  ];
+  const leaves = [fc.constantFrom(...VALUES).chain(action), action("/* comment */")];
+  return {
+    template: fc.tuple(text, tie("top")).map(([head, nodes]) => `{{$name := "n"}}${head}${nodes}`),
+    top: list("topNode"),
+    topNode: fc.oneof({ depthSize: "small", withCrossShrink: true }, ...leaves, fc.constantFrom(...ASSIGNMENTS).chain(action), ifBlock("top"), ...loops),
+    nodes: list("node"),
+    node: fc.oneof({ depthSize: "small", withCrossShrink: true }, ...leaves, ifBlock("nodes"), ...loops),
+  };
+});
 
 function block([open, body, otherwise, end]: [string, string, [string, string] | null, string]): string {
   return `${open}${body}${otherwise === null ? "" : otherwise.join("")}${end}`;

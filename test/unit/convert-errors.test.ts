@@ -14,6 +14,7 @@ describe("perch convert stops at what it cannot translate faithfully, with file:
     ['{{$x := 1}}\n{{range ls "/x"}}\n{{$x = 2}}{{end}}{{$x}}', "bird.cfg.tmpl:3: $x = … inside a range or with assigns a variable declared outside it; Handlebars has no assignment that outlives a block"],
     ['{{$x := 1}}{{with getv "/k"}}{{if .}}{{$x = 2}}{{end}}{{end}}', "bird.cfg.tmpl:1: $x = … inside a range or with assigns a variable declared outside it; Handlebars has no assignment that outlives a block"],
     ["{{$x = 2}}", 'bird.cfg.tmpl:1: undefined variable "$x"'],
+    [`{{$x := 0}}${"{{if true}}{{$x = 1}}{{end}}\n".repeat(7)}`, "bird.cfg.tmpl:7: more than 6 ifs on one path assign variables: each copies what follows it into its branches, doubling the converted template each time; assign in fewer ifs"],
     ['{{$x := 1}}{{$y := 1}}{{if true}}{{$y := 2}}\n{{$x = 2}}{{end}}{{$y}}', "bird.cfg.tmpl:1: $y := … inside an if that assigns a variable: declare it under another name"],
     ["{{.}}", 'bird.cfg.tmpl:1: "." is nil here: confd runs templates with no data ("." has a value inside range and with)'],
     ["{{.Key}}", 'bird.cfg.tmpl:1: "." is nil here: confd runs templates with no data ("." has a value inside range and with)'],
