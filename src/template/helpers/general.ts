@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { PerchError, errorMessage } from "../../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
 import { valueError } from "./formatters.js";
+import { integer } from "./integer.js";
 import { printfHelper } from "./printf.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -26,17 +27,6 @@ function text(helper: string, value: unknown, scope: RenderScope): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   throw valueError(`${helper}: expected a string, got`, value, scope);
-}
-
-const INTEGER = /^[+-]?[0-9]+$/;
-
-/** confd's arithmetic is on Go ints; store values are strings, so decimal strings count too. */
-function integer(helper: string, value: unknown, scope: RenderScope): number {
-  const n = typeof value === "string" && INTEGER.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n)) {
-    throw valueError(`${helper}: expected an integer, got`, value, scope);
-  }
-  return n;
 }
 
 /*

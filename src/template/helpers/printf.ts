@@ -9,6 +9,7 @@ import type { HelperSpec, RenderScope } from "../helper-spec.js";
 import { boundedCache } from "../../util/bounded-cache.js";
 import { valueError } from "./formatters.js";
 import { formatDigits } from "./go-float.js";
+import { integer } from "./integer.js";
 
 export interface PrintfFlags {
   minus: boolean;
@@ -168,24 +169,15 @@ function formatValue(d: PrintfDirective, value: unknown, scope: RenderScope): st
       if (typeof value !== "string") throw valueError("printf: expected a string, got", value, scope);
       return pad(d, quote(d, truncate(d, value)));
     case "d":
-      return formatInteger(d, integer(value, scope), 10);
+      return formatInteger(d, integer("printf", value, scope), 10);
     case "x":
     case "X":
       if (typeof value === "string") return hexBytes(d, value);
-      return formatInteger(d, integer(value, scope), 16);
+      return formatInteger(d, integer("printf", value, scope), 16);
     default:
       if (typeof value !== "number") throw valueError("printf: expected a number, got", value, scope);
       return formatFloat(d, value, d.verb);
   }
-}
-
-const INTEGER = /^[+-]?[0-9]+$/;
-
-/** Store values are strings: a decimal string counts as an integer, as for the arithmetic helpers. */
-function integer(value: unknown, scope: RenderScope): number {
-  const n = typeof value === "string" && INTEGER.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n)) throw valueError("printf: expected an integer, got", value, scope);
-  return n;
 }
 
 /** What Go's %v prints for a value without flags (fmt's printValue). */
