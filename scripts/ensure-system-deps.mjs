@@ -13,6 +13,8 @@ const needs = [
   { pkg: "runit", binaries: ["/usr/bin/runsv", "/usr/bin/sv", "/usr/bin/svlogd"] },
   { pkg: "systemd", binaries: ["/usr/bin/systemd-notify", "/usr/bin/systemd-analyze"] },
   { pkg: "python3-yaml", binaries: ["/usr/bin/python3", "/usr/lib/python3/dist-packages/yaml/__init__.py"] },
+  // Go's own text/template: the reference renderer of perch convert's differential test.
+  { pkg: "golang-go", binaries: ["/usr/bin/go"] },
 ];
 
 const missing = needs

@@ -10,6 +10,7 @@ export const COMMANDS = {
   watch: "render, then keep rendering as the store changes (the daemon)",
   check: "load every resource and template, list the keys each reads, report every problem",
   snapshot: "write the keys under each --prefix to a JSON file the file backend reads",
+  convert: "translate confd Go templates into perch Handlebars templates (perch convert --help)",
 } as const;
 
 export type CommandName = keyof typeof COMMANDS;

@@ -16,6 +16,8 @@ const LOG_CLOSE_TIMEOUT_MS = 2_000;
 
 /** `program` is how perch was invoked (argv[1]): as `confd`, it takes confd's command line. */
 export async function main(argv: readonly string[], program = ""): Promise<number> {
+  // convert takes positional paths and none of the store settings: it parses its own command line.
+  if (argv[0] === "convert") return (await import("./convert-command.js")).convertCommand(argv.slice(1));
   const confd = isConfdInvocation(argv, program);
   let parsed: ParsedArgs & { below?: RawSettings };
   try {

@@ -199,7 +199,9 @@ function letHelper(this: unknown, ...blockParams: unknown[]): unknown {
   const options = blockParams.pop() as Hbs.HelperOptions;
   const data: Record<string, unknown> = Handlebars.createFrame(options.data ?? {});
   Object.assign(data, options.hash);
-  return options.fn(this, { data, blockParams });
+  // The bundle is not strict code: a string context (a partial's argument, a loop over names) arrives boxed; unbox it.
+  const context = this instanceof String || this instanceof Number || this instanceof Boolean ? this.valueOf() : this;
+  return options.fn(context, { data, blockParams });
 }
 
 function locate(err: unknown, template: string, loc: hbs.AST.SourceLocation | undefined): PerchError {

@@ -43,7 +43,7 @@ describe("parseArgv", () => {
 
   it("names the command an unknown one is near, or lists them", () => {
     expect(usageError(["rendr"])).toEqual({ message: 'unknown command "rendr" (did you mean render?)', command: undefined });
-    expect(usageError(["deploy"]).message).toBe('unknown command "deploy" (commands: render, watch, check, snapshot)');
+    expect(usageError(["deploy"]).message).toBe('unknown command "deploy" (commands: render, watch, check, snapshot, convert)');
   });
 
   it("refuses a flag without its value, a value for a switch, a stray argument, a flag of another command", () => {

@@ -515,23 +515,24 @@ describe("printf and concat", () => {
   it("fails rather than printing Go's error markers", () => {
     expect(errorOf("printf", "%s/%s", "a")).toBe("printf: missing argument for %s");
     expect(errorOf("printf", "%s", "a", "b")).toBe("printf: too many arguments (the format uses 1, got 2)");
-    expect(errorOf("printf", "%5d", 1)).toBe('printf: unsupported verb "%5" (supported: %s %d %v %q %x %%)');
-    expect(errorOf("printf", "100%")).toBe('printf: unsupported verb "%" (supported: %s %d %v %q %x %%)');
+    expect(errorOf("printf", "%5z", 1)).toBe('printf: unsupported verb "%5z" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
+    expect(errorOf("printf", "100%")).toBe('printf: unsupported verb "%" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
     expect(errorOf("printf", "%d", "abc")).toBe('printf: expected an integer, got "abc"');
     expect(errorOf("printf", "%x", 1.5)).toBe("printf: expected an integer, got 1.5");
     expect(errorOf("printf", "%s", { a: 1 })).toBe('printf: expected a string, got {"a":1}');
     expect(errorOf("printf", undefined)).toBe("printf: expected a string, got undefined");
   });
 
-  it("reports the first problem in format order, too many arguments last", () => {
-    const unsupported = (verb: string) => `printf: unsupported verb "%${verb}" (supported: %s %d %v %q %x %%)`;
-    expect(errorOf("printf", "%s %z")).toBe("printf: missing argument for %s");
+  it("reports a bad format first (as perch check does), then problems in format order, too many arguments last", () => {
+    const unsupported = (verb: string) => `printf: unsupported verb "%${verb}" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)`;
+    expect(errorOf("printf", "%s %z")).toBe(unsupported("z"));
     expect(errorOf("printf", "%z %s")).toBe(unsupported("z"));
     expect(errorOf("printf", "%z"), "unsupported before missing").toBe(unsupported("z"));
     expect(errorOf("printf", "%s%", "a")).toBe(unsupported(""));
     expect(errorOf("printf", "%", "a"), "unsupported before too many").toBe(unsupported(""));
     expect(errorOf("printf", "%z", 1, 2)).toBe(unsupported("z"));
-    expect(errorOf("printf", "%d %z", "abc")).toBe('printf: expected an integer, got "abc"');
+    expect(errorOf("printf", "%d %z", "abc")).toBe(unsupported("z"));
+    expect(errorOf("printf", "%d %s", "abc")).toBe('printf: expected an integer, got "abc"');
     expect(errorOf("printf", "%z %d", 1, "x")).toBe(unsupported("z"));
     expect(errorOf("printf", "%d %q", "x")).toBe('printf: expected an integer, got "x"');
     expect(errorOf("printf", "%s", 1, 2, 3)).toBe("printf: too many arguments (the format uses 1, got 3)");
@@ -540,9 +541,9 @@ describe("printf and concat", () => {
   });
 
   it("takes the whole code point after % as the verb", () => {
-    expect(errorOf("printf", "%😀", 1)).toBe('printf: unsupported verb "%😀" (supported: %s %d %v %q %x %%)');
-    expect(errorOf("printf", "a%\n", 1)).toBe('printf: unsupported verb "%\n" (supported: %s %d %v %q %x %%)');
-    expect(errorOf("printf", "%\ud800x", 1)).toBe('printf: unsupported verb "%\ud800" (supported: %s %d %v %q %x %%)');
+    expect(errorOf("printf", "%😀", 1)).toBe('printf: unsupported verb "%😀" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
+    expect(errorOf("printf", "a%\n", 1)).toBe('printf: unsupported verb "%\n" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
+    expect(errorOf("printf", "%\ud800x", 1)).toBe('printf: unsupported verb "%\ud800" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
     expect(call("printf", "%%")).toBe("%");
     expect(call("printf", "%%%s%%", 1)).toBe("%1%");
     expect(call("printf", "😀%s😀", "é")).toBe("😀é😀");
@@ -554,7 +555,7 @@ describe("printf and concat", () => {
     // Past the bound of parsed formats, the cache starts over; results must not change.
     for (let i = 0; i < 2500; i++) expect(call("printf", `%s-${i}-%d`, "n", i)).toBe(`n-${i}-${i}`);
     expect(call("printf", "%s-0-%d", "m", 7)).toBe("m-0-7");
-    expect(errorOf("printf", "%s-1-%z", "m")).toBe('printf: unsupported verb "%z" (supported: %s %d %v %q %x %%)');
+    expect(errorOf("printf", "%s-1-%z", "m")).toBe('printf: unsupported verb "%z" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)');
   });
 
   it("concatenates scalars", () => {

@@ -6,8 +6,9 @@
 import { createHash } from "node:crypto";
 import { PerchError, errorMessage } from "../../errors.js";
 import type { HelperSpec, HelperTable, RenderScope } from "../helper-spec.js";
-import { boundedCache } from "../../util/bounded-cache.js";
 import { valueError } from "./formatters.js";
+import { integer } from "./integer.js";
+import { printfHelper } from "./printf.js";
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === "object" && !Array.isArray(value);
@@ -26,17 +27,6 @@ function text(helper: string, value: unknown, scope: RenderScope): string {
   if (typeof value === "string") return value;
   if (typeof value === "number" || typeof value === "boolean") return String(value);
   throw valueError(`${helper}: expected a string, got`, value, scope);
-}
-
-const INTEGER = /^[+-]?[0-9]+$/;
-
-/** confd's arithmetic is on Go ints; store values are strings, so decimal strings count too. */
-function integer(helper: string, value: unknown, scope: RenderScope): number {
-  const n = typeof value === "string" && INTEGER.test(value) ? Number(value) : value;
-  if (typeof n !== "number" || !Number.isSafeInteger(n)) {
-    throw valueError(`${helper}: expected an integer, got`, value, scope);
-  }
-  return n;
 }
 
 /*
@@ -168,103 +158,6 @@ function goReplace(s: string, old: string, replacement: string, n: number): stri
 /** unicode.IsSpace, which unlike JS's trim excludes U+FEFF and includes U+0085. */
 const GO_SPACE = "[\\t\\n\\v\\f\\r \\u0085\\u00a0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]";
 const GO_TRIM = new RegExp(`^${GO_SPACE}+|${GO_SPACE}+$`, "g");
-
-const GO_ESCAPES: Readonly<Record<string, string>> = {
-  "\x07": "\\a",
-  "\b": "\\b",
-  "\f": "\\f",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\v": "\\v",
-  '"': '\\"',
-  "\\": "\\\\",
-};
-
-function goEscape(ch: string): string {
-  const escape = GO_ESCAPES[ch];
-  if (escape !== undefined) return escape;
-  // strconv.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space.
-  if (ch === " " || /[\p{L}\p{M}\p{N}\p{P}\p{S}]/u.test(ch)) return ch;
-  const code = ch.codePointAt(0) ?? 0;
-  if (code < 0x80) return `\\x${code.toString(16).padStart(2, "0")}`;
-  if (code < 0x10000) return `\\u${code.toString(16).padStart(4, "0")}`;
-  return `\\U${code.toString(16).padStart(8, "0")}`;
-}
-
-/** Go strconv.Quote, which is what %q prints. */
-function goQuote(s: string): string {
-  return `"${Array.from(s, goEscape).join("")}"`;
-}
-
-type Verb = (value: unknown, scope: RenderScope) => string;
-
-const VERBS: Readonly<Record<string, Verb>> = {
-  s: (value, scope) => text("printf", value, scope),
-  v: (value, scope) => text("printf", value, scope),
-  d: (value, scope) => String(integer("printf", value, scope)),
-  q: (value, scope) => goQuote(text("printf", value, scope)),
-  // Like Go: a string prints its UTF-8 bytes in hex, an integer its value.
-  x: (value, scope) => {
-    if (typeof value === "string") return Buffer.from(value).toString("hex");
-    return integer("printf", value, scope).toString(16);
-  },
-};
-
-/** A format cut at its verbs: literals[i] comes before verbs[i], the last literal after the last verb. */
-interface Format {
-  literals: string[];
-  /** What followed each "%" ("" at the end of the format), with its renderer if it is supported. */
-  verbs: Array<{ verb: string; render: Verb | undefined }>;
-}
-
-
-/** A verb is the code point after "%", as in Go; "%%" is literal text. */
-function parseFormat(format: string): Format {
-  const literals: string[] = [];
-  const verbs: Format["verbs"] = [];
-  let literal = "";
-  let start = 0;
-  for (let at = format.indexOf("%"); at !== -1; at = format.indexOf("%", start)) {
-    const code = format.codePointAt(at + 1);
-    const verb = code === undefined ? "" : String.fromCodePoint(code);
-    literal += format.slice(start, at);
-    start = at + 1 + verb.length;
-    if (verb === "%") {
-      literal += "%";
-    } else {
-      literals.push(literal);
-      literal = "";
-      verbs.push({ verb, render: VERBS[verb] });
-    }
-  }
-  literals.push(literal + format.slice(start));
-  return { literals, verbs };
-}
-
-/** Templates pass a few literal formats thousands of times a render: each is parsed once. */
-const parsedFormat = boundedCache(1000, parseFormat);
-
-/**
- * `args` holds the format first, then the values. Errors come in format order, as the verbs are
- * reached: an unsupported verb before a missing argument, both before too many arguments.
- */
-function printf(format: string, args: unknown[], scope: RenderScope): string {
-  const { literals, verbs } = parsedFormat(format);
-  let out = literals[0] as string;
-  for (let i = 0; i < verbs.length; i++) {
-    const { verb, render } = verbs[i] as Format["verbs"][number];
-    if (render === undefined) {
-      throw new PerchError(`printf: unsupported verb "%${verb}" (supported: %s %d %v %q %x %%)`);
-    }
-    if (i + 1 >= args.length) throw new PerchError(`printf: missing argument for %${verb}`);
-    out += render(args[i + 1], scope) + (literals[i + 1] as string);
-  }
-  if (verbs.length + 1 < args.length) {
-    throw new PerchError(`printf: too many arguments (the format uses ${verbs.length}, got ${args.length - 1})`);
-  }
-  return out;
-}
 
 /**
  * Record where every string inside a parsed document came from, so a formatter rejecting a field
@@ -437,11 +330,7 @@ const helpers: HelperTable = {
         integer("replace", args[3] === undefined ? -1 : args[3], scope),
       ),
   },
-  printf: {
-    arity: [1, Infinity],
-    doc: "printf format args...: Go's fmt.Sprintf for %s %d %v %q %x and %%",
-    fn: (args, scope) => printf(text("printf", args[0], scope), args, scope),
-  },
+  printf: printfHelper,
   concat: {
     arity: [2, Infinity],
     doc: "concat a b...: the arguments joined as strings",

@@ -1,0 +1,3 @@
+module confdrender
+
+go 1.19
