@@ -24,7 +24,7 @@ describe("perch's answers to a command line it cannot take", () => {
     expect(r.stderr).toBe("perch: unknown command \"wacth\" (did you mean watch?)\nRun 'perch --help' for the commands and their flags.");
     const none = await runPerch([]);
     expect(none.exitCode).toBe(EXIT.usage);
-    expect(none.stderr).toBe("perch: no command given (commands: render, watch, check, snapshot)\nRun 'perch --help' for the commands and their flags.");
+    expect(none.stderr).toBe("perch: no command given (commands: render, watch, check, snapshot, convert)\nRun 'perch --help' for the commands and their flags.");
   });
 
   it("in confd's form, names the nearest confd flag and how this program shows confd's help", async () => {
