@@ -3,6 +3,7 @@
  * counts, blocks, named arguments, partials, deprecated names (warnings). A helper call is what Handlebars takes
  * for one with `knownHelpersOnly`.
  */
+import { parsePrintfFormat } from "../template/helpers/printf.js";
 import { helperTable, isHelper, unknownHelperMessage } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { deprecatedFormatterNames } from "../template/helpers/formatters.js";
@@ -95,6 +96,7 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
     if (arity !== undefined && (count < arity[0] || count > arity[1])) {
       at(node, argumentCountMessage(name, arity, count, "check"), "arity");
     }
+    if (name === "printf") printfFindings(node, (message) => at(node, message));
     const current = deprecatedFormatterNames[name];
     // Without arguments `{{cidr}}` meant a field (the argument count finding says so), not the formatter.
     if (current !== undefined && count > 0) at(node, `${name} is deprecated (it goes in the next release): write ${current}`, "warning");
@@ -102,6 +104,16 @@ export function helperUsageProblems(ast: hbs.AST.Program): UsageProblem[] {
 
   program(ast);
   return problems.sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/** A literal printf format is checked now, not at the first render: its verbs and flags, and its argument count. */
+function printfFindings(node: Call, report: (message: string) => void): void {
+  const [format, ...values] = node.params;
+  if (format?.type !== "StringLiteral") return;
+  const parsed = parsePrintfFormat((format as hbs.AST.StringLiteral).value);
+  if (!parsed.ok) return report(parsed.error.message);
+  const uses = parsed.format.directives.length;
+  if (uses !== values.length) report(`printf: the format uses ${uses} argument${uses === 1 ? "" : "s"}, got ${values.length}`);
 }
 
 /**

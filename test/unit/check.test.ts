@@ -235,3 +235,12 @@ describe("runCheck", () => {
     expect(one.problems.map((p) => p.message)).toEqual(["unknown helper nope"]);
   });
 });
+
+describe("printf formats at check time", () => {
+  it("reports a bad verb or flag and a count of arguments that does not match the format, where the format is a literal", () => {
+    expect(usage('{{printf "%02d-%-10s|%5.2f" 7 "x" 3.14159}} {{printf "%x %q" "a" "b"}}')).toEqual([]);
+    expect(usage('{{printf "%5z" 1}}')).toEqual(['1:1: printf: unsupported verb "%5z" (supported: %s %v %d %q %x %X %f %F %e %E %g %G %t %%)']);
+    expect(usage('{{printf "%d %d" 1}} {{printf "%s" "a" "b"}}')).toEqual(["1:1: printf: the format uses 2 arguments, got 1", "1:22: printf: the format uses 1 argument, got 2"]);
+    expect(usage('{{printf (getv "/fmt") 1}}')).toEqual([]);
+  });
+});
