@@ -11,7 +11,6 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
-import { startStatusServer } from "../watch/status-server.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
@@ -40,6 +39,8 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let server: Server | undefined;
   if (config.listen) {
     const readiness = { ready: () => started.daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };
+    // Imported only here: without --listen the daemon never loads node:http.
+    const { startStatusServer } = await import("../watch/status-server.js");
     server = await startStatusServer(config.listen.host, config.listen.port, metrics, readiness);
     logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
   }

@@ -28,7 +28,8 @@ export class Metrics {
   readonly configReloads = new Counter({ name: "perch_config_reloads_total", help: "SIGHUP/edit reloads of conf.d and templates, by outcome", labelNames: ["outcome"], registers: [this.registry] });
 
   constructor() {
-    collectDefaultMetrics({ register: this.registry, prefix: "perch_process_" });
+    // The event-loop delay histogram samples on a timer: prom-client's default (10 ms) wakes an idle daemon every 10 ms.
+    collectDefaultMetrics({ register: this.registry, prefix: "perch_process_", eventLoopMonitoringPrecision: 1000 });
   }
 
   observePass(report: PassReport): void {

@@ -1,0 +1,129 @@
+// Footprint: what `perch watch` costs a node while it sits there. Steady RSS and VmHWM with the
+// shipped set at 100, 1,000 and 5,000 nodes and over 100,000 keys, after a fixed series of changes;
+// then CPU time and wakeups over an idle window, by thread.
+import { rm } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { CONFIG_DIR, makeChange, putChange, watchDir } from "../lib/changes.mjs";
+import { calicoCluster, loadKeys, wipe } from "../lib/cluster.mjs";
+import { tempDir } from "../lib/confdirs.mjs";
+import { REPO, startWatch } from "../lib/perch.mjs";
+import { idleActivity, memoryOf } from "../lib/proc-stats.mjs";
+import { round } from "../lib/stats.mjs";
+import { loadScale, SCALE_PREFIX } from "./scale.mjs";
+
+const SIZES = [100, 1000, 5000];
+/** Changes made before the steady figures: enough for every memo and buffer to have been used again. */
+const CHANGES = 20;
+const SCALE_CONFDIR = path.join(import.meta.dirname, "..", "scale");
+
+/** KiB (as /proc reports) to MB (10^6 bytes). */
+const mb = (kib) => round((kib * 1024) / 1e6, 1);
+
+/** The V8 heap and Node's external memory, from the daemon's own /metrics (read after the idle window). */
+function heapFigures(samples) {
+  const sum = (suffix, labels = {}) =>
+    samples.filter((s) => s.name.endsWith(suffix) && Object.entries(labels).every(([k, v]) => s.labels[k] === v)).reduce((t, s) => t + s.value, 0);
+  const spaces = {};
+  for (const s of samples) if (s.name.endsWith("nodejs_heap_space_size_used_bytes")) spaces[s.labels.space] = round(s.value / 1e6, 1);
+  return {
+    heapUsedMB: round(sum("nodejs_heap_size_used_bytes") / 1e6, 1),
+    heapTotalMB: round(sum("nodejs_heap_size_total_bytes") / 1e6, 1),
+    externalMB: round(sum("nodejs_external_memory_bytes") / 1e6, 1),
+    heapSpacesUsedMB: spaces,
+  };
+}
+
+/**
+ * One `perch watch` (`args`, with a fresh --root): RSS after the first pass; `CHANGES` changes
+ * (`change(i)`: {key, value, file, needle}, each waited for in `watchedDir`); RSS and VmHWM 3 s
+ * after the last; then an idle window of `ctx.footprintIdleMs` (CPU seconds, wakeups) and the
+ * RSS at its end.
+ */
+export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = true, nodeArgs = [] }) {
+  const root = await tempDir("root");
+  const w = await startWatch(argsFor(root), { listen, nodeArgs });
+  let dir;
+  try {
+    await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
+    const afterSync = await memoryOf(w.pid);
+    await sleep(2000);
+    dir = watchDir(path.join(root, watchedDir));
+    const client = ctx.etcd.client();
+    for (let i = 0; i < CHANGES; i++) {
+      const c = change(i);
+      await putChange(client, c);
+      await dir.waitFor(c.file, (content) => content.includes(c.needle));
+      await sleep(20);
+    }
+    await sleep(3000);
+    const steady = await memoryOf(w.pid);
+    const idle = await idleActivity(w.pid, ctx.footprintIdleMs, sleep);
+    const afterIdle = await memoryOf(w.pid);
+    const heap = listen ? heapFigures(await w.metrics()) : undefined;
+    return {
+      listen,
+      rssAfterSyncMB: mb(afterSync.rssKiB),
+      steadyRssMB: mb(steady.rssKiB),
+      steadyAnonMB: mb(steady.anonKiB),
+      steadyFileMB: mb(steady.fileKiB),
+      peakRssMB: mb(steady.hwmKiB),
+      rssAfterIdleMB: mb(afterIdle.rssKiB),
+      idle,
+      heap,
+    };
+  } finally {
+    dir?.close();
+    await w.stop();
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+export function calicoRun(ctx, size, { listen = true, nodeArgs = [] } = {}) {
+  return footprintRun(ctx, {
+    argsFor: (root) => ["--confdir", REPO, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"],
+    watchedDir: CONFIG_DIR,
+    // Remote nodes' address changes: each re-renders the full mesh (bird.cfg) and bird6.cfg.
+    change: () => makeChange(ctx.nextChange(), size, "ip"),
+    listen,
+    nodeArgs,
+  });
+}
+
+function scaleRun(ctx) {
+  return footprintRun(ctx, {
+    argsFor: (root) => ["--confdir", SCALE_CONFDIR, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"],
+    watchedDir: "scale",
+    change: () => {
+      const value = JSON.stringify({ host: "h-00042", k: 3, change: ctx.nextChange() });
+      return { key: `${SCALE_PREFIX}/hosts/h-00042/k3`, value, file: "summary.txt", needle: value };
+    },
+  });
+}
+
+function describe(label, r) {
+  return `  footprint ${label}: RSS after sync ${r.rssAfterSyncMB} MB, steady ${r.steadyRssMB} MB (HWM ${r.peakRssMB} MB), after idle ${r.rssAfterIdleMB} MB; idle ${r.idle.seconds} s: ${r.idle.cpuSeconds} s CPU, ${r.idle.wakeupsPerSecond} wakeups/s ${JSON.stringify(r.idle.wakeupsByThread)}`;
+}
+
+export async function measureFootprint(ctx) {
+  const client = ctx.etcd.client();
+  const result = { changes: CHANGES, idleSeconds: ctx.footprintIdleMs / 1000, calico: {} };
+  for (const size of SIZES) {
+    await wipe(client, "/calico/");
+    await loadKeys(client, calicoCluster(size));
+    await sleep(2000);
+    result.calico[size] = await calicoRun(ctx, size);
+    ctx.log(describe(`${size} nodes`, result.calico[size]));
+    if (size === 1000) {
+      // The daemon as confd runs: no status server, no metrics.
+      result.withoutListen1000 = await calicoRun(ctx, size, { listen: false });
+      ctx.log(describe(`${size} nodes without --listen`, result.withoutListen1000));
+    }
+  }
+  await wipe(client, "/calico/");
+  result.scaleKeys = await loadScale(ctx);
+  result.scale = await scaleRun(ctx);
+  ctx.log(describe(`${result.scaleKeys} keys`, result.scale));
+  await wipe(client, `${SCALE_PREFIX}/`);
+  return result;
+}
