@@ -1,13 +1,15 @@
 // Footprint: what `perch watch` costs a node while it sits there. Steady RSS and VmHWM with the
 // shipped set at 100, 1,000 and 5,000 nodes and over 100,000 keys, after a fixed series of changes;
 // then CPU time and wakeups over an idle window, by thread.
-import { rm } from "node:fs/promises";
+import { spawn } from "node:child_process";
+import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { CONFIG_DIR, makeChange, putChange, watchDir } from "../lib/changes.mjs";
 import { calicoCluster, loadKeys, wipe } from "../lib/cluster.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 import { REPO, startWatch } from "../lib/perch.mjs";
+import { summarizeHeapSnapshot } from "../lib/heap-snapshot.mjs";
 import { idleActivity, memoryOf } from "../lib/proc-stats.mjs";
 import { round } from "../lib/stats.mjs";
 import { loadScale, SCALE_PREFIX } from "./scale.mjs";
@@ -16,6 +18,9 @@ const SIZES = [100, 1000, 5000];
 /** Changes made before the steady figures: enough for every memo and buffer to have been used again. */
 const CHANGES = 20;
 const SCALE_CONFDIR = path.join(import.meta.dirname, "..", "scale");
+
+/** The classes whose instances' retained heap the breakdown names (src/mirror, src/template/memo.ts, prom-client, src/store/etcd, pino's sonic-boom). */
+const HEAP_CLASSES = ["Mirror", "RenderMemo", "Registry", "EtcdStore", "SonicBoom"];
 
 /** KiB (as /proc reports) to MB (10^6 bytes). */
 const mb = (kib) => round((kib * 1024) / 1e6, 1);
@@ -38,11 +43,13 @@ function heapFigures(samples) {
  * One `perch watch` (`args`, with a fresh --root): RSS after the first pass; `CHANGES` changes
  * (`change(i)`: {key, value, file, needle}, each waited for in `watchedDir`); RSS and VmHWM 3 s
  * after the last; then an idle window of `ctx.footprintIdleMs` (CPU seconds, wakeups) and the
- * RSS at its end.
+ * RSS at its end — or, with `heapSnapshot`, instead of the idle window a heap snapshot, summarized.
  */
-export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = true, nodeArgs = [] }) {
+export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = true, nodeArgs = [], heapSnapshot = false }) {
   const root = await tempDir("root");
-  const w = await startWatch(argsFor(root), { listen, nodeArgs });
+  const snapshotDir = heapSnapshot ? await tempDir("heap") : undefined;
+  const snapshotArgs = heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshotDir}`] : [];
+  const w = await startWatch(argsFor(root), { listen, nodeArgs: [...nodeArgs, ...snapshotArgs] });
   let dir;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
@@ -58,9 +65,10 @@ export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = 
     }
     await sleep(3000);
     const steady = await memoryOf(w.pid);
-    const idle = await idleActivity(w.pid, ctx.footprintIdleMs, sleep);
+    const idle = heapSnapshot ? undefined : await idleActivity(w.pid, ctx.footprintIdleMs, sleep);
     const afterIdle = await memoryOf(w.pid);
     const heap = listen ? heapFigures(await w.metrics()) : undefined;
+    const snapshot = heapSnapshot ? await takeHeapSnapshot(w.pid, snapshotDir) : undefined;
     return {
       listen,
       rssAfterSyncMB: mb(afterSync.rssKiB),
@@ -71,15 +79,44 @@ export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = 
       rssAfterIdleMB: mb(afterIdle.rssKiB),
       idle,
       heap,
+      snapshot,
     };
   } finally {
     dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
+    if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });
   }
 }
 
-export function calicoRun(ctx, size, { listen = true, nodeArgs = [] } = {}) {
+/** SIGUSR2 (--heapsnapshot-signal): wait until the snapshot file stops growing, then summarize it. */
+async function takeHeapSnapshot(pid, dir) {
+  process.kill(pid, "SIGUSR2");
+  let last = -1;
+  for (let waited = 0; waited < 60_000; waited += 500) {
+    await sleep(500);
+    const [name] = (await readdir(dir)).filter((f) => f.endsWith(".heapsnapshot"));
+    if (name === undefined) continue;
+    const { size } = await stat(path.join(dir, name));
+    if (size === last && size > 0) return summarizeHeapSnapshot(path.join(dir, name), HEAP_CLASSES);
+    last = size;
+  }
+  throw new Error("no heap snapshot within 60 s");
+}
+
+/** RSS of a Node process that loads nothing and waits: what every Node daemon starts from. */
+async function bareNodeMemory() {
+  const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
+  try {
+    await sleep(1500);
+    const m = await memoryOf(child.pid);
+    return { rssMB: mb(m.rssKiB), anonMB: mb(m.anonKiB), fileMB: mb(m.fileKiB) };
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+export function calicoRun(ctx, size, { listen = true, nodeArgs = [], heapSnapshot = false } = {}) {
   return footprintRun(ctx, {
     argsFor: (root) => ["--confdir", REPO, "--endpoints", ctx.etcd.clientUrl, "--node-name", ctx.localNode, "--root", root, "--sync-only"],
     watchedDir: CONFIG_DIR,
@@ -87,6 +124,7 @@ export function calicoRun(ctx, size, { listen = true, nodeArgs = [] } = {}) {
     change: () => makeChange(ctx.nextChange(), size, "ip"),
     listen,
     nodeArgs,
+    heapSnapshot,
   });
 }
 
@@ -107,7 +145,7 @@ function describe(label, r) {
 
 export async function measureFootprint(ctx) {
   const client = ctx.etcd.client();
-  const result = { changes: CHANGES, idleSeconds: ctx.footprintIdleMs / 1000, calico: {} };
+  const result = { changes: CHANGES, idleSeconds: ctx.footprintIdleMs / 1000, calico: {}, bareNode: await bareNodeMemory() };
   for (const size of SIZES) {
     await wipe(client, "/calico/");
     await loadKeys(client, calicoCluster(size));
@@ -118,6 +156,8 @@ export async function measureFootprint(ctx) {
       // The daemon as confd runs: no status server, no metrics.
       result.withoutListen1000 = await calicoRun(ctx, size, { listen: false });
       ctx.log(describe(`${size} nodes without --listen`, result.withoutListen1000));
+      // A run of its own: writing the snapshot grows the process, and must not touch the figures above.
+      result.heapSnapshot1000 = (await calicoRun(ctx, size, { heapSnapshot: true })).snapshot;
     }
   }
   await wipe(client, "/calico/");

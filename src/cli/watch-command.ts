@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import type { Server } from "node:http";
+import { setFlagsFromString } from "node:v8";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
@@ -19,6 +20,7 @@ import type { Config } from "./settings.js";
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+  keepYoungGenerationSmall();
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
@@ -100,6 +102,15 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   await closeConfigWatch?.();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   return code;
+}
+
+/**
+ * V8 doubles its young generation whenever a scavenge finds much alive, as the initial listing makes
+ * it do, up to 32 MB, and a daemon keeps those pages resident for good. Set before the listing, so
+ * only the daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString("--semi-space-growth-factor=1");
 }
 
 async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {
