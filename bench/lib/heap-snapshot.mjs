@@ -126,9 +126,9 @@ export async function summarizeHeapSnapshot(file, classes) {
   for (let n = 0; n < g.count; n++) {
     const w = reachable[n] && kindOf(n) === "object" ? wanted.get(nameOf(n)) : undefined;
     if (w === undefined) continue;
-    // An instance held by another instance of a wanted class is counted once, in its holder.
+    // An instance held by another instance of its own class is counted once, in its holder.
     let held = false;
-    for (let d = idom[n]; d > 0 && !held; d = idom[d]) held = kindOf(d) === "object" && wanted.has(nameOf(d));
+    for (let d = idom[n]; d > 0 && !held; d = idom[d]) held = kindOf(d) === "object" && nameOf(d) === nameOf(n);
     w.count++;
     if (!held) w.retained += retained[n];
   }

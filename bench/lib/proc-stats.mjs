@@ -37,15 +37,26 @@ export async function threadSwitchesOf(pid) {
   return out;
 }
 
+/** Slices of an idle window whose CPU seconds are given one by one: when the work was done. */
+const IDLE_SLICE_MS = 10_000;
+
 /**
- * What `pid` does while left alone for `ms`: CPU seconds used and wakeups (voluntary context
- * switches, summed over its threads; by thread name as well, threads of one name added up).
+ * What `pid` does while left alone for `ms`: CPU seconds used (in all, and per 10 s slice) and
+ * wakeups (voluntary context switches, summed over its threads; by thread name as well, threads of
+ * one name added up).
  */
 export async function idleActivity(pid, ms, sleep) {
   const cpu0 = await cpuSecondsOf(pid);
   const before = new Map((await threadSwitchesOf(pid)).map((t) => [t.tid, t]));
-  await sleep(ms);
-  const cpu1 = await cpuSecondsOf(pid);
+  const cpuBySlice = [];
+  let last = cpu0;
+  for (let slept = 0; slept < ms; slept += IDLE_SLICE_MS) {
+    await sleep(Math.min(IDLE_SLICE_MS, ms - slept));
+    const now = await cpuSecondsOf(pid);
+    cpuBySlice.push(Math.round((now - last) * 100) / 100);
+    last = now;
+  }
+  const cpu1 = last;
   const after = await threadSwitchesOf(pid);
   const byThread = {};
   let wakeups = 0;
@@ -58,6 +69,7 @@ export async function idleActivity(pid, ms, sleep) {
   return {
     seconds,
     cpuSeconds: Math.round((cpu1 - cpu0) * 100) / 100,
+    cpuBySlice,
     wakeups,
     wakeupsPerSecond: Math.round((wakeups / seconds) * 10) / 10,
     wakeupsByThread: Object.fromEntries(Object.entries(byThread).sort(([, a], [, b]) => b - a)),

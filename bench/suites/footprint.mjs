@@ -1,7 +1,8 @@
 // Footprint: what `perch watch` costs a node while it sits there. Steady RSS and VmHWM with the
 // shipped set at 100, 1,000 and 5,000 nodes and over 100,000 keys, after a fixed series of changes;
 // then CPU time and wakeups over an idle window, by thread.
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
+import { promisify } from "node:util";
 import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -19,8 +20,8 @@ const SIZES = [100, 1000, 5000];
 const CHANGES = 20;
 const SCALE_CONFDIR = path.join(import.meta.dirname, "..", "scale");
 
-/** The classes whose instances' retained heap the breakdown names (src/mirror, src/template/memo.ts, prom-client, src/store/etcd, pino's sonic-boom). */
-const HEAP_CLASSES = ["Mirror", "RenderMemo", "Registry", "EtcdStore", "SonicBoom"];
+/** The classes whose instances' retained heap the breakdown names: the daemon, and of what it holds the mirror, its views and the memos. */
+const HEAP_CLASSES = ["Daemon", "Mirror", "KeyIndex", "RenderMemo"];
 
 /** KiB (as /proc reports) to MB (10^6 bytes). */
 const mb = (kib) => round((kib * 1024) / 1e6, 1);
@@ -104,6 +105,19 @@ async function takeHeapSnapshot(pid, dir) {
   throw new Error("no heap snapshot within 60 s");
 }
 
+/** bench/lib/footprint-stages.mjs against the cluster in etcd: the daemon's parts' memory, one at a time. */
+async function memoryByStage(ctx, size) {
+  const root = await tempDir("root");
+  try {
+    const script = path.join(import.meta.dirname, "..", "lib", "footprint-stages.mjs");
+    const args = ["--expose-gc", "--semi-space-growth-factor=1", script, ctx.etcd.clientUrl, REPO, root, ctx.localNode, String(size)];
+    const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
+    return JSON.parse(stdout).map((s) => ({ stage: s.stage, heapUsedMB: round(s.heapUsedMB, 1), externalMB: round(s.externalMB, 1), rssMB: round(s.rssMB, 1) }));
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
 /** RSS of a Node process that loads nothing and waits: what every Node daemon starts from. */
 async function bareNodeMemory() {
   const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
@@ -158,6 +172,7 @@ export async function measureFootprint(ctx) {
       ctx.log(describe(`${size} nodes without --listen`, result.withoutListen1000));
       // A run of its own: writing the snapshot grows the process, and must not touch the figures above.
       result.heapSnapshot1000 = (await calicoRun(ctx, size, { heapSnapshot: true })).snapshot;
+      result.stages1000 = await memoryByStage(ctx, size);
     }
   }
   await wipe(client, "/calico/");
