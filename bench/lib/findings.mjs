@@ -192,8 +192,9 @@ What remains, by the tables above:
   seconds after activity, giving back memory (the RSS after the idle window); the CPU per 10 s slice shows when. Without activity
   the timers left are the event-loop histogram (once a second) and, only while they have work, the coalescer's wait
   (\`src/watch/coalescer.ts\`), the retry of a failing resource (\`failing-resources.ts\`), the periodic resync (\`--interval\`),
-  the watch stream's set-up timeout (\`src/store/etcd/watch-stream.ts\`) and the dial timeout (\`connect.ts\`); etcd3 sets no
-  keepalive on the watch.
+  the watch stream's set-up timeout (\`src/store/etcd/watch-stream.ts\`) and the dial timeout (\`connect.ts\`); the gRPC
+  connection pings etcd every 30 s (\`grpc.keepalive_time_ms\` in \`src/store/etcd/connect.ts\`, so a half-open connection cannot
+  stall the watch), and grpc-js checks its channel's idle timeout every 30 minutes.
 `,
   },
   {
