@@ -3,10 +3,10 @@
 // clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/bundle/perch.js)
 // and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
 //
-//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3] [--quick] [--no-profile]
+//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,footprint] [--quick] [--no-profile]
 //   node bench/run.mjs --report
 //
-// --quick: fewer runs and changes, for iterating; --only: some measurements (calicov3: the same
+// --quick: fewer runs and changes and a 10 s idle window instead of 60 s, for iterating; --only: some measurements (calicov3: the same
 // clusters in Calico's v3 datastore, read with --calico-v3, beside the v1 form). Either writes
 // bench/results/BENCHMARKS.partial.md instead of BENCHMARKS.md, which only a full run rewrites.
 // --report: measure nothing; rewrite BENCHMARKS.md from the last full run's latest.json and the
@@ -34,8 +34,9 @@ import { measureEtcdLoad } from "./suites/etcd-load.mjs";
 import { measureLatency } from "./suites/latency.mjs";
 import { etcdRenderArgs, fileRenderArgs, measureNodeStart, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
 import { measureScale } from "./suites/scale.mjs";
+import { measureFootprint } from "./suites/footprint.mjs";
 
-const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale", "calicov3"];
+const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale", "calicov3", "footprint"];
 const SIZES = [100, 1000, 5000];
 
 const { values } = parseArgs({
@@ -48,7 +49,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3] [--quick] [--no-profile] | --report");
+  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,footprint] [--quick] [--no-profile] | --report");
   process.exit(0);
 }
 const resultsDir = path.join(REPO, "bench", "results");
@@ -94,6 +95,7 @@ const ctx = {
   latencyChanges: quick ? 40 : 400,
   etcdLoadChanges: quick ? 20 : 100,
   scaleRuns: quick ? 1 : 3,
+  footprintIdleMs: quick ? 10_000 : 60_000,
   profile: !values["no-profile"],
   profilesDir: path.join(resultsDir, "profiles"),
   profiles: {},
@@ -107,7 +109,7 @@ const results = {
   startedAt: new Date().toISOString(),
   full,
   only,
-  settings: { quick, runs: ctx.runs, latencyChanges: ctx.latencyChanges, etcdLoadChanges: ctx.etcdLoadChanges, scaleRuns: ctx.scaleRuns },
+  settings: { quick, runs: ctx.runs, latencyChanges: ctx.latencyChanges, etcdLoadChanges: ctx.etcdLoadChanges, scaleRuns: ctx.scaleRuns, footprintIdleMs: ctx.footprintIdleMs },
   machine: describeMachine(),
   loadAverageAtStart: loadavg().map((x) => Math.round(x * 100) / 100),
 };
@@ -214,6 +216,7 @@ try {
   if (needsCluster || want("calicov3")) await wipe(client, "/calico/");
 
   if (want("scale")) results.scale = await measureScale(ctx);
+  if (want("footprint")) results.footprint = await measureFootprint(ctx);
 } finally {
   await ctx.etcd.stop();
   await noCheck.cleanup();

@@ -14,7 +14,8 @@ import { onJsonLines } from "./json-lines.mjs";
 /* global fetch, setTimeout, clearTimeout */
 
 export const REPO = path.resolve(import.meta.dirname, "../..");
-export const PERCH = path.join(REPO, "dist/bundle/perch.js");
+// PERCH_BENCH_CLI: another build's launcher, to measure two builds side by side.
+export const PERCH = process.env.PERCH_BENCH_CLI ?? path.join(REPO, "dist/bundle/perch.js");
 const TIME_BIN = "/usr/bin/time";
 
 /** Every child this bench started and that is still running: killed if the bench exits early. */
@@ -75,13 +76,14 @@ export async function timedRun(args, { cwd = REPO, nodeArgs = [], dropEnv = [], 
 
 /**
  * `perch watch` as a child process. Every stdout line is a JSON log event; each is kept with the
- * time (performance.now() of this process) it arrived.
+ * time (performance.now() of this process) it arrived. `listen: false` starts it without
+ * `--listen` (no /metrics): it is then returned at once, not when /healthz answers.
  */
-export async function startWatch(args, { cwd = REPO, nodeArgs = [] } = {}) {
+export async function startWatch(args, { cwd = REPO, nodeArgs = [], listen = true } = {}) {
   const port = await freePort();
   const spawnedAt = performance.now();
   const spawnedAtEpoch = Date.now();
-  const child = track(spawn(process.execPath, [...nodeArgs, PERCH, "watch", "--listen", `127.0.0.1:${port}`, ...args], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }));
+  const child = track(spawn(process.execPath, [...nodeArgs, PERCH, "watch", ...(listen ? ["--listen", `127.0.0.1:${port}`] : []), ...args], { cwd, env: cleanEnv(), stdio: ["ignore", "pipe", "pipe"] }));
   const events = [];
   const waiters = new Set();
   let stderr = "";
@@ -158,6 +160,7 @@ export async function startWatch(args, { cwd = REPO, nodeArgs = [] } = {}) {
       return exitCode;
     },
   };
+  if (!listen) return w;
   // Ready once /healthz answers (the status server starts before the initial sync).
   const deadline = Date.now() + 30_000;
   for (;;) {

@@ -3,6 +3,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { FINDINGS } from "./findings.mjs";
+import { footprintSection } from "./report-footprint.mjs";
 import { REPO } from "./perch.mjs";
 import { evaluateTargets } from "./targets.mjs";
 
@@ -395,6 +396,8 @@ export function renderMarkdown(results) {
     out.push("");
   }
 
+  out.push(...footprintSection(results));
+
   const v3 = results.calicoV3;
   if (v3) {
     const sizes = Object.keys(v3);
@@ -576,7 +579,7 @@ export function renderMarkdown(results) {
   out.push("");
   out.push(
     "`npm run bench` builds, then runs `node bench/run.mjs`: everything above, then this file. `node bench/run.mjs --only oneshot,latency` runs some " +
-      "measurements (`oneshot`, `latency`, `burst`, `etcdload`, `scale`, `calicov3`), `--quick` fewer runs and changes, `--no-profile` skips the profiled runs; " +
+      "measurements (`oneshot`, `latency`, `burst`, `etcdload`, `scale`, `calicov3`, `footprint`), `--quick` fewer runs and changes (and a 10 s idle window), `--no-profile` skips the profiled runs; " +
       "those write `bench/results/BENCHMARKS.partial.md` and leave this file alone. `node --cpu-prof bench/render-loop.mjs 5000 bird` renders one " +
       "resource of the shipped set in a loop from an in-memory mirror of a synthetic cluster (no etcd, no files), to profile the renderer alone.",
   );

@@ -62,6 +62,27 @@ function calicoV3LatencyTargets(size) {
   }));
 }
 
+/** The footprint suite's runs that have an idle window. */
+const idleRuns = (r) => (r.footprint ? [...Object.values(r.footprint.calico), r.footprint.withoutListen1000, r.footprint.scale].filter((run) => run?.idle) : []);
+const worstIdle = (r, f) => (idleRuns(r).length === 0 ? undefined : Math.max(...idleRuns(r).map((run) => f(run.idle))));
+
+/** Issue [13]: what an idle `perch watch` holds and spends (bench/suites/footprint.mjs). */
+const FOOTPRINT_TARGETS = [
+  { id: "footprint-1000-rss", measurement: "steady RSS of perch watch, 1,000 nodes (shipped set, after 20 changes)", target: "≤ 60 MB", limit: 60, get: (r) => r.footprint?.calico[1000]?.steadyRssMB, unit: "MB" },
+  { id: "footprint-5000-rss", measurement: "steady RSS of perch watch, 5,000 nodes", target: "≤ 80 MB", limit: 80, get: (r) => r.footprint?.calico[5000]?.steadyRssMB, unit: "MB" },
+  { id: "footprint-5000-hwm", measurement: "VmHWM of perch watch, 5,000 nodes", target: "≤ 100 MB", limit: 100, get: (r) => r.footprint?.calico[5000]?.peakRssMB, unit: "MB" },
+  { id: "footprint-100k-rss", measurement: "steady RSS of perch watch, 100,000 keys", target: "≤ 120 MB", limit: 120, get: (r) => r.footprint?.scale?.steadyRssMB, unit: "MB" },
+  {
+    id: "footprint-idle-cpu",
+    measurement: "idle perch watch: CPU over 60 s (the most of the footprint runs)",
+    target: "≤ 0.1 s",
+    limit: 0.1,
+    get: (r) => (r.footprint?.idleSeconds === 60 ? worstIdle(r, (idle) => idle.cpuSeconds) : undefined),
+    unit: "s",
+  },
+  { id: "footprint-idle-wakeups", measurement: "idle perch watch: wakeups per second (the most of the footprint runs)", target: "≤ 5", limit: 5, get: (r) => worstIdle(r, (idle) => idle.wakeupsPerSecond), unit: "/s" },
+];
+
 export const TARGETS = [
   ...latencyTargets(1000, 5, 15),
   ...latencyTargets(5000, 15, 40),
@@ -125,6 +146,7 @@ export const TARGETS = [
   },
   ...calicoV3LatencyTargets(1000),
   ...calicoV3LatencyTargets(5000),
+  ...FOOTPRINT_TARGETS,
 ];
 
 /** [{id, measurement, target, figure, held}] for every target whose figure was measured. */

@@ -5,6 +5,7 @@
  */
 import path from "node:path";
 import type { Server } from "node:http";
+import { setFlagsFromString } from "node:v8";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
@@ -12,7 +13,6 @@ import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { Daemon } from "../watch/daemon.js";
 import { Metrics } from "../watch/metrics.js";
 import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
-import { startStatusServer } from "../watch/status-server.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
@@ -22,6 +22,7 @@ import { perchVersion } from "./version.js";
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger, notifyEnv: NotifyEnv): Promise<number> {
+  keepYoungGenerationSmall();
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
@@ -45,6 +46,8 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   let server: Server | undefined;
   if (config.listen) {
     const readiness = { ready: () => started.daemon?.ready() ?? { ready: false, why: "store not reachable yet" } };
+    // Imported only here: without --listen the daemon never loads node:http.
+    const { startStatusServer } = await import("../watch/status-server.js");
     server = await startStatusServer(config.listen.host, config.listen.port, metrics, readiness);
     logger.info({ event: "listen", host: config.listen.host, port: config.listen.port }, "serving /metrics, /healthz, /readyz");
   }
@@ -113,6 +116,15 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await manager.close();
   return code;
+}
+
+/**
+ * V8 doubles its young generation whenever a scavenge finds much alive, as the initial listing makes
+ * it do, up to 32 MB, and a daemon keeps those pages resident for good. Set before the listing, so
+ * only the daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
+ */
+function keepYoungGenerationSmall(): void {
+  setFlagsFromString("--semi-space-growth-factor=1");
 }
 
 async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {

@@ -1,0 +1,75 @@
+// What a `perch watch` at rest costs (docs/deploy.md, "Memory"): V8's young generation stays at its
+// initial size through a listing that would grow it to its maximum, and an idle daemon's event
+// loop wakes about once a second (the event-loop delay histogram), not every 10 ms.
+import { readFile } from "node:fs/promises";
+import path from "node:path";
+import { afterEach, expect, it } from "vitest";
+import { makeConfdir, resourceToml, type TestConfdir } from "../helpers/confdir.js";
+import { startWatch, waitFor, type WatchProcess } from "../helpers/watch-process.js";
+
+/** Enough keys that the listing's survivors make V8 grow its young generation to the maximum. */
+const HOSTS = 5_000;
+const KEYS_PER_HOST = 10;
+/** V8's young generation at its initial size is a few MB; grown, 32 MB. */
+const YOUNG_GENERATION_LIMIT = 8 * 1024 * 1024;
+const IDLE_MS = 5_000;
+/** A wakeup a second plus slack for a scrape or a garbage collection; every 10 ms would be ~500. */
+const IDLE_WAKEUPS_LIMIT = 50;
+
+let c: TestConfdir | undefined;
+let w: WatchProcess | undefined;
+
+afterEach(async () => {
+  await w?.stop();
+  w = undefined;
+  await c?.cleanup();
+  c = undefined;
+});
+
+async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string }> {
+  c = await makeConfdir();
+  const dest = path.join(c.out, "app.cfg");
+  await c.writeTemplate("app.hbs", 'first {{getv "/hosts/h-0/k0"}}\n');
+  await c.writeResource("app", resourceToml("app.hbs", dest, ["/hosts"]));
+  const keys: Record<string, string> = {};
+  for (let h = 0; h < HOSTS; h++) {
+    for (let k = 0; k < KEYS_PER_HOST; k++) keys[`/hosts/h-${h}/k${k}`] = JSON.stringify({ h, k, ip: `10.${h >> 8}.${h & 255}.${k}`, state: "confirmed" });
+  }
+  await c.writeKeys(keys);
+  w = await startWatch(["--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);
+  await w.waitForFile(dest, (content) => content.startsWith("first "));
+  return { w, dest };
+}
+
+/** Sum of the samples whose name ends with `suffix` (whatever the metrics' prefix) and that carry `labels`. */
+async function metricEndingWith(port: number, suffix: string, labels: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const lines = text.split("\n").filter((l) => !l.startsWith("#") && l.includes(`${suffix}{${labels}}`));
+  if (lines.length === 0) throw new Error(`no ${suffix}{${labels}} in /metrics:\n${text}`);
+  return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+}
+
+/** The main thread's voluntary context switches: each is the event loop going to sleep until woken. */
+async function mainThreadWakeups(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/task/${pid}/status`, "utf8");
+  return Number(/^voluntary_ctxt_switches:\s+(\d+)/m.exec(status)?.[1]);
+}
+
+it("perch watch keeps V8's young generation at its initial size through a listing of 50,000 keys", async () => {
+  const { w } = await startOverManyKeys();
+  const young = await metricEndingWith(w.port, "nodejs_heap_space_size_total_bytes", 'space="new"');
+  expect(young).toBeGreaterThan(0);
+  expect(young).toBeLessThanOrEqual(YOUNG_GENERATION_LIMIT);
+});
+
+it("an idle perch watch wakes its event loop about once a second", async () => {
+  const { w } = await startOverManyKeys();
+  const pid = w.proc.pid;
+  if (pid === undefined) throw new Error("perch watch has no pid");
+  await waitFor("the first pass", () => w.events.find((e) => e.event === "pass"));
+  const before = await mainThreadWakeups(pid);
+  await new Promise((resolve) => setTimeout(resolve, IDLE_MS));
+  const wakeups = (await mainThreadWakeups(pid)) - before;
+  expect(wakeups).toBeGreaterThan(0);
+  expect(wakeups).toBeLessThanOrEqual(IDLE_WAKEUPS_LIMIT);
+});
