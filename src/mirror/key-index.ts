@@ -149,7 +149,7 @@ export class KeyIndex {
   }
 
   private read(kind: Dep, path: string): void {
-    if (this.tracker && this.versions) this.tracker.record(kind, path, this.versions.version(kind, path));
+    this.tracker?.record(kind, path);
   }
 
   private settle(): void {

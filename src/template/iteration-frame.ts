@@ -1,0 +1,91 @@
+/**
+ * The data frames of memoized `{{#each}}` iterations: `@index`, `@key`, `@first` and `@last` are getters that
+ * note which iterations read their position, so a key coming or going re-renders only those that did.
+ */
+
+/** Handlebars data: `@name` variables, and `_parent` for `@../name`. */
+export type DataFrame = Record<string | symbol, unknown>;
+
+/** One iteration's place in its list, and whether its render asked for it. */
+export class Position {
+  readIndex = false;
+  readFirst = false;
+  readLast = false;
+
+  constructor(
+    readonly index: number,
+    readonly count: number,
+  ) {}
+
+  get first(): boolean {
+    return this.index === 0;
+  }
+
+  get last(): boolean {
+    return this.index === this.count - 1;
+  }
+}
+
+const POSITION = Symbol("position");
+const POSITION_NAMES = new Set(["index", "key", "first", "last"]);
+
+/** A frame below `parent` for one iteration at `position`. */
+export function iterationFrame(parent: DataFrame | undefined, position: Position): DataFrame {
+  const frame = childFrame(parent);
+  definePosition(frame, position);
+  return frame;
+}
+
+/**
+ * Handlebars' createFrame, except that the position getters of an enclosing iteration are carried over as getters:
+ * copying them by value would count every nested `{{#let}}` as a read of the position.
+ */
+export function childFrame(parent: DataFrame | undefined): DataFrame {
+  const frame: DataFrame = {};
+  if (parent === undefined) return frame;
+  const position = parent[POSITION] as Position | undefined;
+  for (const name in parent) {
+    if (!Object.prototype.hasOwnProperty.call(parent, name) || (position !== undefined && POSITION_NAMES.has(name))) continue;
+    frame[name] = parent[name];
+  }
+  if (position !== undefined) definePosition(frame, position);
+  frame._parent = parent;
+  return frame;
+}
+
+/** Binds `{{#let}}` variables; one named like a position variable ends the frame's tracking (it reads the rest). */
+export function bind(frame: DataFrame, variables: Record<string, unknown>): void {
+  const position = frame[POSITION] as Position | undefined;
+  if (position !== undefined && Object.keys(variables).some((name) => POSITION_NAMES.has(name))) {
+    for (const name of POSITION_NAMES) Object.defineProperty(frame, name, { value: frame[name], writable: true, enumerable: true, configurable: true });
+    delete frame[POSITION];
+  }
+  Object.assign(frame, variables);
+}
+
+/** The frame's own values as a render sees them, positions read without counting as a read. */
+export function frameValues(frame: DataFrame): Array<[string, unknown]> {
+  const position = frame[POSITION] as Position | undefined;
+  const out: Array<[string, unknown]> = [];
+  for (const name in frame) {
+    if (!Object.prototype.hasOwnProperty.call(frame, name) || name === "_parent") continue;
+    out.push([name, position !== undefined && POSITION_NAMES.has(name) ? rawPosition(position, name) : frame[name]]);
+  }
+  return out;
+}
+
+function rawPosition(position: Position, name: string): unknown {
+  if (name === "first") return position.first;
+  if (name === "last") return position.last;
+  return position.index;
+}
+
+function definePosition(frame: DataFrame, position: Position): void {
+  Object.defineProperties(frame, {
+    [POSITION]: { value: position, enumerable: false, configurable: true },
+    index: { get: () => ((position.readIndex = true), position.index), enumerable: true, configurable: true },
+    key: { get: () => ((position.readIndex = true), position.index), enumerable: true, configurable: true },
+    first: { get: () => ((position.readFirst = true), position.first), enumerable: true, configurable: true },
+    last: { get: () => ((position.readLast = true), position.last), enumerable: true, configurable: true },
+  });
+}
