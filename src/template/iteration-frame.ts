@@ -6,11 +6,15 @@
 /** Handlebars data: `@name` variables, and `_parent` for `@../name`. */
 export type DataFrame = Record<string | symbol, unknown>;
 
+export type PositionPart = "index" | "first" | "last";
+
 /** One iteration's place in its list, and whether its render asked for it. */
 export class Position {
   readIndex = false;
   readFirst = false;
   readLast = false;
+  /** Told of every read (by the memo: an iteration nested in this one that reads it depends on it too). */
+  onRead: ((position: Position, part: PositionPart) => void) | undefined;
 
   constructor(
     readonly index: number,
@@ -23,6 +27,14 @@ export class Position {
 
   get last(): boolean {
     return this.index === this.count - 1;
+  }
+
+  read(part: PositionPart): number | boolean {
+    if (part === "index") this.readIndex = true;
+    else if (part === "first") this.readFirst = true;
+    else this.readLast = true;
+    this.onRead?.(this, part);
+    return part === "index" ? this.index : part === "first" ? this.first : this.last;
   }
 }
 
@@ -83,9 +95,9 @@ function rawPosition(position: Position, name: string): unknown {
 function definePosition(frame: DataFrame, position: Position): void {
   Object.defineProperties(frame, {
     [POSITION]: { value: position, enumerable: false, configurable: true },
-    index: { get: () => ((position.readIndex = true), position.index), enumerable: true, configurable: true },
-    key: { get: () => ((position.readIndex = true), position.index), enumerable: true, configurable: true },
-    first: { get: () => ((position.readFirst = true), position.first), enumerable: true, configurable: true },
-    last: { get: () => ((position.readLast = true), position.last), enumerable: true, configurable: true },
+    index: { get: () => position.read("index"), enumerable: true, configurable: true },
+    key: { get: () => position.read("index"), enumerable: true, configurable: true },
+    first: { get: () => position.read("first"), enumerable: true, configurable: true },
+    last: { get: () => position.read("last"), enumerable: true, configurable: true },
   });
 }

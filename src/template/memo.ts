@@ -5,7 +5,7 @@
  */
 import type { KeyIndex } from "../mirror/key-index.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
-import { Position } from "./iteration-frame.js";
+import { Position, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 
 /** Reads as "<kind><path>". */
@@ -34,6 +34,10 @@ interface Entry {
   paths: string[];
   /** Its place in the list, and which of index/first/last it read. */
   position: Position;
+  /** The site's env epoch it was rendered in: one no longer listed may outlive several. */
+  epoch: number;
+  /** Positions of the iterations around it that it read, as "<levels up> <part>": reused, it reads them again. */
+  outerReads: Set<string>;
   /** The loops inside it. */
   scope: Scope;
 }
@@ -50,11 +54,10 @@ export class LoopSite {
   used = 0;
   /** What the iterations saw of the loop's surroundings in the last render. */
   env: LoopEnv | undefined;
-  /** Whether that equals this render's: if not, no iteration is reused. */
-  sameEnv = false;
-  /** The list the loop went over in the last render, and its output in runs of CHUNK iterations. */
-  items: readonly unknown[] | undefined;
-  chunks: Array<Chunk | undefined> = [];
+  /** Counts the renders whose env differed from the one before: only entries of the current epoch are reused. */
+  epoch = 0;
+  /** The last render's output in runs of up to CHUNK iterations, by the run's first item. */
+  chunks = new Map<unknown, Chunk>();
 
   get size(): number {
     return this.byValue.size + this.byObject.size + this.byJson.size;
@@ -66,15 +69,27 @@ export class LoopSite {
 }
 
 /**
- * Iterations per chunk: over the very same list as last time (a cached listing: no host came or went),
- * a chunk of unchanged iterations is one flat string, so a render joins N/32 pieces, not N.
+ * Iterations per run: where the list goes on as last time (the mirror keeps unchanged pairs and listings
+ * the same objects), a run of unchanged iterations is one flat string found by one lookup, so a render
+ * looks up and joins N/32 pieces, not N.
  */
 const CHUNK = 32;
 
-/** CHUNK consecutive iterations' joined (flat) output, and their entries. */
+/** Consecutive iterations' joined (flat) output, their items and their entries. */
 interface Chunk {
+  items: unknown[];
   output: string;
   entries: Entry[];
+  /** Whether an iteration in it read its position (then a run that moved is checked item by item). */
+  readsPosition: boolean;
+}
+
+function newRun(): Chunk & { remembered: boolean } {
+  return { items: [], output: "", entries: [], readsPosition: false, remembered: true };
+}
+
+function readsPosition(position: Position): boolean {
+  return position.readIndex || position.readFirst || position.readLast;
 }
 
 /** What a render is inside: the whole template (reads not kept) or an iteration. */
@@ -84,6 +99,9 @@ interface Frame {
   reads: Reads | undefined;
   /** Inside an iteration that is not remembered, loops render plainly. */
   plain: boolean;
+  /** The iteration's position, and those of iterations around it that it read (see Entry.outerReads). */
+  position?: Position;
+  outerReads?: Set<string>;
 }
 
 export class RenderMemo implements ReadTracker {
@@ -139,64 +157,86 @@ export class RenderMemo implements ReadTracker {
     scope.visited.add(site);
     site.used = 0;
     const env = captureEnv(caller);
-    site.sameEnv = site.env !== undefined && sameEnv(site.env, env);
+    if (site.env === undefined || !sameEnv(site.env, env)) site.epoch++;
     site.env = env;
     return site;
   }
 
-  /** The loop's output: each iteration reused unless it changed, whole chunks when the list is the same array. */
+  /** The loop's output: runs of iterations reused whole where the list goes on as it did, the rest item by item. */
   loop(site: LoopSite, items: readonly unknown[], render: (i: number, position: Position) => string): string {
-    // The identity check keeps a list built afresh (split's) to per-item reuse.
-    const sameList = site.sameEnv && site.items === items;
-    if (!sameList) site.chunks = [];
-    site.items = items;
+    const previous = site.chunks;
+    const chunks = new Map<unknown, Chunk>();
+    const count = items.length;
     let out = "";
-    for (let c = 0, start = 0; start < items.length; c++, start += CHUNK) {
-      const end = Math.min(start + CHUNK, items.length);
-      const chunk = sameList ? site.chunks[c] : undefined;
-      if (chunk !== undefined && chunk.entries.every((e) => !e.stale)) {
+    let run: Chunk & { remembered: boolean } = newRun();
+    const close = () => {
+      if (run.items.length === 0) return;
+      flatten(run.output);
+      if (run.remembered && !chunks.has(run.items[0])) chunks.set(run.items[0], run);
+      out += run.output;
+      run = newRun();
+    };
+    for (let i = 0; i < count; ) {
+      const chunk = previous.get(items[i]);
+      if (chunk !== undefined && this.reusable(site, chunk, items, i)) {
+        close();
         for (const entry of chunk.entries) this.reuse(site, entry);
+        if (!chunks.has(items[i])) chunks.set(items[i], chunk);
         out += chunk.output;
+        i += chunk.items.length;
         continue;
       }
-      let text = "";
-      const entries: Entry[] = [];
-      // A chunk with an iteration that is not remembered (see iteration) renders every time.
-      let remembered = true;
-      for (let i = start; i < end; i++) {
-        const { output, entry } = this.iteration(site, items[i], new Position(i, items.length), render);
-        text += output;
-        if (entry === undefined) remembered = false;
-        else entries.push(entry);
+      const { output, entry } = this.iteration(site, items[i], i, count, render);
+      run.items.push(items[i]);
+      run.output += output;
+      if (entry === undefined) run.remembered = false;
+      else {
+        run.entries.push(entry);
+        run.readsPosition ||= readsPosition(entry.position);
       }
-      flatten(text);
-      site.chunks[c] = remembered ? { output: text, entries } : undefined;
-      out += text;
+      i++;
+      if (run.items.length === CHUNK) close();
     }
+    close();
+    site.chunks = chunks;
     return out;
   }
 
+  /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
+  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number): boolean {
+    if (start + chunk.items.length > items.length) return false;
+    for (let j = 0; j < chunk.items.length; j++) {
+      const entry = chunk.entries[j] as Entry;
+      if (items[start + j] !== chunk.items[j] || entry.stale || entry.seen === this.generation || entry.epoch !== site.epoch) return false;
+      if (chunk.readsPosition && !samePlace(entry.position, start + j, items.length)) return false;
+    }
+    return true;
+  }
+
   /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
-  private iteration(site: LoopSite, item: unknown, position: Position, render: (i: number, position: Position) => string): { output: string; entry?: Entry } {
+  private iteration(site: LoopSite, item: unknown, index: number, count: number, render: (i: number, position: Position) => string): { output: string; entry?: Entry } {
     const slot = slotOf(site, item);
-    if (slot === undefined) return { output: this.plainIteration(position, render) };
+    if (slot === undefined) return { output: this.plainIteration(new Position(index, count), render) };
     const [map, key] = slot;
     let entry = map.get(key);
     // The same item twice in one list: the second renders plainly; the entry stays the first one's.
-    if (entry !== undefined && entry.seen === this.generation) return { output: this.plainIteration(position, render) };
-    if (entry !== undefined && site.sameEnv && !entry.stale && samePlace(entry.position, position)) {
+    if (entry !== undefined && entry.seen === this.generation) return { output: this.plainIteration(new Position(index, count), render) };
+    if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.position, index, count)) {
       this.reuse(site, entry);
       return { output: entry.output, entry };
     }
+    const position = new Position(index, count);
+    position.onRead = (p, part) => this.positionRead(p, part);
     const scope = entry?.scope ?? new Scope();
-    const { output, reads: paths } = this.tracked({ scope, reads: [], plain: false }, () => render(position.index, position));
+    const outerReads = new Set<string>();
+    const { output, reads: paths } = this.tracked({ scope, reads: [], plain: false, position, outerReads }, () => render(position.index, position));
     flatten(output);
     if (entry === undefined) {
-      entry = { output, stale: false, seen: this.generation, paths, position, scope };
+      entry = { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads };
       map.set(key, entry);
     } else {
       this.unregister(entry, false);
-      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position });
+      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position, epoch: site.epoch, outerReads });
     }
     this.register(entry);
     site.used++;
@@ -211,6 +251,31 @@ export class RenderMemo implements ReadTracker {
     // The iteration around this one depends on everything this one read.
     const reads = this.frame().reads;
     if (reads !== undefined) for (const path of entry.paths) reads.push(path);
+    // It would sit one level below the top frame: its reads of positions around it count again.
+    const level = this.frames.length;
+    for (const read of entry.outerReads) {
+      const space = read.indexOf(" ");
+      this.markPosition(level - Number(read.slice(0, space)), read.slice(space + 1) as PositionPart);
+    }
+  }
+
+  /** A position getter fired: the iterations being rendered inside the one it belongs to read it. */
+  private positionRead(position: Position, part: PositionPart): void {
+    for (let level = this.frames.length - 1; level > 0; level--) {
+      if (this.frames[level]?.position !== position) continue;
+      for (let inner = level + 1; inner < this.frames.length; inner++) this.frames[inner]?.outerReads?.add(`${inner - level} ${part}`);
+      return;
+    }
+  }
+
+  /** The iteration rendered at `level` read its `part`, and so did those inside it being rendered. */
+  private markPosition(level: number, part: PositionPart): void {
+    const position = this.frames[level]?.position;
+    if (position === undefined) return;
+    if (part === "index") position.readIndex = true;
+    else if (part === "first") position.readFirst = true;
+    else position.readLast = true;
+    for (let inner = level + 1; inner < this.frames.length; inner++) this.frames[inner]?.outerReads?.add(`${inner - level} ${part}`);
   }
 
   /** Renders in a frame of its own and returns what it read; its scope then keeps only the loops it entered. */
@@ -248,7 +313,9 @@ export class RenderMemo implements ReadTracker {
         for (const map of site.maps()) for (const entry of map.values()) this.unregister(entry, true);
         continue;
       }
-      if (site.used === site.size) continue;
+      // Entries of items no longer listed stay, still registered (a change still makes them stale), until
+      // they are many: dropping them at every render would scan every entry of a 100,000-item loop.
+      if (site.size - site.used <= Math.max(CHUNK, site.used >> 3)) continue;
       for (const map of site.maps()) {
         for (const [item, entry] of map) {
           if (entry.seen !== this.generation) {
@@ -303,10 +370,10 @@ export class RenderMemo implements ReadTracker {
 }
 
 /** Reusable at this place: the same position, or one that differs only in what the iteration did not read. */
-function samePlace(was: Position, now: Position): boolean {
-  if (was.readIndex && was.index !== now.index) return false;
-  if (was.readFirst && was.first !== now.first) return false;
-  return !(was.readLast && was.last !== now.last);
+function samePlace(was: Position, index: number, count: number): boolean {
+  if (was.readIndex && was.index !== index) return false;
+  if (was.readFirst && was.first !== (index === 0)) return false;
+  return !(was.readLast && was.last !== (index === count - 1));
 }
 
 /** The map an item's entry is kept in, and its key there; undefined for an item that cannot be keyed. */
