@@ -37,9 +37,9 @@ interface Entry {
   /** The site's env epoch it was rendered in: one no longer listed may outlive several. */
   epoch: number;
   /** Positions of the iterations around it that it read, as "<levels up> <part>": reused, it reads them again. */
-  outerReads: Set<string>;
-  /** The loops inside it. */
-  scope: Scope;
+  outerReads: Set<string> | undefined;
+  /** The loops inside it, if any. */
+  scope: Scope | undefined;
 }
 
 /** One entry into a loop. Items are looked up by themselves (a cached listing's names and pairs keep their identity). */
@@ -84,6 +84,12 @@ interface Chunk {
   readsPosition: boolean;
 }
 
+/** Plain frames (position undefined) keep none: no entry is made of them. */
+function addOuterRead(frame: Frame, read: string): void {
+  if (frame.position === undefined) return;
+  (frame.outerReads ??= new Set()).add(read);
+}
+
 function newRun(): Chunk & { remembered: boolean } {
   return { items: [], output: "", entries: [], readsPosition: false, remembered: true };
 }
@@ -94,7 +100,8 @@ function readsPosition(position: Position): boolean {
 
 /** What a render is inside: the whole template (reads not kept) or an iteration. */
 interface Frame {
-  scope: Scope;
+  /** Made when a loop is first entered in it. */
+  scope: Scope | undefined;
   /** undefined: outside every iteration, where reads decide nothing. */
   reads: Reads | undefined;
   /** Inside an iteration that is not remembered, loops render plainly. */
@@ -115,6 +122,9 @@ export class RenderMemo implements ReadTracker {
   callerPartials: unknown;
   /** Iterations reused and rendered in the last render (for tests and debug logs). */
   stats = { reused: 0, rendered: 0 };
+
+  /** Every position's onRead: one function, not one per iteration. */
+  private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
 
   constructor(readonly view: KeyIndex) {
     const versions: Versions = view.trackVersions();
@@ -148,7 +158,8 @@ export class RenderMemo implements ReadTracker {
 
   /** This entry into the loop at `location`, with what its iterations see of their surroundings. */
   enter(location: string, caller: LoopCaller): LoopSite {
-    const { scope } = this.frame();
+    const frame = this.frame();
+    const scope = (frame.scope ??= new Scope());
     const n = (scope.visits.get(location) ?? 0) + 1;
     scope.visits.set(location, n);
     const id = `${location}#${n}`;
@@ -226,17 +237,18 @@ export class RenderMemo implements ReadTracker {
       return { output: entry.output, entry };
     }
     const position = new Position(index, count);
-    position.onRead = (p, part) => this.positionRead(p, part);
-    const scope = entry?.scope ?? new Scope();
-    const outerReads = new Set<string>();
-    const { output, reads: paths } = this.tracked({ scope, reads: [], plain: false, position, outerReads }, () => render(position.index, position));
+    position.onRead = this.onPositionRead;
+    const frame: Frame = { scope: entry?.scope, reads: [], plain: false, position, outerReads: undefined };
+    const { output, reads: paths } = this.tracked(frame, () => render(position.index, position));
+    const scope = frame.scope;
+    const outerReads = frame.outerReads;
     flatten(output);
     if (entry === undefined) {
       entry = { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads };
       map.set(key, entry);
     } else {
       this.unregister(entry, false);
-      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position, epoch: site.epoch, outerReads });
+      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads });
     }
     this.register(entry);
     site.used++;
@@ -248,9 +260,14 @@ export class RenderMemo implements ReadTracker {
     entry.seen = this.generation;
     site.used++;
     this.stats.reused++;
-    // The iteration around this one depends on everything this one read.
+    if (this.frames.length > 1) this.readAgain(entry);
+  }
+
+  /** A reused iteration inside one being rendered: that one depends on what this one read. */
+  private readAgain(entry: Entry): void {
     const reads = this.frame().reads;
     if (reads !== undefined) for (const path of entry.paths) reads.push(path);
+    if (entry.outerReads === undefined) return;
     // It would sit one level below the top frame: its reads of positions around it count again.
     const level = this.frames.length;
     for (const read of entry.outerReads) {
@@ -263,7 +280,7 @@ export class RenderMemo implements ReadTracker {
   private positionRead(position: Position, part: PositionPart): void {
     for (let level = this.frames.length - 1; level > 0; level--) {
       if (this.frames[level]?.position !== position) continue;
-      for (let inner = level + 1; inner < this.frames.length; inner++) this.frames[inner]?.outerReads?.add(`${inner - level} ${part}`);
+      for (let inner = level + 1; inner < this.frames.length; inner++) addOuterRead(this.frames[inner] as Frame, `${inner - level} ${part}`);
       return;
     }
   }
@@ -275,12 +292,12 @@ export class RenderMemo implements ReadTracker {
     if (part === "index") position.readIndex = true;
     else if (part === "first") position.readFirst = true;
     else position.readLast = true;
-    for (let inner = level + 1; inner < this.frames.length; inner++) this.frames[inner]?.outerReads?.add(`${inner - level} ${part}`);
+    for (let inner = level + 1; inner < this.frames.length; inner++) addOuterRead(this.frames[inner] as Frame, `${inner - level} ${part}`);
   }
 
   /** Renders in a frame of its own and returns what it read; its scope then keeps only the loops it entered. */
   private tracked(frame: Frame, render: () => string): { output: string; reads: Reads } {
-    frame.scope.reset();
+    frame.scope?.reset();
     this.frames.push(frame);
     let output: string;
     try {
@@ -289,7 +306,7 @@ export class RenderMemo implements ReadTracker {
       // On an error the render is abandoned; end(false) drops everything it remembered.
       this.frames.pop();
     }
-    this.prune(frame.scope);
+    if (frame.scope !== undefined) this.prune(frame.scope);
     const reads = frame.reads ?? [];
     const outer = this.frame().reads;
     if (outer !== undefined) for (const read of reads) outer.push(read);
@@ -298,7 +315,7 @@ export class RenderMemo implements ReadTracker {
 
   /** An iteration that is not remembered: what it read counts for the iteration around it. */
   private plainIteration(position: Position, render: (i: number, position: Position) => string): string {
-    return this.tracked({ scope: new Scope(), reads: [], plain: true }, () => render(position.index, position)).output;
+    return this.tracked({ scope: undefined, reads: [], plain: true }, () => render(position.index, position)).output;
   }
 
   private frame(): Frame {
@@ -359,7 +376,7 @@ export class RenderMemo implements ReadTracker {
       // An empty set goes too: paths of hosts long gone would otherwise stay for the process's life.
       if (entries?.delete(entry) && entries.size === 0) this.readers.delete(path);
     }
-    if (!nested) return;
+    if (!nested || entry.scope === undefined) return;
     for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
   }
 
