@@ -82,6 +82,8 @@ interface Chunk {
   entries: Entry[];
   /** Whether an iteration in it read its position (then a run that moved is checked item by item). */
   readsPosition: boolean;
+  /** The render that last used it. */
+  met: number;
 }
 
 /** Plain frames (position undefined) keep none: no entry is made of them. */
@@ -90,8 +92,8 @@ function addOuterRead(frame: Frame, read: string): void {
   (frame.outerReads ??= new Set()).add(read);
 }
 
-function newRun(): Chunk & { remembered: boolean } {
-  return { items: [], output: "", entries: [], readsPosition: false, remembered: true };
+function newRun(generation: number): Chunk & { remembered: boolean } {
+  return { items: [], output: "", entries: [], readsPosition: false, met: generation, remembered: true };
 }
 
 function readsPosition(position: Position): boolean {
@@ -175,24 +177,29 @@ export class RenderMemo implements ReadTracker {
 
   /** The loop's output: runs of iterations reused whole where the list goes on as it did, the rest item by item. */
   loop(site: LoopSite, items: readonly unknown[], render: (i: number, position: Position) => string): string {
-    const previous = site.chunks;
-    const chunks = new Map<unknown, Chunk>();
+    // Kept in place (a new map each render would rehash thousands of runs); runs not met go at the end.
+    const chunks = site.chunks;
+    let met = 0;
     const count = items.length;
     let out = "";
-    let run: Chunk & { remembered: boolean } = newRun();
+    let run: Chunk & { remembered: boolean } = newRun(this.generation);
     const close = () => {
       if (run.items.length === 0) return;
       flatten(run.output);
-      if (run.remembered && !chunks.has(run.items[0])) chunks.set(run.items[0], run);
+      if (run.remembered && chunks.get(run.items[0])?.met !== this.generation) {
+        chunks.set(run.items[0], run);
+        met++;
+      }
       out += run.output;
-      run = newRun();
+      run = newRun(this.generation);
     };
     for (let i = 0; i < count; ) {
-      const chunk = previous.get(items[i]);
-      if (chunk !== undefined && this.reusable(site, chunk, items, i)) {
+      const chunk = chunks.get(items[i]);
+      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i)) {
         close();
-        for (const entry of chunk.entries) this.reuse(site, entry);
-        if (!chunks.has(items[i])) chunks.set(items[i], chunk);
+        this.reuseRun(site, chunk.entries);
+        chunk.met = this.generation;
+        met++;
         out += chunk.output;
         i += chunk.items.length;
         continue;
@@ -209,7 +216,7 @@ export class RenderMemo implements ReadTracker {
       if (run.items.length === CHUNK) close();
     }
     close();
-    site.chunks = chunks;
+    if (met < chunks.size) for (const [first, chunk] of chunks) if (chunk.met !== this.generation) chunks.delete(first);
     return out;
   }
 
@@ -254,6 +261,17 @@ export class RenderMemo implements ReadTracker {
     site.used++;
     this.stats.rendered++;
     return { output, entry };
+  }
+
+  /** reuse() for a run, without a call per entry at the top level (a 10,000-item loop reuses them all). */
+  private reuseRun(site: LoopSite, entries: Entry[]): void {
+    if (this.frames.length > 1) {
+      for (const entry of entries) this.reuse(site, entry);
+      return;
+    }
+    for (const entry of entries) entry.seen = this.generation;
+    site.used += entries.length;
+    this.stats.reused += entries.length;
   }
 
   private reuse(site: LoopSite, entry: Entry): void {
