@@ -3,7 +3,7 @@
 // clusters (100, 1,000 and 5,000 nodes) and 100,000 keys, drives the BUILT CLI (dist/bundle/perch.js)
 // and writes bench/results/latest.json and — after a full run — BENCHMARKS.md.
 //
-//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,footprint] [--quick] [--no-profile]
+//   node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,generic,footprint] [--quick] [--no-profile]
 //   node bench/run.mjs --report
 //
 // --quick: fewer runs and changes and a 10 s idle window instead of 60 s, for iterating; --only: some measurements (calicov3: the same
@@ -31,12 +31,13 @@ import { evaluateTargets } from "./lib/targets.mjs";
 import { measureBurst } from "./suites/burst.mjs";
 import { measureCalicoV3 } from "./suites/calico-v3.mjs";
 import { measureEtcdLoad } from "./suites/etcd-load.mjs";
+import { measureGeneric } from "./suites/generic.mjs";
 import { measureLatency } from "./suites/latency.mjs";
 import { etcdRenderArgs, fileRenderArgs, measureNodeStart, measureOneShot, profileOneShot } from "./suites/oneshot.mjs";
 import { measureScale } from "./suites/scale.mjs";
 import { measureFootprint } from "./suites/footprint.mjs";
 
-const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale", "calicov3", "footprint"];
+const SUITES = ["oneshot", "latency", "burst", "etcdload", "scale", "calicov3", "generic", "footprint"];
 const SIZES = [100, 1000, 5000];
 
 const { values } = parseArgs({
@@ -49,7 +50,7 @@ const { values } = parseArgs({
   },
 });
 if (values.help) {
-  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,footprint] [--quick] [--no-profile] | --report");
+  console.log("usage: node bench/run.mjs [--only oneshot,latency,burst,etcdload,scale,calicov3,generic,footprint] [--quick] [--no-profile] | --report");
   process.exit(0);
 }
 const resultsDir = path.join(REPO, "bench", "results");
@@ -216,6 +217,7 @@ try {
   if (needsCluster || want("calicov3")) await wipe(client, "/calico/");
 
   if (want("scale")) results.scale = await measureScale(ctx);
+  if (want("generic")) results.generic = await measureGeneric(ctx, { changes: quick ? 20 : 200 });
   if (want("footprint")) results.footprint = await measureFootprint(ctx);
 } finally {
   await ctx.etcd.stop();

@@ -83,6 +83,35 @@ const FOOTPRINT_TARGETS = [
   { id: "footprint-idle-wakeups", measurement: "idle perch watch: wakeups per second (the most of the footprint runs)", target: "≤ 5", limit: 5, get: (r) => worstIdle(r, (idle) => idle.wakeupsPerSecond), unit: "/s" },
 ];
 
+/** Generic templates (bench/suites/generic.mjs), the gets + json loop: put → file at 10,000 keys, and render growth. */
+function genericTargets() {
+  const row = (kind, what, q, limit) => ({
+    id: `generic-10000-${kind}-${q}`,
+    measurement: `generic templates, 10,000 keys, ${what} → file, ${q} (gets loop with json)`,
+    target: `≤ ${limit} ms`,
+    limit,
+    get: (r) => r.generic?.[10000]?.["gets-json"]?.[kind]?.latencyMs[q],
+    unit: "ms",
+  });
+  return [
+    row("value", "a value change", "p50", 4),
+    row("value", "a value change", "p99", 12),
+    row("added", "an added key", "p50", 6),
+    row("added", "an added key", "p99", 15),
+    {
+      id: "generic-render-growth",
+      measurement: "generic templates, one change's render (median, daemon's log) at 100,000 keys ÷ at 1,000 keys (gets loop with json, value change)",
+      target: "≤ 2×",
+      limit: 2,
+      get: (r) => {
+        const at = (n) => r.generic?.[n]?.["gets-json"]?.value.renderMedianMs;
+        return at(100000) === undefined || !at(1000) ? undefined : Math.round((at(100000) / at(1000)) * 10) / 10;
+      },
+      unit: "×",
+    },
+  ];
+}
+
 export const TARGETS = [
   ...latencyTargets(1000, 5, 15),
   ...latencyTargets(5000, 15, 40),
@@ -147,6 +176,7 @@ export const TARGETS = [
   ...calicoV3LatencyTargets(1000),
   ...calicoV3LatencyTargets(5000),
   ...FOOTPRINT_TARGETS,
+  ...genericTargets(),
 ];
 
 /** [{id, measurement, target, figure, held}] for every target whose figure was measured. */

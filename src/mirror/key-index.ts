@@ -3,7 +3,11 @@
  * segments), changed in place so that a render never re-reads or re-sorts the whole store.
  */
 import { globToRegExp, literalPrefix } from "./glob.js";
+import { GlobResults, keysByValue, kvPair, type KVPair } from "./glob-results.js";
+import { compareBytes, lowerBound } from "./sorted.js";
 import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
+
+export { compareBytes } from "./sorted.js";
 
 /** Above this many pending inserts/deletes, one full re-sort beats many splices. */
 const SPLICE_LIMIT = 256;
@@ -17,6 +21,8 @@ export class KeyIndex {
   private versions: Versions | undefined;
   /** Listings by directory, while no key below it has come or gone (only with versions kept). */
   private readonly listings = new Map<string, { version: number; names: readonly string[] }>();
+  /** gets/getvs results, kept up to date (only with versions kept). */
+  private globs: GlobResults | undefined;
   /** Told about every read while set: see RenderMemo. */
   tracker: ReadTracker | undefined;
 
@@ -27,6 +33,7 @@ export class KeyIndex {
   /** Start keeping change versions (from now on; earlier changes count as version 0). */
   trackVersions(): Versions {
     this.versions ??= new Versions();
+    this.globs ??= new GlobResults({ keysWithPrefix: (prefix) => this.keysWithPrefix(prefix), valueOf: (key) => this.values.get(key) });
     return this.versions;
   }
 
@@ -48,6 +55,7 @@ export class KeyIndex {
       if (!this.pendingDelete.delete(key)) this.pendingAdd.add(key);
     }
     this.values.set(key, value);
+    this.globs?.changed(key);
     this.versions?.changed(key, old === undefined);
     return true;
   }
@@ -56,6 +64,7 @@ export class KeyIndex {
   delete(key: string): boolean {
     if (!this.values.delete(key)) return false;
     if (!this.pendingAdd.delete(key)) this.pendingDelete.add(key);
+    this.globs?.changed(key);
     this.versions?.changed(key, true);
     return true;
   }
@@ -63,6 +72,7 @@ export class KeyIndex {
   clear(): void {
     this.values.clear();
     this.listings.clear();
+    this.globs?.clear();
     this.sorted = [];
     this.pendingAdd.clear();
     this.pendingDelete.clear();
@@ -82,21 +92,36 @@ export class KeyIndex {
   keysWithPrefix(prefix: string): readonly string[] {
     const keys = this.keys();
     if (prefix === "") return keys;
-    const start = lowerBound(keys, prefix);
+    const start = lowerBound(keys, prefix, same);
     let end = start;
     while (end < keys.length && (keys[end] as string).startsWith(prefix)) end++;
     return keys.slice(start, end);
   }
 
-  /** memkv GetAll: keys matching a `path.Match` glob, sorted by key. */
-  glob(pattern: string): Array<{ key: string; value: string }> {
-    const re = globToRegExp(pattern);
+  /** memkv GetAll: the pairs of the keys matching a `path.Match` glob, sorted by key. */
+  glob(pattern: string): readonly KVPair[] {
     this.read(Dep.Deep, dirOf(literalPrefix(pattern)));
-    const out: Array<{ key: string; value: string }> = [];
+    if (this.globs !== undefined) return this.globs.pairs(pattern);
+    const re = globToRegExp(pattern);
+    const out: KVPair[] = [];
     for (const key of this.keysWithPrefix(literalPrefix(pattern))) {
-      if (re.test(key)) out.push({ key, value: this.values.get(key) as string });
+      if (re.test(key)) out.push(kvPair(key, this.values.get(key) as string));
     }
     return out;
+  }
+
+  /** Which of `pairs`, glob(pattern)'s answer, holds a value (the last one that does). */
+  globKeyOf(pattern: string, pairs: readonly KVPair[]): (value: string) => string | undefined {
+    const globs = this.globs;
+    if (globs !== undefined) return (value) => globs.keyOf(pattern, value);
+    let keys: Map<string, string> | undefined;
+    return (value) => (keys ??= keysByValue(pairs)).get(value);
+  }
+
+  /** memkv GetAllValues: the values of `pairs`, glob(pattern)'s answer, sorted. */
+  globValues(pattern: string, pairs: readonly KVPair[]): readonly string[] {
+    if (this.globs !== undefined) return this.globs.values(pattern);
+    return pairs.map((kv) => kv.value).sort(compareBytes);
   }
 
   /**
@@ -149,7 +174,7 @@ export class KeyIndex {
   }
 
   private read(kind: Dep, path: string): void {
-    if (this.tracker && this.versions) this.tracker.record(kind, path, this.versions.version(kind, path));
+    this.tracker?.record(kind, path);
   }
 
   private settle(): void {
@@ -159,32 +184,18 @@ export class KeyIndex {
       this.sorted = [...this.values.keys()].sort(compareBytes);
     } else {
       for (const key of this.pendingDelete) {
-        const i = lowerBound(this.sorted, key);
+        const i = lowerBound(this.sorted, key, same);
         if (this.sorted[i] === key) this.sorted.splice(i, 1);
       }
-      for (const key of this.pendingAdd) this.sorted.splice(lowerBound(this.sorted, key), 0, key);
+      for (const key of this.pendingAdd) this.sorted.splice(lowerBound(this.sorted, key, same), 0, key);
     }
     this.pendingAdd.clear();
     this.pendingDelete.clear();
   }
 }
 
-/** Byte-order comparison of strings (what Go's sort.Strings does), not locale order. */
-export function compareBytes(a: string, b: string): number {
-  // UTF-16 code unit order is UTF-8 byte order except astral characters against U+E000–U+FFFF,
-  // which keys (host names, CIDRs) do not hold.
-  return a < b ? -1 : a > b ? 1 : 0;
-}
-
-function lowerBound(sorted: readonly string[], key: string): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((sorted[mid] as string) < key) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function same(key: string): string {
+  return key;
 }
 
 function trimTrailingSlash(p: string): string {

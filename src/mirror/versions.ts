@@ -8,7 +8,7 @@ export const Dep = { Key: 0, Children: 1, Deep: 2 } as const;
 export type Dep = (typeof Dep)[keyof typeof Dep];
 
 export interface ReadTracker {
-  record(kind: Dep, path: string, version: number): void;
+  record(kind: Dep, path: string): void;
 }
 
 export class Versions {

@@ -8,6 +8,7 @@ import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
 import { argumentCountMessage, type Arity, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
 import type { RenderMemo } from "./memo.js";
+import { bind, childFrame, iterationFrame, type DataFrame } from "./iteration-frame.js";
 import { storeHelpers } from "./helpers/store.js";
 import { generalHelpers } from "./helpers/general.js";
 import { deprecatedFormatterHelpers, formatterHelpers } from "./helpers/formatters.js";
@@ -119,7 +120,7 @@ export function compileTemplate(name: string, file: string, source: string): Com
       spec = precompile(source);
       cache?.set(source, spec);
     }
-    template = engine.template(new Function(`return (${spec});`)() as TemplateSpecification);
+    template = engine.template(trackCallers(new Function(`return (${spec});`)() as TemplateSpecification));
   } catch (err) {
     throw templateError(err, name, source);
   }
@@ -144,24 +145,56 @@ export function compileTemplate(name: string, file: string, source: string): Com
 type HelperOptions = Hbs.HelperOptions & { loc?: hbs.AST.SourceLocation; data: TemplateData };
 
 /**
- * `{{#each}}`, memoized per item when the render has a RenderMemo (watch mode) and this is an
- * outermost loop over a list; everything else is Handlebars' own each.
+ * `{{#each}}` over a list, memoized per item when the render has a RenderMemo (watch mode); everything else is
+ * Handlebars' own each.
  */
-function memoEach(this: unknown, context: unknown, options: HelperOptions): unknown {
+function memoEach(this: unknown, context: unknown, options: HelperOptions & { blockParams?: unknown }): unknown {
   // Typed here: Handlebars types its options' data as any.
   const memo: RenderMemo | undefined = options.data?.perch?.memo;
   const loc = options.loc;
-  if (memo === undefined || memo.inIteration || !Array.isArray(context) || context.length === 0 || loc === undefined) {
+  if (memo === undefined || memo.plain || !Array.isArray(context) || context.length === 0 || loc === undefined) {
     return builtinEach.call(this, context, options);
   }
-  const site = memo.enter(`${loc.start.line}:${loc.start.column}`);
+  const caller = { context: this, data: options.data as unknown as DataFrame, blockParams: options.blockParams, depths: memo.callerDepths, partials: memo.callerPartials };
+  const site = memo.enter(`${loc.start.line}:${loc.start.column}`, caller);
   const items: readonly unknown[] = context;
-  return memo.loop(site, items, (i) => {
+  // `as |item i|`: the block param is a plain array element, so naming it counts as reading the index.
+  const namesIndex = (options.fn as { blockParams?: number }).blockParams === 2;
+  return memo.loop(site, items, (i, position) => {
     const item = items[i];
-    const data = Handlebars.createFrame(options.data) as Record<string, unknown>;
-    Object.assign(data, { key: i, index: i, first: i === 0, last: i === items.length - 1 });
-    return options.fn(item, { data, blockParams: [item, i] });
+    if (namesIndex) position.readIndex = true;
+    // As Handlebars' each joins them: a body that is one expression returns its value, not text.
+    return "" + options.fn(item, { data: iterationFrame(options.data as unknown as DataFrame, position), blockParams: [item, i] });
   });
+}
+
+type ProgramFunction = (container: unknown, depth0: unknown, helpers: unknown, partials: unknown, data: { perch?: RenderScope } | undefined, blockParams: unknown, depths: unknown) => unknown;
+
+/**
+ * A helper is not given the parent contexts (`../`) or the partials of the code that calls it; a loop's iterations
+ * can see both. With a memo, every program of a template that uses them tells it whose they are while it runs.
+ */
+function trackCallers(spec: TemplateSpecification): TemplateSpecification {
+  const programs = spec as unknown as Record<string, unknown> & { useDepths?: boolean; usePartial?: boolean };
+  if (!programs.useDepths && !programs.usePartial) return spec;
+  for (const [name, value] of Object.entries(programs)) {
+    if (typeof value !== "function" || !/^(\d+|main)$/.test(name)) continue;
+    const program = value as ProgramFunction;
+    programs[name] = function tracked(this: unknown, container, depth0, helpers, partials, data, blockParams, depths) {
+      const memo = data?.perch?.memo;
+      if (memo === undefined) return program.call(this, container, depth0, helpers, partials, data, blockParams, depths);
+      const [outerDepths, outerPartials] = [memo.callerDepths, memo.callerPartials];
+      memo.callerDepths = depths;
+      memo.callerPartials = partials;
+      try {
+        return program.call(this, container, depth0, helpers, partials, data, blockParams, depths);
+      } finally {
+        memo.callerDepths = outerDepths;
+        memo.callerPartials = outerPartials;
+      }
+    } satisfies ProgramFunction;
+  }
+  return spec;
 }
 
 /** Handlebars passes a helper its arguments, then its options: popping those leaves the argument list. */
@@ -197,8 +230,8 @@ export function shadowedFieldMessage(name: string, blockParam?: string): string 
  */
 function letHelper(this: unknown, ...blockParams: unknown[]): unknown {
   const options = blockParams.pop() as Hbs.HelperOptions;
-  const data: Record<string, unknown> = Handlebars.createFrame(options.data ?? {});
-  Object.assign(data, options.hash);
+  const data = childFrame(options.data as DataFrame | undefined);
+  bind(data, options.hash as Record<string, unknown>);
   // The bundle is not strict code: a string context (a partial's argument, a loop over names) arrives boxed; unbox it.
   const context = this instanceof String || this instanceof Number || this instanceof Boolean ? this.valueOf() : this;
   return options.fn(context, { data, blockParams });

@@ -1,81 +1,142 @@
 /**
- * Incremental rendering: an outermost `{{#each}}` iteration is reused while nothing it read, nor anything read
- * outside iterations, has changed. Sound because templates read only through the helpers and the environment is fixed.
+ * Incremental rendering: a `{{#each}}` iteration is reused while its item, what it read, the position it read
+ * (if any) and what it sees of the loop's surroundings (loop-env.ts) are unchanged; loops inside it are memoized
+ * in it the same way. Sound because templates read only through the helpers and the environment is fixed.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
+import { Position, type PositionPart } from "./iteration-frame.js";
+import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 
-/** Reads as flat triples (kind, path, version), cheap to record. */
-type Reads = Array<Dep | string | number>;
+/** Reads as "<kind><path>". */
+type Reads = string[];
 
-/** One iteration's output in the last render, and the reader paths it is registered under. */
+/** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
+class Scope {
+  readonly sites = new Map<string, LoopSite>();
+  /** How often each loop was entered in this scope's last render: a loop in a partial used twice is two loops. */
+  visits = new Map<string, number>();
+  visited = new Set<LoopSite>();
+
+  reset(): void {
+    this.visits = new Map();
+    this.visited = new Set();
+  }
+}
+
+/** One iteration's output in the last render, and what it depended on. */
 interface Entry {
   output: string;
   stale: boolean;
-  /** The render that last used it: entries a render did not use are dropped at its end. */
+  /** The render that last used it: entries a render did not use are dropped at the end of their scope. */
   seen: number;
+  /** "<kind><path>" of every read, its nested loops' included: registered in RenderMemo.readers. */
   paths: string[];
+  /** Its place in the list, and which of index/first/last it read. */
+  position: Position;
+  /** The site's env epoch it was rendered in: one no longer listed may outlive several. */
+  epoch: number;
+  /** Positions of the iterations around it that it read, as "<levels up> <part>": reused, it reads them again. */
+  outerReads: Set<string> | undefined;
+  /** The loops inside it, if any. */
+  scope: Scope | undefined;
 }
 
-/**
- * One entry into an outermost loop. Items are looked up by themselves: a name from a listing keeps
- * its hash, where a key built from it would be hashed again on every lookup of every render.
- */
+/** One entry into a loop. Items are looked up by themselves (a cached listing's names and pairs keep their identity). */
 export class LoopSite {
-  /** ls/lsdir names and other primitive items. */
+  /** Strings, numbers, booleans. */
   readonly byValue = new Map<string | number | boolean, Entry>();
-  /** {key, value} pairs from gets, as "key\0value". */
-  readonly byPair = new Map<string, Entry>();
+  /** Frozen objects (the mirror's pairs), by identity. */
+  readonly byObject = new Map<object, Entry>();
+  /** Other plain data (json's objects), by their JSON text. */
+  readonly byJson = new Map<string, Entry>();
   /** Entries used in the current render. */
   used = 0;
-  /** The list the loop went over in the last render, and its output in runs of CHUNK iterations. */
-  items: readonly unknown[] | undefined;
-  chunks: Array<Chunk | undefined> = [];
+  /** What the iterations saw of the loop's surroundings in the last render. */
+  env: LoopEnv | undefined;
+  /** Counts the renders whose env differed from the one before: only entries of the current epoch are reused. */
+  epoch = 0;
+  /** The last render's output in runs of up to CHUNK iterations, by the run's first item. */
+  chunks = new Map<unknown, Chunk>();
+
+  get size(): number {
+    return this.byValue.size + this.byObject.size + this.byJson.size;
+  }
+
+  maps(): Array<Map<unknown, Entry>> {
+    return [this.byValue, this.byObject, this.byJson] as Array<Map<unknown, Entry>>;
+  }
 }
 
 /**
- * Iterations per chunk: over the very same list as last time (a cached listing: no host came or went),
- * a chunk of unchanged iterations is one flat string, so a render joins N/32 pieces, not N.
+ * Iterations per run: where the list goes on as last time (the mirror keeps unchanged pairs and listings
+ * the same objects), a run of unchanged iterations is one flat string found by one lookup, so a render
+ * looks up and joins N/32 pieces, not N.
  */
 const CHUNK = 32;
 
-/** CHUNK consecutive iterations' joined (flat) output, and their entries. */
+/** Consecutive iterations' joined (flat) output, their items and their entries. */
 interface Chunk {
+  items: unknown[];
   output: string;
   entries: Entry[];
+  /** Whether an iteration in it read its position (then a run that moved is checked item by item). */
+  readsPosition: boolean;
+  /** The render that last used it. */
+  met: number;
+}
+
+/** Plain frames (position undefined) keep none: no entry is made of them. */
+function addOuterRead(frame: Frame, read: string): void {
+  if (frame.position === undefined) return;
+  (frame.outerReads ??= new Set()).add(read);
+}
+
+function newRun(generation: number): Chunk & { remembered: boolean } {
+  return { items: [], output: "", entries: [], readsPosition: false, met: generation, remembered: true };
+}
+
+function readsPosition(position: Position): boolean {
+  return position.readIndex || position.readFirst || position.readLast;
+}
+
+/** What a render is inside: the whole template (reads not kept) or an iteration. */
+interface Frame {
+  /** Made when a loop is first entered in it. */
+  scope: Scope | undefined;
+  /** undefined: outside every iteration, where reads decide nothing. */
+  reads: Reads | undefined;
+  /** Inside an iteration that is not remembered, loops render plainly. */
+  plain: boolean;
+  /** The iteration's position, and those of iterations around it that it read (see Entry.outerReads). */
+  position?: Position;
+  outerReads?: Set<string>;
 }
 
 export class RenderMemo implements ReadTracker {
-  private readonly versions: Versions;
-  /** "<line>:<column>#<visit>" → the loop's entries in the last render. */
-  private sites = new Map<string, LoopSite>();
+  private readonly root = new Scope();
   /** "<kind><path>" → the entries that read it: a change marks only those stale. */
   private readonly readers = new Map<string, Set<Entry>>();
-  /** Reads made outside iterations during the last complete render. */
-  private outerReads: Reads | undefined;
-  /** frames[0]: reads outside iterations; frames[1]: the iteration being rendered, if any. */
-  private frames: Reads[] = [];
-  private reuseAllowed = false;
+  private frames: Frame[] = [];
   private generation = 0;
-  /** How often each loop was entered in this render: a loop in a partial used twice is two loops. */
-  private visits = new Map<string, number>();
-  /** Sites entered in this render. */
-  private visited = new Set<LoopSite>();
+  /** The parent contexts and partials of the template code running now (set around every program, see compile.ts). */
+  callerDepths: unknown;
+  callerPartials: unknown;
   /** Iterations reused and rendered in the last render (for tests and debug logs). */
   stats = { reused: 0, rendered: 0 };
 
+  /** Every position's onRead: one function, not one per iteration. */
+  private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
+
   constructor(readonly view: KeyIndex) {
-    this.versions = view.trackVersions();
-    this.versions.listeners.push((key, structural) => this.invalidate(key, structural));
+    const versions: Versions = view.trackVersions();
+    versions.listeners.push((key, structural) => this.invalidate(key, structural));
   }
 
   begin(): void {
-    this.reuseAllowed = this.outerReads !== undefined && this.unchanged(this.outerReads);
-    if (!this.reuseAllowed) this.forget();
     this.generation++;
-    this.frames = [[]];
-    this.visits = new Map();
-    this.visited = new Set();
+    this.root.reset();
+    this.frames = [{ scope: this.root, reads: undefined, plain: false }];
     this.stats = { reused: 0, rendered: 0 };
     this.view.tracker = this;
   }
@@ -83,151 +144,222 @@ export class RenderMemo implements ReadTracker {
   /** `complete`: the render succeeded; a failed one keeps nothing (the next renders afresh). */
   end(complete: boolean): void {
     this.view.tracker = undefined;
-    this.outerReads = complete ? this.frames[0] : undefined;
     this.frames = [];
-    if (!complete) {
-      this.forget();
-      return;
-    }
-    // Keep only what this render used: a site not entered, an item no longer listed, goes.
-    for (const [id, site] of this.sites) {
-      if (!this.visited.has(site)) {
-        this.sites.delete(id);
-        for (const map of [site.byValue, site.byPair]) for (const entry of map.values()) this.unregister(entry);
-      } else if (site.used < site.byValue.size + site.byPair.size) {
-        for (const map of [site.byValue, site.byPair]) {
-          for (const [item, entry] of map as Map<unknown, Entry>) {
-            if (entry.seen !== this.generation) {
-              map.delete(item as never);
-              this.unregister(entry);
-            }
-          }
-        }
-      }
-    }
+    if (complete) this.prune(this.root);
+    else this.forget();
   }
 
-  record(kind: Dep, path: string, version: number): void {
-    this.frames[this.frames.length - 1]?.push(kind, path, version);
+  record(kind: Dep, path: string): void {
+    this.frames[this.frames.length - 1]?.reads?.push(`${kind}${path}`);
   }
 
-  /** Inside an iteration, nested loops render plainly: their reads count for the iteration. */
-  get inIteration(): boolean {
-    return this.frames.length > 1;
+  /** Inside an iteration that is not remembered: loops there render as Handlebars' own each. */
+  get plain(): boolean {
+    return this.frames[this.frames.length - 1]?.plain ?? true;
   }
 
-  /** This entry into the loop at `location`, the same site in every render that may reuse. */
-  enter(location: string): LoopSite {
-    const n = (this.visits.get(location) ?? 0) + 1;
-    this.visits.set(location, n);
+  /** This entry into the loop at `location`, with what its iterations see of their surroundings. */
+  enter(location: string, caller: LoopCaller): LoopSite {
+    const frame = this.frame();
+    const scope = (frame.scope ??= new Scope());
+    const n = (scope.visits.get(location) ?? 0) + 1;
+    scope.visits.set(location, n);
     const id = `${location}#${n}`;
-    let site = this.sites.get(id);
-    if (site === undefined) this.sites.set(id, (site = new LoopSite()));
+    let site = scope.sites.get(id);
+    if (site === undefined) scope.sites.set(id, (site = new LoopSite()));
+    scope.visited.add(site);
     site.used = 0;
-    this.visited.add(site);
+    const env = captureEnv(caller);
+    if (site.env === undefined || !sameEnv(site.env, env)) site.epoch++;
+    site.env = env;
     return site;
   }
 
-  /** The loop's output: each iteration reused unless what it read changed, whole chunks when the list is the same array. */
-  loop(site: LoopSite, items: readonly unknown[], render: (i: number) => string): string {
-    // Reuse is allowed only while everything read outside the iterations, the list's inputs among
-    // them, is unchanged; the identity check also keeps a list built afresh (split's) to per-item reuse.
-    const sameList = this.reuseAllowed && site.items === items;
-    if (!sameList) site.chunks = [];
-    site.items = items;
+  /** The loop's output: runs of iterations reused whole where the list goes on as it did, the rest item by item. */
+  loop(site: LoopSite, items: readonly unknown[], render: (i: number, position: Position) => string): string {
+    // Kept in place (a new map each render would rehash thousands of runs); runs not met go at the end.
+    const chunks = site.chunks;
+    let met = 0;
+    const count = items.length;
     let out = "";
-    for (let c = 0, start = 0; start < items.length; c++, start += CHUNK) {
-      const end = Math.min(start + CHUNK, items.length);
-      const chunk = sameList ? site.chunks[c] : undefined;
-      if (chunk !== undefined && chunk.entries.every((e) => !e.stale)) {
-        for (const entry of chunk.entries) entry.seen = this.generation;
-        site.used += chunk.entries.length;
-        this.stats.reused += chunk.entries.length;
+    let run: Chunk & { remembered: boolean } = newRun(this.generation);
+    const close = () => {
+      if (run.items.length === 0) return;
+      flatten(run.output);
+      if (run.remembered && chunks.get(run.items[0])?.met !== this.generation) {
+        chunks.set(run.items[0], run);
+        met++;
+      }
+      out += run.output;
+      run = newRun(this.generation);
+    };
+    for (let i = 0; i < count; ) {
+      const chunk = chunks.get(items[i]);
+      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i)) {
+        close();
+        this.reuseRun(site, chunk.entries);
+        chunk.met = this.generation;
+        met++;
         out += chunk.output;
+        i += chunk.items.length;
         continue;
       }
-      let text = "";
-      const entries: Entry[] = [];
-      // A chunk with an iteration that is not remembered (see iteration) renders every time.
-      let remembered = true;
-      for (let i = start; i < end; i++) {
-        const { output, entry } = this.iteration(site, items[i], () => render(i));
-        text += output;
-        if (entry === undefined) remembered = false;
-        else entries.push(entry);
+      const { output, entry } = this.iteration(site, items[i], i, count, render);
+      run.items.push(items[i]);
+      run.output += output;
+      if (entry === undefined) run.remembered = false;
+      else {
+        run.entries.push(entry);
+        run.readsPosition ||= readsPosition(entry.position);
       }
-      flatten(text);
-      site.chunks[c] = remembered ? { output: text, entries } : undefined;
-      out += text;
+      i++;
+      if (run.items.length === CHUNK) close();
     }
+    close();
+    if (met < chunks.size) for (const [first, chunk] of chunks) if (chunk.met !== this.generation) chunks.delete(first);
     return out;
   }
 
-  /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
-  private iteration(site: LoopSite, item: unknown, render: () => string): { output: string; entry?: Entry } {
-    let map: Map<string | number | boolean, Entry>;
-    let key: string | number | boolean;
-    if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") {
-      map = site.byValue;
-      key = item;
-    } else {
-      const pair = pairKey(item);
-      if (pair === undefined) return { output: this.plain(render) };
-      map = site.byPair;
-      key = pair;
+  /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
+  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number): boolean {
+    if (start + chunk.items.length > items.length) return false;
+    for (let j = 0; j < chunk.items.length; j++) {
+      const entry = chunk.entries[j] as Entry;
+      if (items[start + j] !== chunk.items[j] || entry.stale || entry.seen === this.generation || entry.epoch !== site.epoch) return false;
+      if (chunk.readsPosition && !samePlace(entry.position, start + j, items.length)) return false;
     }
+    return true;
+  }
+
+  /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
+  private iteration(site: LoopSite, item: unknown, index: number, count: number, render: (i: number, position: Position) => string): { output: string; entry?: Entry } {
+    const slot = slotOf(site, item);
+    if (slot === undefined) return { output: this.plainIteration(new Position(index, count), render) };
+    const [map, key] = slot;
     let entry = map.get(key);
     // The same item twice in one list: the second renders plainly; the entry stays the first one's.
-    if (entry !== undefined && entry.seen === this.generation) return { output: this.plain(render) };
-    if (entry !== undefined && this.reuseAllowed && !entry.stale) {
-      entry.seen = this.generation;
-      site.used++;
-      this.stats.reused++;
+    if (entry !== undefined && entry.seen === this.generation) return { output: this.plainIteration(new Position(index, count), render) };
+    if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.position, index, count)) {
+      this.reuse(site, entry);
       return { output: entry.output, entry };
     }
-    const { output, reads } = this.tracked(render);
+    const position = new Position(index, count);
+    position.onRead = this.onPositionRead;
+    const frame: Frame = { scope: entry?.scope, reads: [], plain: false, position, outerReads: undefined };
+    const { output, reads: paths } = this.tracked(frame, () => render(position.index, position));
+    const scope = frame.scope;
+    const outerReads = frame.outerReads;
     flatten(output);
-    const paths: string[] = [];
-    for (let i = 0; i < reads.length; i += 3) paths.push(`${reads[i] as Dep}${reads[i + 1] as string}`);
     if (entry === undefined) {
-      entry = { output, stale: false, seen: this.generation, paths };
+      entry = { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads };
       map.set(key, entry);
     } else {
-      this.unregister(entry);
-      entry.output = output;
-      entry.stale = false;
-      entry.seen = this.generation;
-      entry.paths = paths;
+      this.unregister(entry, false);
+      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads });
     }
-    for (const path of paths) {
-      let entries = this.readers.get(path);
-      if (entries === undefined) this.readers.set(path, (entries = new Set()));
-      entries.add(entry);
-    }
+    this.register(entry);
     site.used++;
     this.stats.rendered++;
     return { output, entry };
   }
 
-  /** Renders in a frame of its own (so nested loops render plainly) and returns what it read. */
-  private tracked(render: () => string): { output: string; reads: Reads } {
-    this.frames.push([]);
-    try {
-      const output = render();
-      return { output, reads: this.frames.pop() as Reads };
-    } catch (err) {
-      // The render is abandoned; end(false) drops everything it remembered.
-      this.frames.pop();
-      throw err;
+  /** reuse() for a run, without a call per entry at the top level (a 10,000-item loop reuses them all). */
+  private reuseRun(site: LoopSite, entries: Entry[]): void {
+    if (this.frames.length > 1) {
+      for (const entry of entries) this.reuse(site, entry);
+      return;
+    }
+    for (const entry of entries) entry.seen = this.generation;
+    site.used += entries.length;
+    this.stats.reused += entries.length;
+  }
+
+  private reuse(site: LoopSite, entry: Entry): void {
+    entry.seen = this.generation;
+    site.used++;
+    this.stats.reused++;
+    if (this.frames.length > 1) this.readAgain(entry);
+  }
+
+  /** A reused iteration inside one being rendered: that one depends on what this one read. */
+  private readAgain(entry: Entry): void {
+    const reads = this.frame().reads;
+    if (reads !== undefined) for (const path of entry.paths) reads.push(path);
+    if (entry.outerReads === undefined) return;
+    // It would sit one level below the top frame: its reads of positions around it count again.
+    const level = this.frames.length;
+    for (const read of entry.outerReads) {
+      const space = read.indexOf(" ");
+      this.markPosition(level - Number(read.slice(0, space)), read.slice(space + 1) as PositionPart);
     }
   }
 
-  /** An iteration that is not remembered: what it read counts as read outside iterations. */
-  private plain(render: () => string): string {
-    const { output, reads } = this.tracked(render);
-    const outer = this.frames[0];
+  /** A position getter fired: the iterations being rendered inside the one it belongs to read it. */
+  private positionRead(position: Position, part: PositionPart): void {
+    for (let level = this.frames.length - 1; level > 0; level--) {
+      if (this.frames[level]?.position !== position) continue;
+      for (let inner = level + 1; inner < this.frames.length; inner++) addOuterRead(this.frames[inner] as Frame, `${inner - level} ${part}`);
+      return;
+    }
+  }
+
+  /** The iteration rendered at `level` read its `part`, and so did those inside it being rendered. */
+  private markPosition(level: number, part: PositionPart): void {
+    const position = this.frames[level]?.position;
+    if (position === undefined) return;
+    if (part === "index") position.readIndex = true;
+    else if (part === "first") position.readFirst = true;
+    else position.readLast = true;
+    for (let inner = level + 1; inner < this.frames.length; inner++) addOuterRead(this.frames[inner] as Frame, `${inner - level} ${part}`);
+  }
+
+  /** Renders in a frame of its own and returns what it read; its scope then keeps only the loops it entered. */
+  private tracked(frame: Frame, render: () => string): { output: string; reads: Reads } {
+    frame.scope?.reset();
+    this.frames.push(frame);
+    let output: string;
+    try {
+      output = render();
+    } finally {
+      // On an error the render is abandoned; end(false) drops everything it remembered.
+      this.frames.pop();
+    }
+    if (frame.scope !== undefined) this.prune(frame.scope);
+    const reads = frame.reads ?? [];
+    const outer = this.frame().reads;
     if (outer !== undefined) for (const read of reads) outer.push(read);
-    return output;
+    return { output, reads };
+  }
+
+  /** An iteration that is not remembered: what it read counts for the iteration around it. */
+  private plainIteration(position: Position, render: (i: number, position: Position) => string): string {
+    return this.tracked({ scope: undefined, reads: [], plain: true }, () => render(position.index, position)).output;
+  }
+
+  private frame(): Frame {
+    return this.frames[this.frames.length - 1] as Frame;
+  }
+
+  /** Keep only what the scope's last render used: a loop not entered, an item no longer listed, goes. */
+  private prune(scope: Scope): void {
+    for (const [id, site] of scope.sites) {
+      if (!scope.visited.has(site)) {
+        scope.sites.delete(id);
+        for (const map of site.maps()) for (const entry of map.values()) this.unregister(entry, true);
+        continue;
+      }
+      // Entries of items no longer listed stay, still registered (a change still makes them stale), until
+      // they are many: dropping them at every render would scan every entry of a 100,000-item loop.
+      if (site.size - site.used <= Math.max(CHUNK, site.used >> 3)) continue;
+      for (const map of site.maps()) {
+        for (const [item, entry] of map) {
+          if (entry.seen !== this.generation) {
+            map.delete(item);
+            this.unregister(entry, true);
+          }
+        }
+      }
+    }
   }
 
   /** A key changed: the iterations that read it, or listed or globbed a directory above it, are stale. */
@@ -247,25 +379,55 @@ export class RenderMemo implements ReadTracker {
     this.readers.delete(path);
   }
 
-  private unregister(entry: Entry): void {
+  private register(entry: Entry): void {
+    for (const path of entry.paths) {
+      let entries = this.readers.get(path);
+      if (entries === undefined) this.readers.set(path, (entries = new Set()));
+      entries.add(entry);
+    }
+  }
+
+  /** `nested`: the loops inside it go too (the entry is dropped, not re-rendered). */
+  private unregister(entry: Entry, nested: boolean): void {
     for (const path of entry.paths) {
       const entries = this.readers.get(path);
       // An empty set goes too: paths of hosts long gone would otherwise stay for the process's life.
       if (entries?.delete(entry) && entries.size === 0) this.readers.delete(path);
     }
+    if (!nested || entry.scope === undefined) return;
+    for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
   }
 
   private forget(): void {
-    this.sites.clear();
+    this.root.sites.clear();
     this.readers.clear();
   }
+}
 
-  private unchanged(reads: Reads): boolean {
-    for (let i = 0; i < reads.length; i += 3) {
-      if (this.versions.version(reads[i] as Dep, reads[i + 1] as string) !== reads[i + 2]) return false;
-    }
-    return true;
-  }
+/** Reusable at this place: the same position, or one that differs only in what the iteration did not read. */
+function samePlace(was: Position, index: number, count: number): boolean {
+  if (was.readIndex && was.index !== index) return false;
+  if (was.readFirst && was.first !== (index === 0)) return false;
+  return !(was.readLast && was.last !== (index === count - 1));
+}
+
+/** The map an item's entry is kept in, and its key there; undefined for an item that cannot be keyed. */
+function slotOf(site: LoopSite, item: unknown): [Map<unknown, Entry>, unknown] | undefined {
+  if (typeof item === "string" || typeof item === "number" || typeof item === "boolean") return [site.byValue as Map<unknown, Entry>, item];
+  if (typeof item !== "object" || item === null) return undefined;
+  if (Object.isFrozen(item)) return [site.byObject as Map<unknown, Entry>, item];
+  return isJsonData(item, 0) ? [site.byJson as Map<unknown, Entry>, JSON.stringify(item)] : undefined;
+}
+
+/** Data JSON text says all of (no functions, undefined or non-finite numbers): equal text, equal rendering. */
+function isJsonData(value: unknown, depth: number): boolean {
+  if (value === null || typeof value === "string" || typeof value === "boolean") return true;
+  if (typeof value === "number") return Number.isFinite(value);
+  if (typeof value !== "object" || depth > 64) return false;
+  if (Array.isArray(value)) return value.every((v) => isJsonData(v, depth + 1));
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) return false;
+  return Object.values(value).every((v) => isJsonData(v, depth + 1));
 }
 
 /**
@@ -274,13 +436,4 @@ export class RenderMemo implements ReadTracker {
  */
 function flatten(output: string): void {
   output.charCodeAt(0);
-}
-
-/** A {key, value} pair from gets as a map key; undefined for anything else (it cannot be keyed). */
-function pairKey(item: unknown): string | undefined {
-  if (typeof item === "object" && item !== null && "key" in item && "value" in item) {
-    const { key, value } = item as { key: unknown; value: unknown };
-    if (typeof key === "string" && typeof value === "string") return `${key}\0${value}`;
-  }
-  return undefined;
 }

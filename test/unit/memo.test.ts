@@ -82,10 +82,12 @@ describe("RenderMemo with the Calico set", () => {
     const memo = new RenderMemo(mirror.view("bird"));
     const render = () => renderResource(bird, { view: mirror.view("bird"), env: base.env, provenance: new Provenance(), memo });
     render();
-    const hostsInMesh = memo.stats.rendered;
-    expect(hostsInMesh).toBeGreaterThan(1);
+    // The first render counts the loops inside iterations too; the second reuses the outermost whole.
+    expect(memo.stats.rendered).toBeGreaterThan(1);
     render();
-    expect(memo.stats).toEqual({ reused: hostsInMesh, rendered: 0 });
+    const hostsInMesh = memo.stats.reused;
+    expect(hostsInMesh).toBeGreaterThan(1);
+    expect(memo.stats.rendered).toBe(0);
     mirror.apply([{ type: "put", key: "/calico/bgp/v1/host/kube-node-1/ip_addr_v4", value: "10.192.0.77", revision: 2 }], 2);
     expect(render()).toContain("neighbor 10.192.0.77");
     expect(memo.stats.rendered).toBe(1);

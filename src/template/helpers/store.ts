@@ -3,21 +3,21 @@
  * handed out is recorded in the provenance, so a formatter that rejects it can name its key.
  */
 import { PerchError } from "../../errors.js";
-import { compareBytes } from "../../mirror/key-index.js";
+import { kvPair, type KVPair } from "../../mirror/glob-results.js";
 import { describeValue } from "../../util/describe-value.js";
 import type { HelperTable, RenderScope } from "../helper-spec.js";
 
-/** A key/value pair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
-export interface KVPair {
-  key: string;
-  value: string;
-  Key: string;
-  Value: string;
-}
+export type { KVPair } from "../../mirror/glob-results.js";
 
 function pair(key: string, value: string, scope: RenderScope): KVPair {
   scope.provenance.set(value, key);
-  return { key, value, Key: key, Value: value };
+  return kvPair(key, value);
+}
+
+/** The values came from these pairs' keys; indexed only if a formatter asks (a gets lists thousands). */
+function fromPairs<T>(result: T, pattern: string, pairs: readonly KVPair[], scope: RenderScope): T {
+  scope.provenance.addPairs(pairs, scope.view.globKeyOf(pattern, pairs));
+  return result;
 }
 
 function keyArg(args: unknown[], helper: string): string {
@@ -77,16 +77,18 @@ export const storeHelpers: HelperTable = {
     arity: [1, 1],
     doc: "gets PATTERN: {key, value} of every key matching the glob (* stops at /), sorted by key",
     fn(args, scope) {
-      return scope.view.glob(keyArg(args, "gets")).map((kv) => pair(kv.key, kv.value, scope));
+      const pattern = keyArg(args, "gets");
+      const pairs = scope.view.glob(pattern);
+      return fromPairs(pairs, pattern, pairs, scope);
     },
   },
   getvs: {
     arity: [1, 1],
     doc: "getvs PATTERN: the values of every key matching the glob, sorted by value",
     fn(args, scope) {
-      const kvs = scope.view.glob(keyArg(args, "getvs"));
-      for (const kv of kvs) scope.provenance.set(kv.value, kv.key);
-      return kvs.map((kv) => kv.value).sort(compareBytes);
+      const pattern = keyArg(args, "getvs");
+      const pairs = scope.view.glob(pattern);
+      return fromPairs(scope.view.globValues(pattern, pairs), pattern, pairs, scope);
     },
   },
   ls: {

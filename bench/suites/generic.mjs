@@ -1,0 +1,119 @@
+// Generic templates (not the Calico set): N keys under one prefix, templates of the shapes confd
+// users write, and with `perch watch --wait 0ms:0ms` running, the time from an etcd put to the
+// destination's new content (a value change, and an added key), plus the daemon's render time of
+// one change at each size: it must not grow with the key count beyond the file write.
+import { mkdir, rm, writeFile } from "node:fs/promises";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { watchDir } from "../lib/changes.mjs";
+import { loadKeys, wipe } from "../lib/cluster.mjs";
+import { tempDir } from "../lib/confdirs.mjs";
+import { startWatch } from "../lib/perch.mjs";
+import { median, round } from "../lib/stats.mjs";
+import { roundAll, timeChange } from "./latency.mjs";
+import { summarize } from "../lib/stats.mjs";
+
+export const GENERIC_SIZES = [1000, 10_000, 100_000];
+const PREFIX = "/generic/pool";
+
+/** The shapes, each its own resource and daemon (so a change renders one file). */
+export const GENERIC_SHAPES = {
+  // The issue's own example: a gets loop with json inside the iteration.
+  "gets-json": `{{#each (gets "${PREFIX}/*")}}{{#with (json value)}}{{this.cidr}}{{/with}}\n{{/each}}`,
+  "ls-getv": `{{#each (ls "${PREFIX}")}}{{this}} {{getv (concat "${PREFIX}/" this)}}\n{{/each}}`,
+  // A loop inside each iteration (over the value's ports), reading the outer context through ../.
+  nested: `{{#each (gets "${PREFIX}/*")}}{{#with (json value)}}{{#each this.ports}}{{../cidr}}:{{this}} {{/each}}{{/with}}\n{{/each}}`,
+  // @index: an added key re-renders every iteration after it (their numbers change).
+  index: `{{#let sep=(getv "/generic/sep" ";")}}{{#each (getvs "${PREFIX}/*")}}{{concat "#" @index}}{{@sep}}{{this}}{{#if @last}}.{{/if}}\n{{/each}}{{/let}}`,
+};
+
+function keyName(i) {
+  return `${PREFIX}/k${String(i).padStart(6, "0")}`;
+}
+
+function valueOf(i, tag = 0) {
+  return JSON.stringify({ cidr: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}/32`, ports: [179, 1790 + tag] });
+}
+
+function genericKeys(n) {
+  return Object.fromEntries(Array.from({ length: n }, (_, i) => [keyName(i), valueOf(i)]));
+}
+
+/** A change the file shows by its needle: a new value for an existing key, or a key that was not there. */
+function genericChange(c, n, kind) {
+  const i = (c * 7919) % n;
+  const cidr = `10.200.${(c >> 8) & 255}.${c & 255}/32`;
+  const value = JSON.stringify({ cidr, ports: [179, 1790] });
+  const key = kind === "value" ? keyName(i) : `${keyName(i)}x${c}`;
+  return { kind, key, value, needle: cidr };
+}
+
+async function confdirFor(shape) {
+  const dir = await tempDir(`generic-${shape}`);
+  await mkdir(path.join(dir, "conf.d"));
+  await mkdir(path.join(dir, "templates"));
+  await writeFile(path.join(dir, "templates", `${shape}.hbs`), GENERIC_SHAPES[shape]);
+  await writeFile(path.join(dir, "conf.d", `${shape}.toml`), `[template]\nsrc = "${shape}.hbs"\ndest = "/out/${shape}.cfg"\nkeys = ["/generic"]\nmode = "0644"\n`);
+  return dir;
+}
+
+/** Every size, every shape: `changes` value changes and as many added keys (each removed again, untimed). */
+export async function measureGeneric(ctx, { changes }) {
+  const client = ctx.etcd.client();
+  const out = {};
+  for (const size of ctx.quick ? [1000, 10_000] : GENERIC_SIZES) {
+    await wipe(client, "/generic/");
+    await loadKeys(client, genericKeys(size));
+    await sleep(1000);
+    out[size] = {};
+    for (const shape of Object.keys(GENERIC_SHAPES)) out[size][shape] = await measureShape(ctx, { size, shape, changes });
+  }
+  await wipe(client, "/generic/");
+  return out;
+}
+
+async function measureShape(ctx, { size, shape, changes }) {
+  const confdir = await confdirFor(shape);
+  const root = await tempDir("root");
+  await mkdir(path.join(root, "out"));
+  const w = await startWatch(["--confdir", confdir, "--endpoints", ctx.etcd.clientUrl, "--root", root, "--sync-only", "--wait", "0ms:0ms", "--log-level", "debug"]);
+  let dir;
+  try {
+    await w.waitEvent((e) => e.event === "pass", { timeoutMs: 300_000 });
+    const failed = w.events.find((e) => e.outcome === "failed");
+    if (failed) throw new Error(`generic ${shape}: ${JSON.stringify(failed)}`);
+    dir = watchDir(path.join(root, "out"));
+    await sleep(200);
+    const client = ctx.etcd.client();
+    const samples = { value: [], added: [] };
+    for (let i = 0; i < changes * 2; i++) {
+      const kind = i % 2 === 0 ? "value" : "added";
+      const change = { ...genericChange(ctx.nextChange(), size, kind), file: `${shape}.cfg` };
+      samples[kind].push(await timeChange(w, dir, client, change));
+      if (kind === "added") {
+        const removal = w.events.length;
+        await client.delete().key(change.key);
+        await dir.waitFor(change.file, (c) => !c.includes(change.needle), 60_000);
+        await w.waitEvent((e) => e.event === "pass", { from: removal });
+      }
+      await sleep(2);
+    }
+    const byKind = (kind) => ({
+      latencyMs: roundAll(summarize(samples[kind].map((s) => s.fromPutMs))),
+      renderMedianMs: round(median(samples[kind].map((s) => s.renderMs).filter((x) => x !== undefined)), 2),
+      writeMedianMs: round(median(samples[kind].map((s) => s.writeMs).filter((x) => x !== undefined)), 2),
+      putRoundTripMedianMs: round(median(samples[kind].map((s) => s.putMs)), 2),
+    });
+    const result = { size, shape, changes, value: byKind("value"), added: byKind("added") };
+    ctx.log(
+      `  generic ${size} keys, ${shape}: value p50 ${result.value.latencyMs.p50} / p99 ${result.value.latencyMs.p99} ms (render ${result.value.renderMedianMs} ms), ` +
+        `added p50 ${result.added.latencyMs.p50} / p99 ${result.added.latencyMs.p99} ms (render ${result.added.renderMedianMs} ms)`,
+    );
+    return result;
+  } finally {
+    dir?.close();
+    await w.stop();
+    await rm(root, { recursive: true, force: true });
+    await rm(confdir, { recursive: true, force: true });
+  }
+}
