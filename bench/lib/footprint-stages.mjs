@@ -27,9 +27,9 @@ const [, { Metrics }, { createLogger }, { openEtcdStore }, { loadResourceSet }, 
   ["cli/watch-command.js", "watch/metrics.js", "log/logger.js", "store/etcd/index.js", "resource/load-set.js", "mirror/mirror.js", "template/memo.js", "sync/sync-resources.js"].map((m) => import(new URL(m, dist).href)),
 );
 stages.push(measure("modules"));
-const { logger } = await createLogger("warn", "daemon");
+const { logger } = await createLogger({ level: "warn", kind: "daemon", format: "json" });
 stages.push(measure("logger"));
-const metrics = new Metrics();
+const metrics = new Metrics("bench");
 stages.push(measure("metrics"));
 const store = await openEtcdStore({ endpoints: [url] }, "watching");
 stages.push(measure("etcd client"));
