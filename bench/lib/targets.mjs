@@ -27,6 +27,30 @@ function latencyTargets(size, p50, p99) {
   return rows;
 }
 
+/**
+ * Issue [11]: the shipped set's put → file less the floors outside perch measured in the same run
+ * (the etcd put's round trip, bird -p alone on the installed set).
+ */
+function ownShareTargets(size) {
+  const n = size.toLocaleString("en-US");
+  return [
+    ["ip", "a node's address changes"],
+    ["block", "a new block for this node"],
+  ].flatMap(([kind, what]) =>
+    [
+      ["p50", 2],
+      ["p99", 6],
+    ].map(([q, limit]) => ({
+      id: `own-share-${size}-${kind}-${q}`,
+      measurement: `perch's own share of the watch latency, ${n} nodes, ${what}, ${q} (shipped set: put → file minus the put's round trip and bird -p alone)`,
+      target: `≤ ${limit} ms`,
+      limit,
+      get: (r) => r.latency?.[size]?.shipped?.ownShareByKind?.[kind][q],
+      unit: "ms",
+    })),
+  );
+}
+
 /** A burst of 1,000 changes in 1 s at `size` nodes: at most 3 reloads, and the final file soon after. */
 function burstTargets(size) {
   const nodes = size.toLocaleString("en");
@@ -175,6 +199,8 @@ export const TARGETS = [
   },
   ...calicoV3LatencyTargets(1000),
   ...calicoV3LatencyTargets(5000),
+  ...ownShareTargets(1000),
+  ...ownShareTargets(5000),
   ...FOOTPRINT_TARGETS,
   ...genericTargets(),
 ];

@@ -82,6 +82,12 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
+      // Issue 21's "perch's own share": each change's put → file minus that put's own round trip and
+      // the median of bird -p alone on the installed set (the floors outside perch, same run).
+      ownShareByKind:
+        checkAloneMs === undefined
+          ? undefined
+          : Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs - s.putMs - checkAloneMs)))])),
       // The tail's own anatomy: the slowest changes of each kind, with the etcd put's round trip
       // beside the daemon's render and write, so a p99 can be put down to etcd or to perch.
       slowestByKind: Object.fromEntries(["ip", "block"].map((k) => [k, slowest(samples.filter((s) => s.kind === k))])),
