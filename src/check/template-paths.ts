@@ -3,6 +3,7 @@
  * `{key, value}`, `ls` names are strings, `json` is open), block params, `with`/`each` contexts and `@data`: a path
  * that cannot resolve renders as nothing, so it is reported with the names that would.
  */
+import { PartialCalls } from "./partial-calls.js";
 import { helperNames, helperTable, isHelper, shadowedFieldMessage } from "../template/compile.js";
 import { ONE_ARGUMENT_BLOCKS, unknownHelperHint } from "../template/go-isms.js";
 import { closest, typoDistance } from "../util/closest.js";
@@ -113,19 +114,18 @@ function didYouMean(word: string, candidates: Iterable<string>): string {
 class PathWalker {
   readonly problems: PathProblem[] = [];
   private readonly seen = new Set<string>();
-  private readonly called = new Set<string>();
-  private readonly active: string[] = [];
+  private readonly partials: PartialCalls<Scope>;
 
-  constructor(private readonly partials: Map<string, hbs.AST.Program>) {}
+  constructor(partials: Map<string, hbs.AST.Program>) {
+    this.partials = new PartialCalls(partials, (body, scope) => this.program(body, scope));
+  }
 
   program(program: hbs.AST.Program | undefined, scope: Scope): void {
     for (const node of program?.body ?? []) this.statement(node, scope);
   }
 
   uncalledPartials(): void {
-    for (const [name, body] of this.partials) {
-      if (!this.called.has(name)) this.partial(name, { contexts: [OPEN], params: new Map(), data: new Map(), unknownCaller: true }, body);
-    }
+    this.partials.uncalled({ contexts: [OPEN], params: new Map(), data: new Map(), unknownCaller: true });
   }
 
   private report(loc: hbs.AST.SourceLocation, message: string, shadows?: true): void {
@@ -150,21 +150,13 @@ class PathWalker {
         const context = withFields(args[0] ?? self(scope), hash);
         // Block params stay behind; `@` variables pass into the partial.
         const inner: Scope = { contexts: [context, ...scope.contexts], params: new Map(), data: scope.data, unknownCaller: scope.unknownCaller };
-        if (p.name.type === "PathExpression") this.partial((p.name as hbs.AST.PathExpression).original, inner);
+        if (p.name.type === "PathExpression") this.partials.call((p.name as hbs.AST.PathExpression).original, inner);
         if (node.type === "PartialBlockStatement") this.program((p as hbs.AST.PartialBlockStatement).program, scope);
         return;
       }
       default:
         return;
     }
-  }
-
-  private partial(name: string, scope: Scope, body = this.partials.get(name)): void {
-    if (body === undefined || this.active.includes(name)) return;
-    this.called.add(name);
-    this.active.push(name);
-    this.program(body, scope);
-    this.active.pop();
   }
 
   private mustache(m: hbs.AST.MustacheStatement, scope: Scope): void {

@@ -2,6 +2,7 @@
  * The keys a template reads, by a small abstract evaluation of its AST: literals, `getenv` symbols, `printf`/`concat`,
  * variables, block params and partial calls are followed; anything else makes the key "computed".
  */
+import { PartialCalls } from "./partial-calls.js";
 import { ANY, joinPatterns, literalText, textPattern, type KeyPattern, type ReadKind } from "./key-pattern.js";
 
 /** The store helpers and how each reads its key argument. */
@@ -72,10 +73,11 @@ export function inlinePartials(ast: hbs.AST.Program): Map<string, hbs.AST.Progra
 class ReadWalker {
   readonly reads: KeyRead[] = [];
   private readonly seen = new Set<string>();
-  private readonly called = new Set<string>();
-  private readonly active: string[] = [];
+  private readonly partials: PartialCalls<Scope>;
 
-  constructor(private readonly partials: Map<string, hbs.AST.Program>) {}
+  constructor(partials: Map<string, hbs.AST.Program>) {
+    this.partials = new PartialCalls(partials, (body, scope) => this.program(body, scope));
+  }
 
   program(program: hbs.AST.Program | undefined, scope: Scope): void {
     for (const node of program?.body ?? []) this.statement(node, scope);
@@ -83,7 +85,7 @@ class ReadWalker {
 
   /** Partials nobody calls are still read once, without variables, so their keys are listed. */
   uncalledPartials(): void {
-    for (const [name, body] of this.partials) if (!this.called.has(name)) this.partial(name, EMPTY_SCOPE, body);
+    this.partials.uncalled(EMPTY_SCOPE);
   }
 
   private statement(node: Node, scope: Scope): void {
@@ -102,7 +104,7 @@ class ReadWalker {
         const fields = new Map(scope.fields);
         for (const pair of p.hash?.pairs ?? []) fields.set(pair.key, this.expression(pair.value, scope));
         const inner: Scope = { data: scope.data, params: new Map(), fields, self: args[0] ?? scope.self };
-        if (p.name.type === "PathExpression") this.partial((p.name as hbs.AST.PathExpression).original, inner);
+        if (p.name.type === "PathExpression") this.partials.call((p.name as hbs.AST.PathExpression).original, inner);
         if (node.type === "PartialBlockStatement") this.program((p as hbs.AST.PartialBlockStatement).program, scope);
         return;
       }
@@ -110,14 +112,6 @@ class ReadWalker {
         // Content, comments, and inline partial definitions (walked from their calls).
         return;
     }
-  }
-
-  private partial(name: string, scope: Scope, body = this.partials.get(name)): void {
-    if (body === undefined || this.active.includes(name)) return;
-    this.called.add(name);
-    this.active.push(name);
-    this.program(body, scope);
-    this.active.pop();
   }
 
   private block(node: hbs.AST.BlockStatement, scope: Scope): void {

@@ -120,8 +120,8 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
 
 /**
  * V8 doubles its young generation whenever a scavenge finds much alive, as the initial listing makes
- * it do, up to 32 MB, and a daemon keeps those pages resident for good. Set before the listing, so
- * only the daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
+ * it do, and a daemon keeps those pages resident for good. Set before the listing, so only the
+ * daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
  */
 function keepYoungGenerationSmall(): void {
   setFlagsFromString("--semi-space-growth-factor=1");

@@ -1,5 +1,6 @@
 /** What a pass reports per resource, shared by its steps. */
 import type { CommandResult } from "../command/run-command.js";
+import type { PassOptions } from "./sync-resources.js";
 
 export type Outcome = "written" | "unchanged" | "would-write" | "render-failed" | "check-failed" | "failed";
 
@@ -24,9 +25,10 @@ export interface ResourceReport {
  * error and output, so there the line is at debug and a CI log shows the failure once; the daemon
  * has no report, its log is the record, once per series: the same failure again, on a retry, is at debug.
  */
-export function failureLevel(opts: { reportsFailures?: boolean; knownFailures?: ReadonlyMap<string, string | undefined> }, resource: string, error: string | undefined): "error" | "debug" {
+export function failureLevel(opts: Pick<PassOptions, "reportsFailures" | "knownFailures">, resource: string, error: string | undefined): "error" | "debug" {
   if (opts.reportsFailures === true) return "debug";
-  return opts.knownFailures?.has(resource) === true && opts.knownFailures.get(resource) === error ? "debug" : "error";
+  const known = opts.knownFailures?.get(resource);
+  return known !== undefined && known.error === error ? "debug" : "error";
 }
 
 /** Milliseconds to a tenth, for the log. */

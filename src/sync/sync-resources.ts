@@ -42,7 +42,7 @@ export interface PassOptions {
   /** A one-shot: its report shows every failure, the log keeps them at debug (report.ts, failureLevel). */
   reportsFailures?: boolean;
   /** A daemon's resources already failing, with their last error: the same failure again is logged at debug. */
-  knownFailures?: ReadonlyMap<string, string | undefined>;
+  knownFailures?: ReadonlyMap<string, { readonly error: string | undefined }>;
 }
 
 export interface PassReport {

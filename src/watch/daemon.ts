@@ -200,7 +200,7 @@ export class Daemon {
     const wanted = new Set([...names, ...this.failing.names()]);
     const resources = this.resources.filter((r) => wanted.has(r.name));
     if (resources.length === 0) return undefined;
-    const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name), knownFailures: this.failing.errors() });
+    const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name), knownFailures: this.failing.current() });
     this.opts.metrics.observePass(report);
     if (!this.stopping) this.failing.afterPass(report.resources);
     for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");

@@ -37,9 +37,9 @@ export class FailingResources {
     return [...this.failing.keys()];
   }
 
-  /** Each failing resource's last error: a pass logs the same failure again at debug only. */
-  errors(): ReadonlyMap<string, string | undefined> {
-    return new Map([...this.failing].map(([name, f]) => [name, f.error]));
+  /** Each failing resource's last failure: a pass logs the same failure again at debug only. */
+  current(): ReadonlyMap<string, { readonly error: string | undefined }> {
+    return this.failing;
   }
 
   /** Store changes touched these resources: a failing one is rendered again anyway, its backoff starts over. */
