@@ -7,7 +7,7 @@ import { parsePrintfFormat } from "../template/helpers/printf.js";
 import { helperTable, isHelper, unknownHelperMessage } from "../template/compile.js";
 import { argumentCountMessage, type Arity } from "../template/helper-spec.js";
 import { deprecatedFormatterNames } from "../template/helpers/formatters.js";
-import { inlinePartials } from "./template-reads.js";
+import { inlinePartials } from "./partial-calls.js";
 
 export interface UsageProblem {
   message: string;

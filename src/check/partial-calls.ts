@@ -1,3 +1,23 @@
+/** `{{#*inline "name"}}` definitions anywhere in the template. */
+export function inlinePartials(ast: hbs.AST.Program): Map<string, hbs.AST.Program> {
+  const found = new Map<string, hbs.AST.Program>();
+  const visit = (program: hbs.AST.Program | undefined): void => {
+    for (const node of program?.body ?? []) {
+      if (node.type === "DecoratorBlock" || node.type === "BlockStatement") {
+        const block = node as hbs.AST.BlockStatement;
+        const name = block.params[0];
+        if (node.type === "DecoratorBlock" && block.path.original === "inline" && name?.type === "StringLiteral") {
+          found.set((name as hbs.AST.StringLiteral).value, block.program);
+        }
+        visit(block.program);
+        visit(block.inverse);
+      } else if (node.type === "PartialBlockStatement") visit((node as hbs.AST.PartialBlockStatement).program);
+    }
+  };
+  visit(ast);
+  return found;
+}
+
 /**
  * Inline partials walked where they are called, with the caller's scope; a partial that calls
  * itself is not followed again; those nobody calls are walked once at the end, with the scope given.

@@ -3,11 +3,10 @@
  * `{key, value}`, `ls` names are strings, `json` is open), block params, `with`/`each` contexts and `@data`: a path
  * that cannot resolve renders as nothing, so it is reported with the names that would.
  */
-import { PartialCalls } from "./partial-calls.js";
+import { ScopedWalk, type BindParams, type BlockCall } from "./scoped-walk.js";
 import { helperNames, helperTable, isHelper, shadowedFieldMessage } from "../template/compile.js";
 import { ONE_ARGUMENT_BLOCKS, unknownHelperHint } from "../template/go-isms.js";
 import { closest, typoDistance } from "../util/closest.js";
-import { inlinePartials } from "./template-reads.js";
 
 export interface PathProblem {
   message: string;
@@ -76,9 +75,8 @@ interface Scope {
 const ROOT_SCOPE: Scope = { contexts: [ROOT], params: new Map(), data: new Map([["root", ROOT]]), unknownCaller: false };
 
 export function templatePathProblems(ast: hbs.AST.Program): PathProblem[] {
-  const walker = new PathWalker(inlinePartials(ast));
-  walker.program(ast, ROOT_SCOPE);
-  walker.uncalledPartials();
+  const walker = new PathWalker(ast);
+  walker.walk(ast, ROOT_SCOPE, { contexts: [OPEN], params: new Map(), data: new Map(), unknownCaller: true });
   return walker.problems.sort((a, b) => a.line - b.line || a.column - b.column);
 }
 
@@ -111,21 +109,12 @@ function didYouMean(word: string, candidates: Iterable<string>): string {
   return near === undefined ? "" : `; did you mean ${near}?`;
 }
 
-class PathWalker {
+class PathWalker extends ScopedWalk<Shape, Scope> {
   readonly problems: PathProblem[] = [];
   private readonly seen = new Set<string>();
-  private readonly partials: PartialCalls<Scope>;
 
-  constructor(partials: Map<string, hbs.AST.Program>) {
-    this.partials = new PartialCalls(partials, (body, scope) => this.program(body, scope));
-  }
-
-  program(program: hbs.AST.Program | undefined, scope: Scope): void {
-    for (const node of program?.body ?? []) this.statement(node, scope);
-  }
-
-  uncalledPartials(): void {
-    this.partials.uncalled({ contexts: [OPEN], params: new Map(), data: new Map(), unknownCaller: true });
+  constructor(ast: hbs.AST.Program) {
+    super(ast, OPEN);
   }
 
   private report(loc: hbs.AST.SourceLocation, message: string, shadows?: true): void {
@@ -136,30 +125,12 @@ class PathWalker {
     this.problems.push(problem);
   }
 
-  private statement(node: hbs.AST.Node, scope: Scope): void {
-    switch (node.type) {
-      case "MustacheStatement":
-        return this.mustache(node as hbs.AST.MustacheStatement, scope);
-      case "BlockStatement":
-        return this.block(node as hbs.AST.BlockStatement, scope);
-      case "PartialStatement":
-      case "PartialBlockStatement": {
-        const p = node as hbs.AST.PartialStatement | hbs.AST.PartialBlockStatement;
-        const args = p.params.map((e) => this.value(e, scope));
-        const hash = new Map((p.hash?.pairs ?? []).map((pair) => [pair.key, this.value(pair.value, scope)] as const));
-        const context = withFields(args[0] ?? self(scope), hash);
-        // Block params stay behind; `@` variables pass into the partial.
-        const inner: Scope = { contexts: [context, ...scope.contexts], params: new Map(), data: scope.data, unknownCaller: scope.unknownCaller };
-        if (p.name.type === "PathExpression") this.partials.call((p.name as hbs.AST.PathExpression).original, inner);
-        if (node.type === "PartialBlockStatement") this.program((p as hbs.AST.PartialBlockStatement).program, scope);
-        return;
-      }
-      default:
-        return;
-    }
+  protected partialScope(args: Shape[], hash: ReadonlyMap<string, Shape>, scope: Scope): Scope {
+    // `@` variables pass into the partial.
+    return { contexts: [withFields(args[0] ?? self(scope), hash), ...scope.contexts], params: new Map(), data: scope.data, unknownCaller: scope.unknownCaller };
   }
 
-  private mustache(m: hbs.AST.MustacheStatement, scope: Scope): void {
+  protected mustache(m: hbs.AST.MustacheStatement, scope: Scope): void {
     if (m.path.type !== "PathExpression") return;
     const path = m.path as hbs.AST.PathExpression;
     if (m.params.length > 0 || m.hash !== undefined) return void this.call(path, m.params, m.hash, scope);
@@ -180,32 +151,26 @@ class PathWalker {
     if (plausible && (helperTable[name]?.arity[0] ?? 0) > 0) this.report(loc, shadowedFieldMessage(name, scope.selfName), true);
   }
 
-  private block(node: hbs.AST.BlockStatement, scope: Scope): void {
-    const name = node.path.original;
-    // `{{#if getv "/x"}}` is a Go form, reported with what to write: its words are no paths.
-    const args = ONE_ARGUMENT_BLOCKS.has(name) && node.params.length > 1 ? [] : node.params.map((e) => this.value(e, scope));
-    const hash = new Map((node.hash?.pairs ?? []).map((pair) => [pair.key, this.value(pair.value, scope)] as const));
-    const names = node.program?.blockParams ?? [];
-    const bind = (values: Shape[], extra: Partial<Scope> = {}): Scope => {
-      const params = new Map(scope.params);
-      names.forEach((param, i) => params.set(param, values[i] ?? OPEN));
-      return { ...scope, params, ...extra };
-    };
-    let inner: Scope;
+  /** `{{#if getv "/x"}}` is a Go form, reported with what to write: its words are no paths. */
+  protected override blockArguments(node: hbs.AST.BlockStatement, scope: Scope): Shape[] {
+    return ONE_ARGUMENT_BLOCKS.has(node.path.original) && node.params.length > 1 ? [] : super.blockArguments(node, scope);
+  }
+
+  protected enterBlock({ name, args, hash, node }: BlockCall<Shape>, scope: Scope, bind: BindParams<Shape, Scope>): Scope {
+    const selfName = node.program?.blockParams?.[0];
     if (name === "each") {
       const over = args[0] ?? OPEN;
       const item = over.kind === "list" ? over.item : OPEN;
       const data = new Map(scope.data);
       for (const d of LOOP_DATA) data.set(d, scalar(`@${d}`));
-      inner = bind([item, scalar("an index or key")], { contexts: [item, ...scope.contexts], data, selfName: names[0] });
-    } else if (name === "with") {
+      return bind([item, scalar("an index or key")], { contexts: [item, ...scope.contexts], data, selfName });
+    }
+    if (name === "with") {
       const value = args[0] ?? OPEN;
-      inner = bind([value], { contexts: [value, ...scope.contexts], selfName: names[0] });
-    } else if (name === "let") {
-      inner = bind(args, { data: new Map([...scope.data, ...hash]) });
-    } else inner = bind([]);
-    this.program(node.program, inner);
-    this.program(node.inverse, scope);
+      return bind([value], { contexts: [value, ...scope.contexts], selfName });
+    }
+    if (name === "let") return bind(args, { data: new Map([...scope.data, ...hash]) });
+    return bind([]);
   }
 
   /** A helper call: its arguments are values; its result has the helper's shape. */
@@ -217,7 +182,7 @@ class PathWalker {
     return RESULTS[name] ?? scalar(`the result of ${name}`);
   }
 
-  private value(e: hbs.AST.Expression, scope: Scope): Shape {
+  protected value(e: hbs.AST.Expression, scope: Scope): Shape {
     if (e.type === "SubExpression") {
       const s = e as hbs.AST.SubExpression;
       return this.call(s.path as hbs.AST.PathExpression, s.params, s.hash, scope);

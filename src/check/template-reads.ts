@@ -2,7 +2,7 @@
  * The keys a template reads, by a small abstract evaluation of its AST: literals, `getenv` symbols, `printf`/`concat`,
  * variables, block params and partial calls are followed; anything else makes the key "computed".
  */
-import { PartialCalls } from "./partial-calls.js";
+import { ScopedWalk, type BindParams, type BlockCall } from "./scoped-walk.js";
 import { ANY, joinPatterns, literalText, textPattern, type KeyPattern, type ReadKind } from "./key-pattern.js";
 
 /** The store helpers and how each reads its key argument. */
@@ -41,105 +41,45 @@ interface Scope {
 
 const EMPTY_SCOPE: Scope = { data: new Map(), params: new Map(), fields: new Map(), self: UNKNOWN };
 
-type Node = hbs.AST.Node;
 
 export function templateReads(ast: hbs.AST.Program): KeyRead[] {
-  const walker = new ReadWalker(inlinePartials(ast));
-  walker.program(ast, EMPTY_SCOPE);
-  walker.uncalledPartials();
+  const walker = new ReadWalker(ast);
+  // Partials nobody calls are still read once, without variables, so their keys are listed.
+  walker.walk(ast, EMPTY_SCOPE, EMPTY_SCOPE);
   return walker.reads;
 }
 
-/** `{{#*inline "name"}}` definitions anywhere in the template. */
-export function inlinePartials(ast: hbs.AST.Program): Map<string, hbs.AST.Program> {
-  const found = new Map<string, hbs.AST.Program>();
-  const visit = (program: hbs.AST.Program | undefined): void => {
-    for (const node of program?.body ?? []) {
-      if (node.type === "DecoratorBlock" || node.type === "BlockStatement") {
-        const block = node as hbs.AST.BlockStatement;
-        const name = block.params[0];
-        if (node.type === "DecoratorBlock" && block.path.original === "inline" && name?.type === "StringLiteral") {
-          found.set((name as hbs.AST.StringLiteral).value, block.program);
-        }
-        visit(block.program);
-        visit(block.inverse);
-      } else if (node.type === "PartialBlockStatement") visit((node as hbs.AST.PartialBlockStatement).program);
-    }
-  };
-  visit(ast);
-  return found;
-}
-
-class ReadWalker {
+class ReadWalker extends ScopedWalk<Value, Scope> {
   readonly reads: KeyRead[] = [];
   private readonly seen = new Set<string>();
-  private readonly partials: PartialCalls<Scope>;
 
-  constructor(partials: Map<string, hbs.AST.Program>) {
-    this.partials = new PartialCalls(partials, (body, scope) => this.program(body, scope));
+  constructor(ast: hbs.AST.Program) {
+    super(ast, UNKNOWN);
   }
 
-  program(program: hbs.AST.Program | undefined, scope: Scope): void {
-    for (const node of program?.body ?? []) this.statement(node, scope);
+  protected mustache(m: hbs.AST.MustacheStatement, scope: Scope): void {
+    if (m.path.type === "PathExpression") this.call(m.path as hbs.AST.PathExpression, m.params, m.hash, m.loc, scope, false);
   }
 
-  /** Partials nobody calls are still read once, without variables, so their keys are listed. */
-  uncalledPartials(): void {
-    this.partials.uncalled(EMPTY_SCOPE);
+  protected partialScope(args: Value[], hash: ReadonlyMap<string, Value>, scope: Scope): Scope {
+    return { data: scope.data, params: new Map(), fields: new Map([...scope.fields, ...hash]), self: args[0] ?? scope.self };
   }
 
-  private statement(node: Node, scope: Scope): void {
-    switch (node.type) {
-      case "MustacheStatement": {
-        const m = node as hbs.AST.MustacheStatement;
-        if (m.path.type === "PathExpression") this.call(m.path as hbs.AST.PathExpression, m.params, m.hash, m.loc, scope, false);
-        return;
-      }
-      case "BlockStatement":
-        return this.block(node as hbs.AST.BlockStatement, scope);
-      case "PartialStatement":
-      case "PartialBlockStatement": {
-        const p = node as hbs.AST.PartialStatement | hbs.AST.PartialBlockStatement;
-        const args = p.params.map((e) => this.expression(e, scope));
-        const fields = new Map(scope.fields);
-        for (const pair of p.hash?.pairs ?? []) fields.set(pair.key, this.expression(pair.value, scope));
-        const inner: Scope = { data: scope.data, params: new Map(), fields, self: args[0] ?? scope.self };
-        if (p.name.type === "PathExpression") this.partials.call((p.name as hbs.AST.PathExpression).original, inner);
-        if (node.type === "PartialBlockStatement") this.program((p as hbs.AST.PartialBlockStatement).program, scope);
-        return;
-      }
-      default:
-        // Content, comments, and inline partial definitions (walked from their calls).
-        return;
-    }
-  }
-
-  private block(node: hbs.AST.BlockStatement, scope: Scope): void {
-    const name = node.path.original;
-    const args = node.params.map((e) => this.expression(e, scope));
-    const hash = new Map((node.hash?.pairs ?? []).map((pair) => [pair.key, this.expression(pair.value, scope)] as const));
+  protected enterBlock({ name, args, hash, node }: BlockCall<Value>, scope: Scope, bind: BindParams<Value, Scope>): Scope {
     this.record(name, args, node.loc);
-    const names = node.program?.blockParams ?? [];
-    const bind = (values: Value[], extra: Partial<Scope> = {}): Scope => {
-      const params = new Map(scope.params);
-      names.forEach((param, i) => params.set(param, values[i] ?? UNKNOWN));
-      return { ...scope, params, ...extra };
-    };
-    let inner: Scope;
-    if (name === "let") inner = bind(args, { data: new Map([...scope.data, ...hash]) });
-    else if (name === "each") {
+    if (name === "let") return bind(args, { data: new Map([...scope.data, ...hash]) });
+    if (name === "each") {
       const item: Value = args[0]?.kind === "names" ? { kind: "pattern", pattern: ANY } : UNKNOWN;
-      inner = bind([item, UNKNOWN], { self: item });
-    } else if (name === "with") inner = bind(args, { self: args[0] ?? UNKNOWN });
-    else inner = bind([]);
-    this.program(node.program, inner);
-    this.program(node.inverse, scope);
+      return bind([item, UNKNOWN], { self: item });
+    }
+    if (name === "with") return bind(args, { self: args[0] ?? UNKNOWN });
+    return bind([]);
   }
 
   /** A helper call, or (`{{name}}` without arguments, not a store helper) a plain lookup. */
   private call(path: hbs.AST.PathExpression, params: hbs.AST.Expression[], hash: hbs.AST.Hash | undefined, loc: hbs.AST.SourceLocation, scope: Scope, subexpression: boolean): Value {
-    const args = params.map((e) => this.expression(e, scope));
-    for (const pair of hash?.pairs ?? []) this.expression(pair.value, scope);
+    const args = params.map((e) => this.value(e, scope));
+    for (const pair of hash?.pairs ?? []) this.value(pair.value, scope);
     if (!subexpression && params.length === 0 && hash === undefined && !(path.original in STORE_READS)) return this.path(path, scope);
     return this.record(path.original, args, loc) ?? evaluate(path.original, args);
   }
@@ -162,7 +102,7 @@ class ReadWalker {
     return helper === "ls" || helper === "lsdir" ? { kind: "names" } : UNKNOWN;
   }
 
-  private expression(node: hbs.AST.Expression, scope: Scope): Value {
+  protected value(node: hbs.AST.Expression, scope: Scope): Value {
     switch (node.type) {
       case "StringLiteral":
         return { kind: "pattern", pattern: textPattern((node as hbs.AST.StringLiteral).value) };

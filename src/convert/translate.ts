@@ -1,3 +1,4 @@
+// Over 300 lines: one case per Go template construct, each a few lines; split, the table would not read in one place.
 /**
  * Go template AST → Handlebars, as a flat list of text and tags. Every construct either has a form
  * with the same output or stops the conversion with file:line and why; where only the store's data

@@ -1,3 +1,4 @@
+// Over 300 lines: the format's parser and each verb's formatting are one reading of Go's fmt, kept side by side.
 /**
  * printf: Go's fmt.Sprintf for the verbs, flags, widths and precisions confd templates use. Where Go
  * would print an error marker into the output (`%!d(string=x)`, `%!d(MISSING)`), perch throws: a bad
