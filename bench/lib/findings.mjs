@@ -99,8 +99,8 @@ checks the previous one: the cold first check also waits on a major garbage coll
 each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes).
 
 What remains, by the breakdown table and the profiles:
-- **Node's own start-up**, measured in the same run (\`node -e 0\`): this workplace sets \`NODE_EXTRA_CA_CERTS\`, which Node loads at
-  every start; the example's row without it shows how much of the 150 ms that takes here.
+- **Node's own start-up**, measured in the same run (\`node -e 0\`, without \`NODE_EXTRA_CA_CERTS\` like every target row: users don't
+  set it; this workplace does, and the side rows that keep it show what Node's loading of that file adds to each start).
 - **The render**, cold: every helper call of 2 × 1,000 peers runs in V8's interpreter and baseline compiler, through Handlebars'
   per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot.
 - **The mirror's ingest** of the 5,013 listed keys into five views (\`bird\` and \`bird6\` share one since this session: 22 → 14.5 ms
