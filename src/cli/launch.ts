@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 /**
  * The shipped `perch`: runs the bundle (perch.cjs) with a V8 code cache, as Node 20 has no compile cache of its own,
- * so a cold start skips compiling what the last run compiled. V8 rejects data that does not fit; that is rewritten.
+ * so a cold start skips compiling what earlier runs compiled. V8 rejects data that does not fit; that is rewritten.
+ * The data holds the functions of every kind of run it has met (run-kind.ts): the first run of a new kind adds
+ * its own at exit, so a `perch --version` or an example render first does not leave a cache without the rest.
  */
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
@@ -9,6 +11,8 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { Script } from "node:vm";
 import { openCacheDirectory, writeCacheEntry } from "../util/cache-dir.js";
+import { cacheToWrite, decodeCodeCache, encodeCodeCache, type CodeCache } from "./code-cache-file.js";
+import { reportedRunKind } from "./run-kind.js";
 
 /** Every build has its own code cache: older ones serve only another checkout or Node version. */
 const CODE_CACHES_KEPT = 4;
@@ -26,21 +30,25 @@ function cacheFile(): string | undefined {
   return path.join(dir, `code-${process.version}-${process.arch}-${size}-${Math.trunc(mtimeMs)}.v8cache`);
 }
 
-function readCache(file: string | undefined): Buffer | undefined {
+function readCache(file: string | undefined): CodeCache | undefined {
   try {
-    return file === undefined ? undefined : readFileSync(file);
+    return file === undefined ? undefined : decodeCodeCache(readFileSync(file));
   } catch {
     return undefined;
   }
 }
 
 const file = cacheFile();
-const cachedData = readCache(file);
+const cache = readCache(file);
 // The CommonJS wrapper Node itself puts around a module's source.
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: program, cachedData });
-if (file !== undefined && (cachedData === undefined || script.cachedDataRejected === true)) {
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: program, cachedData: cache?.data });
+if (file !== undefined) {
+  const accepted = cache !== undefined && script.cachedDataRejected !== true;
   // At exit, not now: the data then holds every function the command compiled, not just the top level.
-  process.once("exit", () => writeCacheEntry(file, script.createCachedData(), CODE_CACHES_KEPT));
+  process.once("exit", () => {
+    const update = cacheToWrite(cache, accepted, reportedRunKind(), () => script.createCachedData());
+    if (update !== undefined) writeCacheEntry(file, encodeCodeCache(update), CODE_CACHES_KEPT);
+  });
 }
 const run = script.runInThisContext() as CommonJsWrapper;
 const module = { exports: {} };
