@@ -96,13 +96,20 @@ pino's transport, \`worker_threads\` and sonic-boom's \`assert\` are stubbed out
 one-shot (\`overlapRenders\`, \`src/sync/write-schedule.ts\`) writes the unchecked files side by side and renders the next file while BIRD
 checks the previous one: the cold first check also waits on a major garbage collection and a fork, 15–40 ms, which the render of
 \`bird6.cfg\` now fills. Measured with alternating runs of the two builds on this host (medians, spawn to exit): the example 123.8 → 112.7 ms over 30 runs
-each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes).
+each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes). The code cache holds the functions
+of every kind of \`perch render\` it has met (store, \`--calico-v3\`, conf.d; \`src/cli/run-kind.ts\`, \`code-cache-file.ts\`): it was
+written once, by a build's first run, so after the example's one-shots (which this bench runs first) or a \`perch --version\`,
+every etcd one-shot compiled the listing, the check runner and the shipped templates' helpers anew; now the first run of a new
+kind adds them (1,000 nodes, alternating, 30 rounds, a loaded host: median 318.9 → 299.7 ms).
 
 What remains, by the breakdown table and the profiles:
 - **Node's own start-up**, measured in the same run (\`node -e 0\`, without \`NODE_EXTRA_CA_CERTS\` like every target row: users don't
   set it; this workplace does, and the side rows that keep it show what Node's loading of that file adds to each start).
 - **The render**, cold: every helper call of 2 × 1,000 peers runs in V8's interpreter and baseline compiler, through Handlebars'
-  per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot.
+  per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot, and the
+  memo's bookkeeping is not paid either: no memo is made, and what remains of it is one check per program call in
+  \`trackCallers\`' wrapper (\`tracked\`, ~1 % of a profile's samples). perch's own per-call helper wrapper (\`wrapHelper\`: rest
+  arguments, \`pop\`, the arity check) is ~5 %, the most of any perch function.
 - **The mirror's ingest** of the 5,013 listed keys into five views (\`bird\` and \`bird6\` share one since this session: 22 → 14.5 ms
   cold, medians of 6 runs), and the listing's decode.
 - **\`check_cmd\`**: \`bird -p -c\` and \`bird6 -p -c\`, one after the other (a checked file may read what an earlier one installed),
@@ -127,6 +134,24 @@ noise. Sharing the constant \`loc\` and empty \`hash\` objects that Handlebars' 
 difference in the cold or the warm render. A warm render of the 1,000-peer \`bird.cfg\` without the memo is 10–17 ms; the
 cold one is 55–75 ms — the difference is V8 warming up (the interpreter, feedback, lazy compilation), which Node 20 offers no
 way to carry from one process to the next beyond the bytecode the launcher already caches.
+
+Tried for issue 21 (the targets now without \`NODE_EXTRA_CA_CERTS\`), not kept; alternating runs of scratch builds against a
+bench-built etcd, each variant with its own cache directory, on a host other benches were loading (load 2–4.5, so the figures
+are medians of 10–30 rounds and differences under ~15 ms are noise):
+- **A V8 startup snapshot of the bundle** (\`node --snapshot-blob perch.blob --build-snapshot\`, the program's modules evaluated,
+  \`main\` as the deserialized entry): run directly with \`--snapshot-blob\`, no launcher, the 1,000-node one-shot 286.8 ms against
+  290.2 ms with the code-cached launcher (10 rounds), the example 88.5 against 82.0 ms (12 rounds). The snapshot carries the heap
+  but not the compiled code of what runs after it, which the code cache does; and \`perch\` is started as \`node perch.js\`, so a
+  snapshot needs a second process (another Node start, ~23 ms here) on top. A snapshot built with every function compiled eagerly
+  (\`--no-lazy\` while loading): the example 99.7 against 106.5 ms median, 92.0 against 78.5 ms fastest — no better.
+- **A code cache of the whole bundle, compiled eagerly at build time** (2.4 MB instead of ~0.6–0.9 MB): the example 85.8 ms against
+  78.6 ms with the cache its own runs wrote (20 rounds); deserializing what a run never calls costs more than compiling what it does.
+- **Capping V8's tiers for the one-shot's pass** (\`--max-opt=1\`, set after the listing): TurboFan's background compiles of the
+  render helpers are ~100 ms of CPU in a 1,000-node one-shot. 1,000 nodes 480 → 385 ms (CPU 410 → 300 ms), but 5,000 nodes
+  656 → 823 ms: the longer render needs the optimized code. Maglev instead (\`--maglev --max-opt=2\`) the same (378 and 908 ms), and
+  delaying TurboFan (\`--ticks-before-optimization=12\`) the same trade (1,000 nodes 323 → 297 ms, 5,000 nodes 660 → 744 ms). A flag
+  set at run time also changes V8's flag hash, which rejects the launcher's code cache written at exit and Node's own built-ins'
+  code cache for every built-in loaded after it (the example +18–22 ms), and setting the flag back does not restore the hash.
 `,
   },
   {
