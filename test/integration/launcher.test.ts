@@ -1,12 +1,15 @@
 // The shipped launcher (dist/bundle/perch.js) and its V8 code cache: written at the first run's
 // exit into PERCH_CACHE_DIR, reused as is, replaced when V8 rejects it, grown by the first run of each
-// new kind (a render from another store or conf.d), never used from a directory others can write, and
-// off for an empty PERCH_CACHE_DIR — the command's output the same in every case.
+// new kind (a render from another store or conf.d), one per set of V8 flags (perch watch's own), never used
+// from a directory others can write, and off for an empty PERCH_CACHE_DIR — the command's output the same in
+// every case.
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DAEMON_V8_FLAGS } from "../../src/cli/v8-flags.js";
 import { REPO, runPerch } from "../helpers/confdir.js";
+import { startWatch } from "../helpers/watch-process.js";
 
 const EXAMPLE = ["render", "--confdir", path.join(REPO, "examples"), "--backend", "file", "--keys", path.join(REPO, "examples", "keys.json"), "--node-name", "node-a", "--noop"];
 
@@ -89,6 +92,29 @@ describe("the V8 code cache", () => {
     expect(r.stdout).toBe(first);
     expect(await codeCaches(cacheDir)).toEqual([name]);
     expect(await header()).toBe(`perch-code-cache 1 ${JSON.stringify([`render file ${path.join(REPO, "examples")}`, `render file ${other}`])}`);
+  });
+
+  it("is one per set of V8 flags: perch watch sets its flags before the program is compiled, so a daemon starts from its cache too", async () => {
+    const cacheDir = path.join(dir, "daemon");
+    const watchOnce = async () => {
+      const w = await startWatch(EXAMPLE.slice(1).concat("--root", path.join(dir, "root")), { PERCH_CACHE_DIR: cacheDir });
+      await w.waitForEvent((e) => e.event === "pass");
+      expect(await w.stop()).toBe(0);
+    };
+    await watchOnce();
+    const suffix = DAEMON_V8_FLAGS.map((f) => `+${f.slice(2)}`).join("");
+    const name = (await codeCaches(cacheDir))[0] as string;
+    expect(name).toMatch(/^code-v\d+\.\d+\.\d+-\w+-\d+-\d+\+/);
+    expect(name.endsWith(`${suffix}.v8cache`)).toBe(true);
+    const file = path.join(cacheDir, name);
+    const written = await stat(file);
+    // V8 took the data the first daemon wrote: the second writes nothing (a rejected cache is rewritten at exit).
+    await watchOnce();
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
+    // A one-shot has its own, beside the daemon's, which stays as it was.
+    await render(cacheDir);
+    expect((await codeCaches(cacheDir)).sort()).toEqual([name.slice(0, -suffix.length - ".v8cache".length) + ".v8cache", name].sort());
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
   });
 
   it("keeps only the newest few code caches: each build has its own, of about half a megabyte", async () => {
