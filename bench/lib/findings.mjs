@@ -100,7 +100,13 @@ each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against
 of every kind of \`perch render\` it has met (store, \`--calico-v3\`, conf.d; \`src/cli/run-kind.ts\`, \`code-cache-file.ts\`): it was
 written once, by a build's first run, so after the example's one-shots (which this bench runs first) or a \`perch --version\`,
 every etcd one-shot compiled the listing, the check runner and the shipped templates' helpers anew; now the first run of a new
-kind adds them (1,000 nodes, alternating, 30 rounds, a loaded host: median 318.9 → 299.7 ms).
+kind adds them (1,000 nodes, alternating, 30 rounds, a loaded host: median 318.9 → 299.7 ms). The listing's decode reads each
+KeyValue in place (\`messages.ts\`: no position array or Buffer view per key, the key and value decoded straight from the message,
+only a string holding U+FFFD checked byte by byte; a reader of closures over a local position, which V8's interpreter runs faster
+than a class's methods): one cold decode of a 5,000-key page 22.1 → 13.5 ms, the 1,000-node one-shot's \`list\` 91.5 → 70.0 ms
+(medians of 20 alternating rounds, load 4.4–5.5). \`perch watch\`'s V8 flags are set by the launcher before it compiles perch
+(\`src/cli/v8-flags.ts\`), with a cache file of their own, so a daemon starts from a code cache as well (the example's daemon,
+spawn to first pass, 172.4 → 161.2 ms, 16 alternating rounds).
 
 What remains, by the breakdown table and the profiles:
 - **Node's own start-up**, measured in the same run (\`node -e 0\`, without \`NODE_EXTRA_CA_CERTS\` like every target row: users don't
@@ -108,11 +114,12 @@ What remains, by the breakdown table and the profiles:
 - **The render**, cold: every helper call of 2 × 1,000 peers runs in V8's interpreter and baseline compiler, through Handlebars'
   per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot, and the
   memo's bookkeeping is not paid either: no memo is made, and what remains of it is one check per program call in
-  \`trackCallers\`' wrapper (\`tracked\`, ~1 % of a profile's samples; a scratch build without it, which only a memo needs: the
-  cold \`bird.cfg\` render 45.5 → 43.3 ms, \`bird6.cfg\` 45.8 → 42.9 ms, the whole one-shot 257.6 → 257.4 ms, 24 alternating rounds). perch's own per-call helper wrapper (\`wrapHelper\`: rest
-  arguments, \`pop\`, the arity check) is ~5 %, the most of any perch function.
+  \`trackCallers\`' wrapper (\`tracked\`, ~1 % of a profile's samples; a build that renders without it when there is no memo,
+  measured twice, moved neither render beyond noise — see the list below). Handlebars' own per-call runtime (\`prog\`, which wraps
+  every block's program, and the helper wrapper that adds \`lookupProperty\` to each call's options) has more of the profile than
+  perch's helper wrapper (\`wrapHelper\`, ~1–2 % of the samples in this round's profiles, 4–7 ms).
 - **The mirror's ingest** of the 5,013 listed keys into five views (\`bird\` and \`bird6\` share one since this session: 22 → 14.5 ms
-  cold, medians of 6 runs), and the listing's decode.
+  cold, medians of 6 runs), and what is left of the listing's decode (~13 ms cold for the 5,000-key page).
 - **\`check_cmd\`**: \`bird -p -c\` and \`bird6 -p -c\`, one after the other (a checked file may read what an earlier one installed),
   each behind a fork of the perch process; the second one after the render it overlapped.
 
@@ -153,6 +160,16 @@ are medians of 10–30 rounds and differences under ~15 ms are noise):
   delaying TurboFan (\`--ticks-before-optimization=12\`) the same trade (1,000 nodes 323 → 297 ms, 5,000 nodes 660 → 744 ms). A flag
   set at run time also changes V8's flag hash, which rejects the launcher's code cache written at exit and Node's own built-ins'
   code cache for every built-in loaded after it (the example +18–22 ms), and setting the flag back does not restore the hash.
+
+Tried in issue 21's second round, not kept (builds from the same tree, alternating, each with its own cache directory seeded as the
+bench seeds it; the host's load was 4–6 from other helpers' benches, so whole-run medians moved by ±30 ms between identical
+builds and only each render's own logged duration is compared):
+- **Rendering without \`trackCallers\`' wrapper when there is no memo** (a second template made from an unwrapped copy of the
+  spec, chosen per render): \`bird.cfg\` 52.8 → 52.0 ms, \`bird6.cfg\` 47.6 → 48.0 ms, 24 rounds — nothing to keep.
+- **A cheaper \`wrapHelper\`**: its upper bound first, a scratch build whose wrapper kept only what a call cannot do without (pop
+  the options, call the helper: no arity check, no \`try\`, so not shippable): \`bird.cfg\` 92.7 → 95.8 ms, \`bird6.cfg\` 87.2 →
+  86.7 ms over 40 rounds (81.4 → 78.3 and 74.5 → 65.8 over 24 in an earlier, shorter run). With no gain to take even at the upper
+  bound, no cheaper wrapper with the same checks and messages was made.
 `,
   },
   {
