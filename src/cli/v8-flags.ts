@@ -10,8 +10,8 @@ export const DAEMON_V8_FLAGS: readonly string[] = ["--semi-space-growth-factor=1
 
 /**
  * The flags of the command a command line runs, as the launcher reads it before the program is loaded: the command
- * word first, as deploy/ and the docs write it (`perch watch …`). Any other form runs as before, with the command
- * setting its own flags once it runs, and starts without a code cache.
+ * word first, as deploy/ and the docs write it (`perch watch …`). Any other form (confd's, whose command may come from
+ * confd.toml) gets them from the command once it runs, as before: compiled from the one-shots' cache, if there is one.
  */
 export function launchV8Flags(argv: readonly string[]): readonly string[] {
   return argv[0] === "watch" ? DAEMON_V8_FLAGS : [];
