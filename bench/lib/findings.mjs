@@ -96,15 +96,30 @@ pino's transport, \`worker_threads\` and sonic-boom's \`assert\` are stubbed out
 one-shot (\`overlapRenders\`, \`src/sync/write-schedule.ts\`) writes the unchecked files side by side and renders the next file while BIRD
 checks the previous one: the cold first check also waits on a major garbage collection and a fork, 15–40 ms, which the render of
 \`bird6.cfg\` now fills. Measured with alternating runs of the two builds on this host (medians, spawn to exit): the example 123.8 → 112.7 ms over 30 runs
-each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes).
+each, the 1,000-node one-shot 312.9 → 301.1 ms over 20 (commit b8c0a1b against these changes). The code cache holds the functions
+of every kind of \`perch render\` it has met (store, \`--calico-v3\`, conf.d; \`src/cli/run-kind.ts\`, \`code-cache-file.ts\`): it was
+written once, by a build's first run, so after the example's one-shots (which this bench runs first) or a \`perch --version\`,
+every etcd one-shot compiled the listing, the check runner and the shipped templates' helpers anew; now the first run of a new
+kind adds them (1,000 nodes, alternating, 30 rounds, a loaded host: median 318.9 → 299.7 ms). The listing's decode reads each
+KeyValue in place (\`messages.ts\`: no position array or Buffer view per key, the key and value decoded straight from the message,
+only a string holding U+FFFD checked byte by byte; a reader of closures over a local position, which V8's interpreter runs faster
+than a class's methods): one cold decode of a 5,000-key page 22.1 → 13.5 ms, the 1,000-node one-shot's \`list\` 91.5 → 70.0 ms
+(medians of 20 alternating rounds, load 4.4–5.5). \`perch watch\`'s V8 flags are set by the launcher before it compiles perch
+(\`src/cli/v8-flags.ts\`), with a cache file of their own, so a daemon starts from a code cache as well (the example's daemon,
+spawn to first pass, 172.4 → 161.2 ms, 16 alternating rounds).
 
 What remains, by the breakdown table and the profiles:
-- **Node's own start-up**, measured in the same run (\`node -e 0\`): this workplace sets \`NODE_EXTRA_CA_CERTS\`, which Node loads at
-  every start; the example's row without it shows how much of the 150 ms that takes here.
+- **Node's own start-up**, measured in the same run (\`node -e 0\`, without \`NODE_EXTRA_CA_CERTS\` like every target row: users don't
+  set it; this workplace does, and the side rows that keep it show what Node's loading of that file adds to each start).
 - **The render**, cold: every helper call of 2 × 1,000 peers runs in V8's interpreter and baseline compiler, through Handlebars'
-  per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot.
+  per-call helper wrapper; young-generation garbage collections are a fifth of it. Nothing is memoized in a one-shot, and the
+  memo's bookkeeping is not paid either: no memo is made, and what remains of it is one check per program call in
+  \`trackCallers\`' wrapper (\`tracked\`, ~1 % of a profile's samples; a build that renders without it when there is no memo,
+  measured twice, moved neither render beyond noise — see the list below). Handlebars' own per-call runtime (\`prog\`, which wraps
+  every block's program, and the helper wrapper that adds \`lookupProperty\` to each call's options) has more of the profile than
+  perch's helper wrapper (\`wrapHelper\`, ~1–2 % of the samples in this round's profiles, 4–7 ms).
 - **The mirror's ingest** of the 5,013 listed keys into five views (\`bird\` and \`bird6\` share one since this session: 22 → 14.5 ms
-  cold, medians of 6 runs), and the listing's decode.
+  cold, medians of 6 runs), and what is left of the listing's decode (~13 ms cold for the 5,000-key page).
 - **\`check_cmd\`**: \`bird -p -c\` and \`bird6 -p -c\`, one after the other (a checked file may read what an earlier one installed),
   each behind a fork of the perch process; the second one after the render it overlapped.
 
@@ -127,6 +142,34 @@ noise. Sharing the constant \`loc\` and empty \`hash\` objects that Handlebars' 
 difference in the cold or the warm render. A warm render of the 1,000-peer \`bird.cfg\` without the memo is 10–17 ms; the
 cold one is 55–75 ms — the difference is V8 warming up (the interpreter, feedback, lazy compilation), which Node 20 offers no
 way to carry from one process to the next beyond the bytecode the launcher already caches.
+
+Tried for issue 21 (the targets now without \`NODE_EXTRA_CA_CERTS\`), not kept; alternating runs of scratch builds against a
+bench-built etcd, each variant with its own cache directory, on a host other benches were loading (load 2–4.5, so the figures
+are medians of 10–30 rounds and differences under ~15 ms are noise):
+- **A V8 startup snapshot of the bundle** (\`node --snapshot-blob perch.blob --build-snapshot\`, the program's modules evaluated,
+  \`main\` as the deserialized entry): run directly with \`--snapshot-blob\`, no launcher, the 1,000-node one-shot 286.8 ms against
+  290.2 ms with the code-cached launcher (10 rounds), the example 88.5 against 82.0 ms (12 rounds). The snapshot carries the heap
+  but not the compiled code of what runs after it, which the code cache does; and \`perch\` is started as \`node perch.js\`, so a
+  snapshot needs a second process (another Node start, ~23 ms here) on top. A snapshot built with every function compiled eagerly
+  (\`--no-lazy\` while loading): the example 99.7 against 106.5 ms median, 92.0 against 78.5 ms fastest — no better.
+- **A code cache of the whole bundle, compiled eagerly at build time** (2.4 MB instead of ~0.6–0.9 MB): the example 85.8 ms against
+  78.6 ms with the cache its own runs wrote (20 rounds); deserializing what a run never calls costs more than compiling what it does.
+- **Capping V8's tiers for the one-shot's pass** (\`--max-opt=1\`, set after the listing): TurboFan's background compiles of the
+  render helpers are ~100 ms of CPU in a 1,000-node one-shot. 1,000 nodes 480 → 385 ms (CPU 410 → 300 ms), but 5,000 nodes
+  656 → 823 ms: the longer render needs the optimized code. Maglev instead (\`--maglev --max-opt=2\`) the same (378 and 908 ms), and
+  delaying TurboFan (\`--ticks-before-optimization=12\`) the same trade (1,000 nodes 323 → 297 ms, 5,000 nodes 660 → 744 ms). A flag
+  set at run time also changes V8's flag hash, which rejects the launcher's code cache written at exit and Node's own built-ins'
+  code cache for every built-in loaded after it (the example +18–22 ms), and setting the flag back does not restore the hash.
+
+Tried in issue 21's second round, not kept (builds from the same tree, alternating, each with its own cache directory seeded as the
+bench seeds it; the host's load was 4–6 from other helpers' benches, so whole-run medians moved by ±30 ms between identical
+builds and only each render's own logged duration is compared):
+- **Rendering without \`trackCallers\`' wrapper when there is no memo** (a second template made from an unwrapped copy of the
+  spec, chosen per render): \`bird.cfg\` 52.8 → 52.0 ms, \`bird6.cfg\` 47.6 → 48.0 ms, 24 rounds — nothing to keep.
+- **A cheaper \`wrapHelper\`**: its upper bound first, a scratch build whose wrapper kept only what a call cannot do without (pop
+  the options, call the helper: no arity check, no \`try\`, so not shippable): \`bird.cfg\` 92.7 → 95.8 ms, \`bird6.cfg\` 87.2 →
+  86.7 ms over 40 rounds (81.4 → 78.3 and 74.5 → 65.8 over 24 in an earlier, shorter run). With no gain to take even at the upper
+  bound, no cheaper wrapper with the same checks and messages was made.
 `,
   },
   {

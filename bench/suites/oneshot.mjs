@@ -1,6 +1,8 @@
 // One-shot: a cold `perch render` as a whole process (node start, module loading, conf.d and
 // template loading, listing, rendering, staging, check_cmd, install), wall time and peak RSS.
 // Every run renders into a fresh --root, so every file is written (and checked) each time.
+// Issue [11]: the primary rows run without NODE_EXTRA_CA_CERTS, as users do (Node loads that file at
+// every start); `extraCaCerts: true` keeps an environment's variable, for the side rows that show its cost.
 import { spawn } from "node:child_process";
 import { rm } from "node:fs/promises";
 import path from "node:path";
@@ -11,11 +13,19 @@ import { median, round } from "../lib/stats.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 import { parseLogLine } from "../lib/json-lines.mjs";
 
+const EXTRA_CA_CERTS = "NODE_EXTRA_CA_CERTS";
+
+/** Whether this environment sets the variable the side rows keep. */
+export const hasExtraCaCerts = () => Boolean(process.env[EXTRA_CA_CERTS]);
+
+const droppedEnv = (extraCaCerts) => (extraCaCerts ? [] : [EXTRA_CA_CERTS]);
+
 /**
  * Run `perch render` (argsFor(root) gives the flags) `runs` times after one discarded warm-up run
  * (which only fills the page cache), then a few more times with debug logs for a phase breakdown.
  */
-export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], env = {}, breakdown = true } = {}) {
+export async function measureOneShot(ctx, label, argsFor, { extraCaCerts = false, env = {}, breakdown = true } = {}) {
+  const dropEnv = droppedEnv(extraCaCerts);
   const runs = [];
   for (let i = 0; i <= ctx.runs; i++) {
     const root = await tempDir("root");
@@ -26,7 +36,7 @@ export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], env = 
       await rm(root, { recursive: true, force: true });
     }
   }
-  const phases = breakdown ? await phaseBreakdown(argsFor, ctx.breakdownRuns) : undefined;
+  const phases = breakdown ? await phaseBreakdown(argsFor, ctx.breakdownRuns, dropEnv) : undefined;
   const result = {
     label,
     runs: runs.length,
@@ -45,10 +55,10 @@ export async function measureOneShot(ctx, label, argsFor, { dropEnv = [], env = 
  * start-up (node, module loading, conf.d, template compilation, store connection) until the listing
  * began; the listing; the pass (render + write + check per resource); the exit after the pass.
  */
-async function phaseBreakdown(argsFor, runs) {
+async function phaseBreakdown(argsFor, runs, dropEnv) {
   const samples = [];
   for (let i = 0; i < runs; i++) {
-    const b = await oneBreakdown(argsFor);
+    const b = await oneBreakdown(argsFor, dropEnv);
     if (b) samples.push(b);
   }
   if (samples.length === 0) return undefined;
@@ -66,10 +76,10 @@ async function phaseBreakdown(argsFor, runs) {
   };
 }
 
-async function oneBreakdown(argsFor) {
+async function oneBreakdown(argsFor, dropEnv) {
   const root = await tempDir("root");
   try {
-    const r = await timedRun([...argsFor(root), "--sync-only", "--log-level", "debug"]);
+    const r = await timedRun([...argsFor(root), "--sync-only", "--log-level", "debug"], { dropEnv });
     const events = r.stderr
       .split("\n")
       .filter((l) => l.startsWith("{"))
@@ -99,7 +109,8 @@ async function oneBreakdown(argsFor) {
  * Node's own start-up on this machine, with the environment perch runs in (`node -e 0`, spawn to
  * exit): the floor under every one-shot figure. Median of `ctx.runs` after one warm-up.
  */
-export async function measureNodeStart(ctx, { dropEnv = [] } = {}) {
+export async function measureNodeStart(ctx, { extraCaCerts = false } = {}) {
+  const dropEnv = droppedEnv(extraCaCerts);
   const env = cleanEnv({}, dropEnv);
   const times = [];
   for (let i = 0; i <= ctx.runs; i++) {
@@ -108,7 +119,7 @@ export async function measureNodeStart(ctx, { dropEnv = [] } = {}) {
     if (i > 0) times.push(performance.now() - started);
   }
   const result = { runs: times.length, medianWallMs: round(median(times), 1) };
-  ctx.log(`  node -e 0${dropEnv.length ? ` without ${dropEnv.join(", ")}` : ""}: median ${result.medianWallMs} ms`);
+  ctx.log(`  node -e 0${extraCaCerts ? ` with ${EXTRA_CA_CERTS}` : ""}: median ${result.medianWallMs} ms`);
   return result;
 }
 
@@ -118,7 +129,7 @@ export async function profileOneShot(ctx, name, argsFor) {
   await rm(dir, { recursive: true, force: true });
   const root = await tempDir("root");
   try {
-    await timedRun([...argsFor(root), "--sync-only"], { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", dir] });
+    await timedRun([...argsFor(root), "--sync-only"], { nodeArgs: ["--cpu-prof", "--cpu-prof-dir", dir], dropEnv: droppedEnv(false) });
   } finally {
     await rm(root, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 /** `perch render`: one pass from a fresh listing, a line per resource, diffs on request. */
-import { relative } from "node:path";
+import { relative, resolve } from "node:path";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
 import { describeCommand } from "../command/describe.js";
@@ -8,12 +8,15 @@ import type { LoadedResource } from "../resource/load-set.js";
 import { colourDiff } from "../write/diff.js";
 import { loadCommandRunner } from "../command/run-command.js";
 import { EXIT } from "./exit.js";
+import { reportRunKind } from "./run-kind.js";
 import { logStoreProblems } from "../store/problems.js";
 import type { Snapshot } from "../store/types.js";
 import { openListingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
 
 export async function renderCommand(config: Config, resources: LoadedResource[], env: Record<string, string | undefined>, logger: Logger): Promise<number> {
+  // Runs from the same store kind and conf.d compile the same functions: the launcher's code cache learns each kind once.
+  reportRunKind(`render ${config.backend}${config.calicoV3 ? " calico-v3" : ""} ${resolve(config.confdir)}`);
   const mirror = new Mirror(resources.map((r) => r.selection));
   const commands = resources.some((r) => (r.checkCmd !== undefined && !config.noCheck) || (!config.noop && !config.syncOnly && r.reloadCmd !== undefined));
   const store = await openListingStore(config, { logger, env });

@@ -16,6 +16,7 @@ import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
+import { DAEMON_V8_FLAGS } from "./v8-flags.js";
 import { perchVersion } from "./version.js";
 
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
@@ -124,7 +125,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
  * daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
  */
 function keepYoungGenerationSmall(): void {
-  setFlagsFromString("--semi-space-growth-factor=1");
+  for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
 }
 
 async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {

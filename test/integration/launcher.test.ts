@@ -1,12 +1,15 @@
 // The shipped launcher (dist/bundle/perch.js) and its V8 code cache: written at the first run's
-// exit into PERCH_CACHE_DIR, reused as is, replaced when V8 rejects it, never used from a
-// directory others can write, and off for an empty PERCH_CACHE_DIR — the command's output the same
-// in every case.
+// exit into PERCH_CACHE_DIR, reused as is, replaced when V8 rejects it, grown by the first run of each
+// new kind (a render from another store or conf.d), one per set of V8 flags (perch watch's own), never used
+// from a directory others can write, and off for an empty PERCH_CACHE_DIR — the command's output the same in
+// every case.
 import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DAEMON_V8_FLAGS } from "../../src/cli/v8-flags.js";
 import { REPO, runPerch } from "../helpers/confdir.js";
+import { startWatch } from "../helpers/watch-process.js";
 
 const EXAMPLE = ["render", "--confdir", path.join(REPO, "examples"), "--backend", "file", "--keys", path.join(REPO, "examples", "keys.json"), "--node-name", "node-a", "--noop"];
 
@@ -45,12 +48,73 @@ describe("the V8 code cache", () => {
     expect(await render(cacheDir)).toBe(first);
     expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
 
-    // Garbage of the same size: V8 refuses it, the run still works and writes a good cache again.
-    await writeFile(file, Buffer.alloc(written.size, 7));
+    // A valid header over garbage: V8 refuses the data, the run still works and writes a good cache again.
+    // Garbage without the header is no cache at all: the same.
+    for (const garbage of [Buffer.concat([Buffer.from("perch-code-cache 1 []\n"), Buffer.alloc(written.size, 7)]), Buffer.alloc(written.size, 7)]) {
+      await writeFile(file, garbage);
+      expect(await render(cacheDir)).toBe(first);
+      const rewritten = await readFile(file);
+      expect(rewritten.equals(garbage)).toBe(false);
+      expect(rewritten.subarray(0, 19).toString()).toBe("perch-code-cache 1 ");
+      expect(await codeCaches(cacheDir)).toEqual([name]);
+    }
+  });
+
+  it("adds the functions of each new kind of run once: a --version first leaves no cache without the render's", async () => {
+    const cacheDir = path.join(dir, "kinds");
+    const version = await runPerch(["--version"], { env: { PERCH_CACHE_DIR: cacheDir } });
+    expect(version.exitCode).toBe(0);
+    const [name] = await codeCaches(cacheDir);
+    const file = path.join(cacheDir, name as string);
+    const header = async () => (await readFile(file)).subarray(0, 200).toString("latin1").split("\n")[0];
+    expect(await header()).toBe("perch-code-cache 1 []");
+    const afterVersion = await stat(file);
+
+    const first = await render(cacheDir);
+    const afterRender = await stat(file);
+    expect(await header()).toBe(`perch-code-cache 1 ${JSON.stringify([`render file ${path.join(REPO, "examples")}`])}`);
+    // What --version compiled, and the render's own functions besides.
+    expect(afterRender.size).toBeGreaterThan(afterVersion.size + 100_000);
+
+    // The same kind again: the cache is used as it is.
     expect(await render(cacheDir)).toBe(first);
-    const rewritten = await readFile(file);
-    expect(rewritten.equals(Buffer.alloc(written.size, 7))).toBe(false);
+    expect((await stat(file)).mtimeMs).toBe(afterRender.mtimeMs);
+
+    // A render from another conf.d is a new kind: added to the same file, after the first.
+    const other = await mkdtemp(path.join(dir, "confdir-"));
+    await mkdir(path.join(other, "conf.d"));
+    for (const toml of await readdir(path.join(REPO, "examples", "conf.d"))) {
+      const text = await readFile(path.join(REPO, "examples", "conf.d", toml), "utf8");
+      await writeFile(path.join(other, "conf.d", toml), text.replace('"../../templates/', JSON.stringify(`${path.join(REPO, "templates")}/`).slice(0, -1)));
+    }
+    const r = await runPerch([...EXAMPLE.map((a) => (a === path.join(REPO, "examples") ? other : a)), "--root", path.join(dir, "root")], { env: { PERCH_CACHE_DIR: cacheDir } });
+    expect(r.exitCode).toBe(0);
+    expect(r.stdout).toBe(first);
     expect(await codeCaches(cacheDir)).toEqual([name]);
+    expect(await header()).toBe(`perch-code-cache 1 ${JSON.stringify([`render file ${path.join(REPO, "examples")}`, `render file ${other}`])}`);
+  });
+
+  it("is one per set of V8 flags: perch watch sets its flags before the program is compiled, so a daemon starts from its cache too", async () => {
+    const cacheDir = path.join(dir, "daemon");
+    const watchOnce = async () => {
+      const w = await startWatch(EXAMPLE.slice(1).concat("--root", path.join(dir, "root")), { PERCH_CACHE_DIR: cacheDir });
+      await w.waitForEvent((e) => e.event === "pass");
+      expect(await w.stop()).toBe(0);
+    };
+    await watchOnce();
+    const suffix = DAEMON_V8_FLAGS.map((f) => `+${f.slice(2)}`).join("");
+    const name = (await codeCaches(cacheDir))[0] as string;
+    expect(name).toMatch(/^code-v\d+\.\d+\.\d+-\w+-\d+-\d+\+/);
+    expect(name.endsWith(`${suffix}.v8cache`)).toBe(true);
+    const file = path.join(cacheDir, name);
+    const written = await stat(file);
+    // V8 took the data the first daemon wrote: the second writes nothing (a rejected cache is rewritten at exit).
+    await watchOnce();
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
+    // A one-shot has its own, beside the daemon's, which stays as it was.
+    await render(cacheDir);
+    expect((await codeCaches(cacheDir)).sort()).toEqual([name.slice(0, -suffix.length - ".v8cache".length) + ".v8cache", name].sort());
+    expect((await stat(file)).mtimeMs).toBe(written.mtimeMs);
   });
 
   it("keeps only the newest few code caches: each build has its own, of about half a megabyte", async () => {

@@ -65,6 +65,20 @@ describe("readRangeResponse", () => {
     );
   });
 
+  it("keeps a U+FFFD that is in the UTF-8 and leaves out bytes that decode to one", () => {
+    const kv = (key: string | Buffer, value: string | Buffer): Kv => ({ key: Buffer.from(key), value: Buffer.from(value), createRevision: 9, lease: 0 });
+    const page = readRangeResponse(rangeResponse(10, [kv("/k/\uFFFD", "v\uFFFD"), kv(Buffer.from([0x2f, 0xff]), "v"), kv("/v", Buffer.from([0x76, 0xc3])), kv("/ok", "é"), kv(Buffer.from([0x2f, 0xed, 0xa0, 0x80]), "a surrogate's bytes")], false, false, false));
+    expect(page.kvs).toEqual([
+      { key: "/k/\uFFFD", value: "v\uFFFD" },
+      { key: "/ok", value: "é" },
+    ]);
+    expect(page.problems.map((p) => p.message)).toEqual([
+      'key 0x2fff ("/\uFFFD") is not valid UTF-8: left out',
+      "/v: the value is not valid UTF-8: the key is left out",
+      'key 0x2feda080 ("/\uFFFD\uFFFD\uFFFD") is not valid UTF-8: left out',
+    ]);
+  });
+
   it("reads an empty answer (no header fields at all) as no revision, no keys", () => {
     expect(readRangeResponse(Buffer.alloc(0))).toEqual({ revision: undefined, kvs: [], problems: [], lastKey: undefined, more: false });
   });

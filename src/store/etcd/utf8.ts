@@ -5,11 +5,25 @@
 import { isUtf8 } from "node:buffer";
 import type { StoreProblem } from "../types.js";
 
+/** What UTF-8 decoding puts in place of bytes that are not UTF-8 (and what valid UTF-8 may hold too). */
+const REPLACEMENT = "\uFFFD";
+
 /** The key and value as strings, or undefined with a problem pushed when either is not UTF-8. */
 export function decodeEntry(key: Uint8Array, value: Uint8Array, problems: StoreProblem[]): { key: string; value: string } | undefined {
   const name = decodeKey(key, problems);
   const text = name === undefined ? undefined : decodeValue(name, value, problems);
   return text === undefined ? undefined : { key: name as string, value: text };
+}
+
+/**
+ * decodeEntry for a key and a value that lie in `message` (start and end offsets), without a buffer for either:
+ * decoding makes U+FFFD of what is not UTF-8, so only a string holding one needs the exact check.
+ */
+export function decodeEntryAt(message: Buffer, keyStart: number, keyEnd: number, valueStart: number, valueEnd: number, problems: StoreProblem[]): { key: string; value: string } | undefined {
+  const key = message.toString("utf8", keyStart, keyEnd);
+  const value = message.toString("utf8", valueStart, valueEnd);
+  if (!key.includes(REPLACEMENT) && !value.includes(REPLACEMENT)) return { key, value };
+  return decodeEntry(message.subarray(keyStart, keyEnd), message.subarray(valueStart, valueEnd), problems);
 }
 
 /** The value of `key` as a string, or undefined with a problem pushed when it is not UTF-8. */

@@ -1,0 +1,18 @@
+/**
+ * The V8 flags a command runs with, in one list per command: V8 checks a code cache against the flags, so the
+ * launcher sets a command's flags before it compiles the program (a flag set later makes V8 reject the cache, and
+ * the data that run writes fits no start without the flag). The command sets them too, for a run without the
+ * launcher; setting a flag again to the same value changes nothing.
+ */
+
+/** `perch watch`: V8's heap sized for a long-lived daemon (watch-command.ts says why). */
+export const DAEMON_V8_FLAGS: readonly string[] = ["--semi-space-growth-factor=1"];
+
+/**
+ * The flags of the command a command line runs, as the launcher reads it before the program is loaded: the command
+ * word first, as deploy/ and the docs write it (`perch watch …`). Any other form (confd's, whose command may come from
+ * confd.toml) gets them from the command once it runs, as before: compiled from the one-shots' cache, if there is one.
+ */
+export function launchV8Flags(argv: readonly string[]): readonly string[] {
+  return argv[0] === "watch" ? DAEMON_V8_FLAGS : [];
+}
