@@ -29,6 +29,8 @@ export interface DaemonOptions {
   pass: Omit<PassOptions, "logger">;
   logger: Logger;
   metrics: Metrics;
+  /** After each pass or listing (src/watch/idle-compaction.ts). */
+  onSettled?: () => void;
 }
 
 export class Daemon {
@@ -188,6 +190,7 @@ export class Daemon {
         return await work();
       } finally {
         this.coalescer.resume();
+        this.opts.onSettled?.();
       }
     });
     this.passChain = run.catch(() => undefined);
