@@ -19,12 +19,13 @@ const STAGES = {
   changes: "20 address changes applied to the mirror and rendered",
 };
 
-function runRow(label, r) {
+function runRow(label, r, floor) {
   const idle = r.idle;
   return [
     label,
     mb(r.rssAfterSyncMB),
     mb(r.steadyRssMB),
+    floor ? mb(r.steadyRssMB - floor.rssMB) : "–",
     `${mb(r.steadyAnonMB)} / ${mb(r.steadyFileMB)}`,
     mb(r.peakRssMB),
     mb(r.rssAfterIdleMB),
@@ -49,13 +50,21 @@ export function footprintSection(results) {
       "The idle window starts 3 s after the last change, so it holds the garbage collections that follow activity. The V8 heap figures are the daemon's own `/metrics` read after the idle window. MB = 10^6 bytes.",
   );
   out.push("");
+  const floor = fp.etcdClientFloor;
+  if (floor) {
+    out.push(
+      `Perch's own share is the steady RSS less a floor measured in the same run: Node with the etcd client the daemon uses (\`bench/lib/etcd-client-floor.mjs\`: etcd3 loaded, a client made, one watch open, nothing of perch's) holds ${mb(floor.rssMB)} ` +
+        `(${mb(floor.anonMB)} anonymous / ${mb(floor.fileMB)} file-backed). The targets stay on the whole RSS; the share is what perch's own code and data add.`,
+    );
+    out.push("");
+  }
   const rows = [];
-  for (const [size, r] of Object.entries(fp.calico)) rows.push(runRow(`${size} nodes`, r));
-  if (fp.withoutListen1000) rows.push(runRow("1000 nodes, without `--listen`", fp.withoutListen1000));
-  if (fp.scale) rows.push(runRow(`${fp.scaleKeys} keys`, fp.scale));
+  for (const [size, r] of Object.entries(fp.calico)) rows.push(runRow(`${size} nodes`, r, floor));
+  if (fp.withoutListen1000) rows.push(runRow("1000 nodes, without `--listen`", fp.withoutListen1000, floor));
+  if (fp.scale) rows.push(runRow(`${fp.scaleKeys} keys`, fp.scale, floor));
   out.push(
     table(
-      ["daemon", "RSS after first pass", "steady RSS", "anon / file", "VmHWM", `RSS after ${fp.idleSeconds} s idle`, "V8 heap used / total / external", `CPU in ${fp.idleSeconds} s idle`, "wakeups/s idle (by thread)"],
+      ["daemon", "RSS after first pass", "steady RSS", "perch's share (steady − Node + etcd client)", "anon / file", "VmHWM", `RSS after ${fp.idleSeconds} s idle`, "V8 heap used / total / external", `CPU in ${fp.idleSeconds} s idle`, "wakeups/s idle (by thread)"],
       rows,
     ),
   );
