@@ -84,13 +84,18 @@ export function footprintSection(results) {
     out.push(
       "The parts one at a time (`bench/lib/footprint-stages.mjs`, 1,000 nodes): a process that builds what `perch watch` builds, from `dist/` (the modules the bundle is made of; " +
         "the daemon loads one bundle instead, whose source V8 keeps as one string), measuring after each part and a full garbage collection. The heap column is what stays alive; " +
+        "the committed column is what V8 holds from the system for its heap after that collection (the pages a part's garbage filled stay committed: a full collection frees " +
+        "the objects, and only a memory-reducing one, which V8 runs by itself seconds after activity, compacts and gives the emptied pages back); " +
         "the RSS column also holds what the part's loading and garbage left resident, which V8 and malloc keep:",
     );
     out.push("");
     out.push(
       table(
-        ["stage", "V8 heap in use", "added", "external", "RSS", "added"],
-        st.map((x, i) => [STAGES[x.stage] ?? x.stage, mb(x.heapUsedMB), i === 0 ? "" : delta(x.heapUsedMB - st[i - 1].heapUsedMB), mb(x.externalMB), mb(x.rssMB), i === 0 ? "" : delta(x.rssMB - st[i - 1].rssMB)]),
+        ["stage", "V8 heap in use", "added", "V8 heap committed", "added", "external", "RSS", "added"],
+        st.map((x, i) => {
+          const added = (field) => (i === 0 || x[field] === undefined ? "" : delta(x[field] - st[i - 1][field]));
+          return [STAGES[x.stage] ?? x.stage, mb(x.heapUsedMB), added("heapUsedMB"), mb(x.heapTotalMB), added("heapTotalMB"), mb(x.externalMB), mb(x.rssMB), added("rssMB")];
+        }),
       ),
     );
     out.push("");

@@ -112,7 +112,7 @@ async function memoryByStage(ctx, size) {
     const script = path.join(import.meta.dirname, "..", "lib", "footprint-stages.mjs");
     const args = ["--expose-gc", "--semi-space-growth-factor=1", script, ctx.etcd.clientUrl, REPO, root, ctx.localNode, String(size)];
     const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
-    return JSON.parse(stdout).map((s) => ({ stage: s.stage, heapUsedMB: round(s.heapUsedMB, 1), externalMB: round(s.externalMB, 1), rssMB: round(s.rssMB, 1) }));
+    return JSON.parse(stdout).map((s) => ({ stage: s.stage, heapUsedMB: round(s.heapUsedMB, 1), heapTotalMB: round(s.heapTotalMB, 1), externalMB: round(s.externalMB, 1), rssMB: round(s.rssMB, 1) }));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
