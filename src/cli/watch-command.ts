@@ -77,6 +77,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     logger,
     metrics,
     onSettled: () => compaction.settled(),
+    onListed: () => compaction.now(),
     pass: {
       noop: config.noop,
       diff: config.diff,

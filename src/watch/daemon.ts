@@ -31,6 +31,8 @@ export interface DaemonOptions {
   metrics: Metrics;
   /** After each pass or listing (src/watch/idle-compaction.ts). */
   onSettled?: () => void;
+  /** After a listing is in the mirror, before its pass (src/watch/idle-compaction.ts). */
+  onListed?: () => void;
 }
 
 export class Daemon {
@@ -129,6 +131,7 @@ export class Daemon {
     if (snapshot === undefined || generation !== this.generation) return;
     logStoreProblems(this.log, snapshot.problems);
     const dirty = this.mirror.replace(snapshot.kvs, snapshot.revision);
+    this.opts.onListed?.();
     if (reason !== "initial") this.opts.metrics.resyncs.inc({ reason });
     this.noteMirror();
     this.log.info({ event: "sync", reason, keys: this.mirror.size, revision: snapshot.revision, changedResources: [...dirty] }, "listed");

@@ -1,8 +1,9 @@
 /**
- * One full garbage collection once the daemon has been quiet for a moment after work, made while
- * V8 optimizes for size so that it compacts and gives emptied pages back. V8's memory reducer would
- * otherwise do that only seconds later, in up to three collections: it is kept to one (it can only
- * be turned off at start-up). Renders keep V8's speed settings.
+ * One full garbage collection once the daemon has been quiet for a moment after work, and one
+ * between a listing and its pass, made while V8 optimizes for size so that it compacts and gives
+ * emptied pages back. V8's memory reducer would otherwise do that only seconds later, in up to
+ * three collections: it is kept to one (it can only be turned off at start-up). Renders keep V8's
+ * speed settings.
  */
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -15,6 +16,8 @@ const OPTIMIZE_FOR_SIZE = "--optimize-for-size";
 export interface IdleCompaction {
   /** Work just ended: collect once, unless more work comes within the delay. */
   settled(): void;
+  /** Collect now: a listing's garbage, before the pass that follows adds its own to the peak. */
+  now(): void;
   stop(): void;
 }
 
@@ -38,6 +41,9 @@ export function startIdleCompaction(delayMs = IDLE_COMPACTION_DELAY_MS): IdleCom
       }, delayMs);
       // A pending collection never keeps a stopping daemon alive.
       timer.unref();
+    },
+    now() {
+      collect();
     },
     stop() {
       if (timer) clearTimeout(timer);

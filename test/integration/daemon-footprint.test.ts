@@ -57,7 +57,11 @@ async function metricEndingWith(port: number, suffix: string, labels: string): P
   return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
 }
 
-/** Garbage collections of `kind` so far (prom-client's GC histogram): a kind not seen yet has no series. */
+/**
+ * Garbage collections of `kind` so far (prom-client's GC histogram): a kind not seen yet has no
+ * series. prom-client records the first of each batch of GC entries Node hands it, so collections
+ * during a busy pass count as one: good for collections seconds apart, as here.
+ */
 async function gcCount(port: number, kind: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   if (!text.includes("# TYPE nodejs_gc_duration_seconds histogram")) throw new Error(`no GC histogram in /metrics:\n${text}`);
