@@ -3,7 +3,8 @@
 // it builds what `perch watch` builds, from dist/ (tsc's output, the modules the bundle is made of), one part at a time:
 // the daemon's modules, the logger, the metrics, the etcd client, the compiled templates, the mirror
 // after the listing, the first pass (memos and retained outputs), then changes applied and rendered. After each,
-// a full garbage collection, then the V8 heap in use, external memory and the RSS. Prints one JSON line.
+// a full garbage collection, then the V8 heap in use and committed (what V8 holds from the system for it),
+// external memory and the RSS. Prints one JSON line.
 /* global gc */
 import { readFileSync } from "node:fs";
 import { makeChange } from "./changes.mjs";
@@ -17,7 +18,7 @@ function measure(stage) {
   const m = process.memoryUsage();
   const status = readFileSync("/proc/self/status", "utf8");
   const rssKiB = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)[1]);
-  return { stage, heapUsedMB: m.heapUsed / 1e6, externalMB: m.external / 1e6, rssMB: (rssKiB * 1024) / 1e6 };
+  return { stage, heapUsedMB: m.heapUsed / 1e6, heapTotalMB: m.heapTotal / 1e6, externalMB: m.external / 1e6, rssMB: (rssKiB * 1024) / 1e6 };
 }
 
 const dist = new URL("../../dist/", import.meta.url);

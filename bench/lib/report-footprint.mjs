@@ -19,12 +19,13 @@ const STAGES = {
   changes: "20 address changes applied to the mirror and rendered",
 };
 
-function runRow(label, r) {
+function runRow(label, r, floor) {
   const idle = r.idle;
   return [
     label,
     mb(r.rssAfterSyncMB),
     mb(r.steadyRssMB),
+    floor ? mb(r.steadyRssMB - floor.rssMB) : "–",
     `${mb(r.steadyAnonMB)} / ${mb(r.steadyFileMB)}`,
     mb(r.peakRssMB),
     mb(r.rssAfterIdleMB),
@@ -49,13 +50,21 @@ export function footprintSection(results) {
       "The idle window starts 3 s after the last change, so it holds the garbage collections that follow activity. The V8 heap figures are the daemon's own `/metrics` read after the idle window. MB = 10^6 bytes.",
   );
   out.push("");
+  const floor = fp.etcdClientFloor;
+  if (floor) {
+    out.push(
+      `Perch's own share is the steady RSS less a floor measured in the same run: Node with the etcd client the daemon uses (\`bench/lib/etcd-client-floor.mjs\`: etcd3 loaded, a client made, one watch open, nothing of perch's) holds ${mb(floor.rssMB)} ` +
+        `(${mb(floor.anonMB)} anonymous / ${mb(floor.fileMB)} file-backed). The targets stay on the whole RSS; the share is what perch's own code and data add.`,
+    );
+    out.push("");
+  }
   const rows = [];
-  for (const [size, r] of Object.entries(fp.calico)) rows.push(runRow(`${size} nodes`, r));
-  if (fp.withoutListen1000) rows.push(runRow("1000 nodes, without `--listen`", fp.withoutListen1000));
-  if (fp.scale) rows.push(runRow(`${fp.scaleKeys} keys`, fp.scale));
+  for (const [size, r] of Object.entries(fp.calico)) rows.push(runRow(`${size} nodes`, r, floor));
+  if (fp.withoutListen1000) rows.push(runRow("1000 nodes, without `--listen`", fp.withoutListen1000, floor));
+  if (fp.scale) rows.push(runRow(`${fp.scaleKeys} keys`, fp.scale, floor));
   out.push(
     table(
-      ["daemon", "RSS after first pass", "steady RSS", "anon / file", "VmHWM", `RSS after ${fp.idleSeconds} s idle`, "V8 heap used / total / external", `CPU in ${fp.idleSeconds} s idle`, "wakeups/s idle (by thread)"],
+      ["daemon", "RSS after first pass", "steady RSS", "perch's share (steady − Node + etcd client)", "anon / file", "VmHWM", `RSS after ${fp.idleSeconds} s idle`, "V8 heap used / total / external", `CPU in ${fp.idleSeconds} s idle`, "wakeups/s idle (by thread)"],
       rows,
     ),
   );
@@ -75,13 +84,18 @@ export function footprintSection(results) {
     out.push(
       "The parts one at a time (`bench/lib/footprint-stages.mjs`, 1,000 nodes): a process that builds what `perch watch` builds, from `dist/` (the modules the bundle is made of; " +
         "the daemon loads one bundle instead, whose source V8 keeps as one string), measuring after each part and a full garbage collection. The heap column is what stays alive; " +
+        "the committed column is what V8 holds from the system for its heap after that collection (the pages a part's garbage filled stay committed: a full collection frees " +
+        "the objects, and only a memory-reducing one, which V8 runs by itself seconds after activity, compacts and gives the emptied pages back); " +
         "the RSS column also holds what the part's loading and garbage left resident, which V8 and malloc keep:",
     );
     out.push("");
     out.push(
       table(
-        ["stage", "V8 heap in use", "added", "external", "RSS", "added"],
-        st.map((x, i) => [STAGES[x.stage] ?? x.stage, mb(x.heapUsedMB), i === 0 ? "" : delta(x.heapUsedMB - st[i - 1].heapUsedMB), mb(x.externalMB), mb(x.rssMB), i === 0 ? "" : delta(x.rssMB - st[i - 1].rssMB)]),
+        ["stage", "V8 heap in use", "added", "V8 heap committed", "added", "external", "RSS", "added"],
+        st.map((x, i) => {
+          const added = (field) => (i === 0 || x[field] === undefined ? "" : delta(x[field] - st[i - 1][field]));
+          return [STAGES[x.stage] ?? x.stage, mb(x.heapUsedMB), added("heapUsedMB"), mb(x.heapTotalMB), added("heapTotalMB"), mb(x.externalMB), mb(x.rssMB), added("rssMB")];
+        }),
       ),
     );
     out.push("");

@@ -112,7 +112,7 @@ async function memoryByStage(ctx, size) {
     const script = path.join(import.meta.dirname, "..", "lib", "footprint-stages.mjs");
     const args = ["--expose-gc", "--semi-space-growth-factor=1", script, ctx.etcd.clientUrl, REPO, root, ctx.localNode, String(size)];
     const { stdout } = await promisify(execFile)(process.execPath, args, { encoding: "utf8" });
-    return JSON.parse(stdout).map((s) => ({ stage: s.stage, heapUsedMB: round(s.heapUsedMB, 1), externalMB: round(s.externalMB, 1), rssMB: round(s.rssMB, 1) }));
+    return JSON.parse(stdout).map((s) => ({ stage: s.stage, heapUsedMB: round(s.heapUsedMB, 1), heapTotalMB: round(s.heapTotalMB, 1), externalMB: round(s.externalMB, 1), rssMB: round(s.rssMB, 1) }));
   } finally {
     await rm(root, { recursive: true, force: true });
   }
@@ -123,12 +123,32 @@ async function bareNodeMemory() {
   const child = spawn(process.execPath, ["-e", "setTimeout(() => {}, 60_000)"], { stdio: "ignore" });
   try {
     await sleep(1500);
-    const m = await memoryOf(child.pid);
-    return { rssMB: mb(m.rssKiB), anonMB: mb(m.anonKiB), fileMB: mb(m.fileKiB) };
+    return memoryFigures(await memoryOf(child.pid));
   } finally {
     child.kill("SIGKILL");
   }
 }
+
+/**
+ * RSS of Node with the etcd client the daemon uses, a client made and one watch open
+ * (bench/lib/etcd-client-floor.mjs), on a prefix nothing writes to: the floor under perch's own share.
+ */
+async function etcdClientFloorMemory(ctx) {
+  const script = path.join(import.meta.dirname, "..", "lib", "etcd-client-floor.mjs");
+  const child = spawn(process.execPath, [script, ctx.etcd.clientUrl, "/perch-bench-floor/"], { stdio: ["ignore", "pipe", "inherit"] });
+  try {
+    await new Promise((resolve, reject) => {
+      child.stdout.setEncoding("utf8").on("data", (c) => c.includes("watching") && resolve());
+      child.once("exit", (code) => reject(new Error(`etcd-client-floor.mjs exited (${code}) before its watch was open`)));
+    });
+    await sleep(1500);
+    return memoryFigures(await memoryOf(child.pid));
+  } finally {
+    child.kill("SIGKILL");
+  }
+}
+
+const memoryFigures = (m) => ({ rssMB: mb(m.rssKiB), anonMB: mb(m.anonKiB), fileMB: mb(m.fileKiB) });
 
 export function calicoRun(ctx, size, { listen = true, nodeArgs = [], heapSnapshot = false } = {}) {
   return footprintRun(ctx, {
@@ -153,23 +173,23 @@ function scaleRun(ctx) {
   });
 }
 
-function describe(label, r) {
-  return `  footprint ${label}: RSS after sync ${r.rssAfterSyncMB} MB, steady ${r.steadyRssMB} MB (HWM ${r.peakRssMB} MB), after idle ${r.rssAfterIdleMB} MB; idle ${r.idle.seconds} s: ${r.idle.cpuSeconds} s CPU, ${r.idle.wakeupsPerSecond} wakeups/s ${JSON.stringify(r.idle.wakeupsByThread)}`;
+function describe(label, r, floor) {
+  return `  footprint ${label}: perch's share ${round(r.steadyRssMB - floor.rssMB, 1)} MB above Node + the etcd client (${floor.rssMB} MB); RSS after sync ${r.rssAfterSyncMB} MB, steady ${r.steadyRssMB} MB (HWM ${r.peakRssMB} MB), after idle ${r.rssAfterIdleMB} MB; idle ${r.idle.seconds} s: ${r.idle.cpuSeconds} s CPU, ${r.idle.wakeupsPerSecond} wakeups/s ${JSON.stringify(r.idle.wakeupsByThread)}`;
 }
 
 export async function measureFootprint(ctx) {
   const client = ctx.etcd.client();
-  const result = { changes: CHANGES, idleSeconds: ctx.footprintIdleMs / 1000, calico: {}, bareNode: await bareNodeMemory() };
+  const result = { changes: CHANGES, idleSeconds: ctx.footprintIdleMs / 1000, calico: {}, bareNode: await bareNodeMemory(), etcdClientFloor: await etcdClientFloorMemory(ctx) };
   for (const size of SIZES) {
     await wipe(client, "/calico/");
     await loadKeys(client, calicoCluster(size));
     await sleep(2000);
     result.calico[size] = await calicoRun(ctx, size);
-    ctx.log(describe(`${size} nodes`, result.calico[size]));
+    ctx.log(describe(`${size} nodes`, result.calico[size], result.etcdClientFloor));
     if (size === 1000) {
       // The daemon as confd runs: no status server, no metrics.
       result.withoutListen1000 = await calicoRun(ctx, size, { listen: false });
-      ctx.log(describe(`${size} nodes without --listen`, result.withoutListen1000));
+      ctx.log(describe(`${size} nodes without --listen`, result.withoutListen1000, result.etcdClientFloor));
       // A run of its own: writing the snapshot grows the process, and must not touch the figures above.
       result.heapSnapshot1000 = (await calicoRun(ctx, size, { heapSnapshot: true })).snapshot;
       result.stages1000 = await memoryByStage(ctx, size);
@@ -178,7 +198,7 @@ export async function measureFootprint(ctx) {
   await wipe(client, "/calico/");
   result.scaleKeys = await loadScale(ctx);
   result.scale = await scaleRun(ctx);
-  ctx.log(describe(`${result.scaleKeys} keys`, result.scale));
+  ctx.log(describe(`${result.scaleKeys} keys`, result.scale, result.etcdClientFloor));
   await wipe(client, `${SCALE_PREFIX}/`);
   return result;
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { retryUntilStopped, STORE_RETRY } from "../util/retry.js";
 import { Daemon } from "../watch/daemon.js";
+import { startIdleCompaction } from "../watch/idle-compaction.js";
 import { Metrics } from "../watch/metrics.js";
 import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
 import { EXIT } from "./exit.js";
@@ -24,6 +25,7 @@ const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger, notifyEnv: NotifyEnv): Promise<number> {
   keepYoungGenerationSmall();
+  const compaction = startIdleCompaction();
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }
@@ -75,6 +77,8 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     intervalMs: config.intervalMs,
     logger,
     metrics,
+    onSettled: () => compaction.settled(),
+    onListed: () => compaction.now(),
     pass: {
       noop: config.noop,
       diff: config.diff,
@@ -113,6 +117,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
     code = EXIT.usage;
   }
   await hupChain;
+  compaction.stop();
   await closeConfigWatch?.();
   await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   await manager.close();

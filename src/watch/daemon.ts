@@ -29,6 +29,10 @@ export interface DaemonOptions {
   pass: Omit<PassOptions, "logger">;
   logger: Logger;
   metrics: Metrics;
+  /** After each pass or listing (src/watch/idle-compaction.ts). */
+  onSettled?: () => void;
+  /** After a listing is in the mirror, before its pass (src/watch/idle-compaction.ts). */
+  onListed?: () => void;
 }
 
 export class Daemon {
@@ -127,6 +131,7 @@ export class Daemon {
     if (snapshot === undefined || generation !== this.generation) return;
     logStoreProblems(this.log, snapshot.problems);
     const dirty = this.mirror.replace(snapshot.kvs, snapshot.revision);
+    this.opts.onListed?.();
     if (reason !== "initial") this.opts.metrics.resyncs.inc({ reason });
     this.noteMirror();
     this.log.info({ event: "sync", reason, keys: this.mirror.size, revision: snapshot.revision, changedResources: [...dirty] }, "listed");
@@ -188,6 +193,7 @@ export class Daemon {
         return await work();
       } finally {
         this.coalescer.resume();
+        this.opts.onSettled?.();
       }
     });
     this.passChain = run.catch(() => undefined);

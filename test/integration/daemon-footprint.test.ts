@@ -1,6 +1,7 @@
 // What a `perch watch` at rest costs (docs/deploy.md, "Memory"): V8's young generation stays at its
-// initial size through a listing that would grow it to its maximum, and an idle daemon's event
-// loop wakes about once a second (the event-loop delay histogram), not every 10 ms.
+// initial size through a listing that would grow it to its maximum, an idle daemon's event loop
+// wakes about once a second (the event-loop delay histogram), not every 10 ms, and the garbage of
+// a burst of changes is collected once the daemon goes quiet, not in a series of collections later.
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
@@ -15,6 +16,13 @@ const YOUNG_GENERATION_LIMIT = 8 * 1024 * 1024;
 const IDLE_MS = 5_000;
 /** A wakeup a second plus slack for a scrape or a garbage collection; every 10 ms would be ~500. */
 const IDLE_WAKEUPS_LIMIT = 50;
+/** src/watch/idle-compaction.ts's delay, plus slack for a loaded machine. */
+const QUIET_COLLECTION_WITHIN_MS = 3_000;
+/** V8's memory reducer waits 8 s after a full collection: a window that holds all it would run. */
+const MEMORY_REDUCER_WINDOW_MS = 12_000;
+/** Unchecked, V8's memory reducer runs up to three full collections in a row. */
+const MEMORY_REDUCER_COLLECTIONS_LIMIT = 1;
+const BURST = 5;
 
 let c: TestConfdir | undefined;
 let w: WatchProcess | undefined;
@@ -26,7 +34,7 @@ afterEach(async () => {
   c = undefined;
 });
 
-async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string }> {
+async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string; keys: Record<string, string> }> {
   c = await makeConfdir();
   const dest = path.join(c.out, "app.cfg");
   await c.writeTemplate("app.hbs", 'first {{getv "/hosts/h-0/k0"}}\n');
@@ -38,7 +46,7 @@ async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string }> {
   await c.writeKeys(keys);
   w = await startWatch(["--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);
   await w.waitForFile(dest, (content) => content.startsWith("first "));
-  return { w, dest };
+  return { w, dest, keys };
 }
 
 /** Sum of the samples whose name ends with `suffix` (whatever the metrics' prefix) and that carry `labels`. */
@@ -47,6 +55,18 @@ async function metricEndingWith(port: number, suffix: string, labels: string): P
   const lines = text.split("\n").filter((l) => !l.startsWith("#") && l.includes(`${suffix}{${labels}}`));
   if (lines.length === 0) throw new Error(`no ${suffix}{${labels}} in /metrics:\n${text}`);
   return lines.reduce((sum, l) => sum + Number(l.split(" ").at(-1)), 0);
+}
+
+/**
+ * Garbage collections of `kind` so far (prom-client's GC histogram): a kind not seen yet has no
+ * series. prom-client records the first of each batch of GC entries Node hands it, so collections
+ * during a busy pass count as one: good for collections seconds apart, as here.
+ */
+async function gcCount(port: number, kind: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  if (!text.includes("# TYPE nodejs_gc_duration_seconds histogram")) throw new Error(`no GC histogram in /metrics:\n${text}`);
+  const line = text.split("\n").find((l) => l.startsWith(`nodejs_gc_duration_seconds_count{kind="${kind}"}`));
+  return line === undefined ? 0 : Number(line.split(" ").at(-1));
 }
 
 /** The main thread's voluntary context switches: each is the event loop going to sleep until woken. */
@@ -72,4 +92,20 @@ it("an idle perch watch wakes its event loop about once a second", async () => {
   const wakeups = (await mainThreadWakeups(pid)) - before;
   expect(wakeups).toBeGreaterThan(0);
   expect(wakeups).toBeLessThanOrEqual(IDLE_WAKEUPS_LIMIT);
+});
+
+it("after a burst of changes perch watch collects its garbage once it goes quiet, and V8's memory reducer at most once more", async () => {
+  const { w, dest, keys } = await startOverManyKeys();
+  const majorCollections = () => gcCount(w.port, "major");
+  for (let i = 0; i < BURST; i++) {
+    keys["/hosts/h-0/k0"] = `burst-${i}`;
+    await c?.writeKeys(keys);
+    await w.waitForFile(dest, (content) => content === `first burst-${i}\n`);
+  }
+  const afterBurst = await majorCollections();
+  await new Promise((resolve) => setTimeout(resolve, QUIET_COLLECTION_WITHIN_MS));
+  const quiet = await majorCollections();
+  expect(quiet - afterBurst).toBeGreaterThanOrEqual(1);
+  await new Promise((resolve) => setTimeout(resolve, MEMORY_REDUCER_WINDOW_MS));
+  expect((await majorCollections()) - quiet).toBeLessThanOrEqual(MEMORY_REDUCER_COLLECTIONS_LIMIT);
 });
