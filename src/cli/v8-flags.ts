@@ -5,8 +5,19 @@
  * launcher; setting a flag again to the same value changes nothing.
  */
 
-/** `perch watch`: V8's heap sized for a long-lived daemon (watch-command.ts says why). */
-export const DAEMON_V8_FLAGS: readonly string[] = ["--semi-space-growth-factor=1"];
+/**
+ * `perch watch`: V8's heap sized for a long-lived daemon (watch-command.ts says why), and what its quiet-time
+ * collection needs (src/watch/idle-compaction.ts, which sets them again for a run without the launcher). That
+ * collection sets --optimize-for-size and takes it back; V8 counts a flag set and reset as a change (an idempotent
+ * one), so the launcher makes the same change before compiling.
+ */
+export const DAEMON_V8_FLAGS: readonly string[] = [
+  "--semi-space-growth-factor=1",
+  "--memory-reducer-single-gc",
+  "--expose-gc",
+  "--optimize-for-size",
+  "--no-optimize-for-size",
+];
 
 /**
  * The flags of the command a command line runs, as the launcher reads it before the program is loaded: the command

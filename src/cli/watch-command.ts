@@ -24,7 +24,7 @@ import { perchVersion } from "./version.js";
 const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger, notifyEnv: NotifyEnv): Promise<number> {
-  keepYoungGenerationSmall();
+  setDaemonV8Flags();
   const compaction = startIdleCompaction();
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
@@ -125,11 +125,11 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
 }
 
 /**
- * V8 doubles its young generation whenever a scavenge finds much alive, as the initial listing makes
- * it do, and a daemon keeps those pages resident for good. Set before the listing, so only the
- * daemon's young generation stays at V8's initial size; one-shot commands keep the larger one.
+ * The daemon's V8 flags (v8-flags.ts), for a run the launcher did not set them for. Among them: V8 doubles its
+ * young generation whenever a scavenge finds much alive, as the initial listing makes it do, and a daemon keeps
+ * those pages resident for good; set before the listing, only the daemon's stays at V8's initial size.
  */
-function keepYoungGenerationSmall(): void {
+function setDaemonV8Flags(): void {
   for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
 }
 
