@@ -209,35 +209,36 @@ below); without it, the cause was not found.
     text: `
 What was done (issue 23; before/after figures in the commit messages): prom-client's event-loop delay histogram samples every
 second instead of every 10 ms, which woke an idle daemon a hundred times a second (\`src/watch/metrics.ts\`); \`perch watch\` keeps
-V8's young generation at its initial size (\`--semi-space-growth-factor=1\`, set in \`src/cli/watch-command.ts\` before the
-listing): V8 doubled it during the initial listing up to 2 × 16 MB and kept it resident, the largest single lever; the status
-server is imported only with \`--listen\`. Each command's store stays lazy in the bundle: esbuild turns every \`await import()\` into a
-module wrapper run only at its import site (\`init_oneshot_store()\`, \`init_grpc_store()\` in \`dist/bundle/perch.cjs\`), so the
-daemon never runs the one-shot listing's modules (\`oneshot-store\`, \`direct-list\`, \`http2-client\`) and a one-shot never
-loads etcd3; only their source text is in the one bundle, which V8 keeps as one string.
+V8's young generation at its initial size (\`--semi-space-growth-factor=1\`): V8 doubled it during the initial listing up to
+2 × 16 MB and kept it resident; the status server is imported only with \`--listen\`; each command's store stays lazy in the
+bundle (the daemon never runs the one-shot listing's modules, a one-shot never loads etcd3). Then the daemon's garbage:
+the first pass adds a few MB of live heap but commits several times that (the stage table's committed column), and a
+plain collection frees the objects without giving their pages back. \`src/watch/idle-compaction.ts\` makes one full
+collection once the daemon has been quiet for 1 s after a pass, and one between the initial listing and its pass, each with
+\`--optimize-for-size\` set for that collection only, so V8 compacts and returns the emptied pages; V8's memory reducer,
+which otherwise ran up to three collections seconds after activity (the idle CPU), is kept to one
+(\`--memory-reducer-single-gc\`). The daemon's flags are set by the launcher before it compiles perch
+(\`src/cli/v8-flags.ts\`), so a daemon starts from its own code cache.
 
 What remains, by the tables above:
-- **Node itself**: a bare \`node\` holds about two thirds of the 1,000-node target before perch loads anything, most of it the
-  binary's file-backed pages; compiling perch's code touches more of them (V8's parser and compilers).
-- **The etcd client** is the largest fixed part perch adds (the stage table's etcd row: etcd3, grpc-js, protobufjs parsing
-  etcd's \`.proto\` files). The daemon could stream \`Watch\` over \`node:http2\` with the hand-written codec the one-shot listing
-  uses (\`src/store/etcd/messages.ts\`, \`http2-client.ts\`) and drop etcd3 from the process; that is a new watch client
-  (reconnects, failover, compaction, progress), not done here.
-- **The first pass's memos** are the largest part that grows with the cluster (\`RenderMemo\` in the snapshot table: each loop
-  site's iterations and their rendered text, for \`bird.cfg\` and \`bird6.cfg\` each); \`src/template/memo.ts\` is being reworked
-  for issue 21, which owns that.
-- **Code**: bytecode and optimized code are a third of the heap snapshot. \`--no-opt\` (no TurboFan) and \`--lite-mode\` (no
-  optimizing compilers at all) gave back several MB and more in a scratch run at 1,000 nodes, but slow every render; they were not
-  measured against the latency targets and are not set. \`--max-old-space-size\`, \`--v8-pool-size=1\`, \`--single-threaded-gc\`,
+- **The floor**: the footprint table's floor row is a Node process with etcd3 loaded, a client made and one watch open, nothing
+  of perch's, measured in the same run; perch's share is the steady RSS minus it. The floor alone is above the 1,000-node
+  target. A bare \`node\` is most of it (the binary's file-backed pages), the etcd client (etcd3, grpc-js, protobufjs parsing
+  etcd's \`.proto\` files) the rest. etcd3 is a dependency the project was given; the daemon could stream \`Watch\` over
+  \`node:http2\` with the codec the one-shot listing uses (\`src/store/etcd/messages.ts\`) and drop it, which is a new
+  watch client (reconnects, failover, auth, compaction, progress) and a decision outside this bench.
+- **The memos' rendered text**: a memo entry keeps its own output and the joined run of iterations keeps the same text
+  again; entries could keep offsets into the run's text instead (about one copy of each loop's output).
+- **\`--optimize-for-size\` for the whole process** lowers the steady RSS further (a few MB at 1,000 nodes, more at 5,000)
+  but makes every full render 15–20 % slower; docs/deploy.md offers it as a choice, it is not set.
+- **Code**: bytecode and optimized code are a third of the heap snapshot. \`--no-opt\` and \`--lite-mode\` give back
+  several MB but slow every render. \`--max-old-space-size\`, \`--v8-pool-size=1\`, \`--single-threaded-gc\`,
   \`--max-lazy\` and \`MALLOC_ARENA_MAX=2\` moved the steady RSS by less than the spread between runs of the same build.
-- **Idle CPU and wakeups**: the idle window starts 3 s after the last change. With the small young generation more survives into
-  the old generation, and V8's memory reducer runs a few concurrent mark-compacts (the \`node\` threads' wakeups) in the first
-  seconds after activity, giving back memory (the RSS after the idle window); the CPU per 10 s slice shows when. Without activity
-  the timers left are the event-loop histogram (once a second) and, only while they have work, the coalescer's wait
-  (\`src/watch/coalescer.ts\`), the retry of a failing resource (\`failing-resources.ts\`), the periodic resync (\`--interval\`),
-  the watch stream's set-up timeout (\`src/store/etcd/watch-stream.ts\`) and the dial timeout (\`connect.ts\`); the gRPC
-  connection pings etcd every 30 s (\`grpc.keepalive_time_ms\` in \`src/store/etcd/connect.ts\`, so a half-open connection cannot
-  stall the watch), and grpc-js checks its channel's idle timeout every 30 minutes.
+- **Idle CPU and wakeups**: what is left in the idle window is the quiet-time collection and the reducer's single one;
+  without activity the timers left are the event-loop histogram (once a second) and, only while they have work, the
+  coalescer's wait, the retry of a failing resource, the periodic resync (\`--interval\`), the watch stream's set-up timeout
+  and the dial timeout; the gRPC connection pings etcd every 30 s (\`grpc.keepalive_time_ms\`, so a half-open connection
+  cannot stall the watch).
 `,
   },
   {

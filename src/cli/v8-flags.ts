@@ -5,19 +5,18 @@
  * launcher; setting a flag again to the same value changes nothing.
  */
 
+const OPTIMIZE_FOR_SIZE = "--optimize-for-size";
+
 /**
  * `perch watch`: V8's heap sized for a long-lived daemon (watch-command.ts says why), and what its quiet-time
  * collection needs (src/watch/idle-compaction.ts, which sets them again for a run without the launcher). That
  * collection sets --optimize-for-size and takes it back; V8 counts a flag set and reset as a change (an idempotent
- * one), so the launcher makes the same change before compiling.
+ * one), so the same change is made before compiling, unless node's command line set the flag for the whole process.
  */
-export const DAEMON_V8_FLAGS: readonly string[] = [
-  "--semi-space-growth-factor=1",
-  "--memory-reducer-single-gc",
-  "--expose-gc",
-  "--optimize-for-size",
-  "--no-optimize-for-size",
-];
+export function daemonV8Flags(execArgv: readonly string[] = process.execArgv): readonly string[] {
+  const flags = ["--semi-space-growth-factor=1", "--memory-reducer-single-gc", "--expose-gc"];
+  return execArgv.includes(OPTIMIZE_FOR_SIZE) ? flags : [...flags, OPTIMIZE_FOR_SIZE, "--no-optimize-for-size"];
+}
 
 /**
  * The flags of the command a command line runs, as the launcher reads it before the program is loaded: the command
@@ -25,5 +24,5 @@ export const DAEMON_V8_FLAGS: readonly string[] = [
  * confd.toml) gets them from the command once it runs, as before: compiled from the one-shots' cache, if there is one.
  */
 export function launchV8Flags(argv: readonly string[]): readonly string[] {
-  return argv[0] === "watch" ? DAEMON_V8_FLAGS : [];
+  return argv[0] === "watch" ? daemonV8Flags() : [];
 }

@@ -17,7 +17,7 @@ import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
-import { DAEMON_V8_FLAGS } from "./v8-flags.js";
+import { daemonV8Flags } from "./v8-flags.js";
 import { perchVersion } from "./version.js";
 
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
@@ -130,7 +130,7 @@ export async function watchCommand(config: Config, load: () => Promise<LoadedRes
  * those pages resident for good; set before the listing, only the daemon's stays at V8's initial size.
  */
 function setDaemonV8Flags(): void {
-  for (const flag of DAEMON_V8_FLAGS) setFlagsFromString(flag);
+  for (const flag of daemonV8Flags()) setFlagsFromString(flag);
 }
 
 async function watchConfdir(confdir: string, onEdit: () => void): Promise<() => Promise<void>> {

@@ -7,7 +7,7 @@ import { chmod, mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile }
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DAEMON_V8_FLAGS } from "../../src/cli/v8-flags.js";
+import { daemonV8Flags } from "../../src/cli/v8-flags.js";
 import { REPO, runPerch } from "../helpers/confdir.js";
 import { startWatch } from "../helpers/watch-process.js";
 
@@ -102,7 +102,7 @@ describe("the V8 code cache", () => {
       expect(await w.stop()).toBe(0);
     };
     await watchOnce();
-    const suffix = DAEMON_V8_FLAGS.map((f) => `+${f.slice(2)}`).join("");
+    const suffix = daemonV8Flags([]).map((f) => `+${f.slice(2)}`).join("");
     const name = (await codeCaches(cacheDir))[0] as string;
     expect(name).toMatch(/^code-v\d+\.\d+\.\d+-\w+-\d+-\d+\+/);
     expect(name.endsWith(`${suffix}.v8cache`)).toBe(true);
