@@ -25,10 +25,12 @@ let watch: WatchProcess;
 /** The shipped Calico set without check_cmd/reload_cmd: stock BIRD cannot parse this case's IPIP pool. */
 let calicoSet = "";
 
+/** The installed files: a daemon's stage files come and go beside them while it writes, and are no part of it. */
 async function tree(root: string): Promise<Record<string, string>> {
   const dir = path.join(root, CONFIG_SUBDIR);
   const out: Record<string, string> = {};
-  for (const f of (await readdir(dir).catch(() => [])).sort()) out[f] = await readFile(path.join(dir, f), "utf8");
+  const installed = (await readdir(dir).catch(() => [])).filter((f) => !f.includes(".perch-stage-")).sort();
+  for (const f of installed) out[f] = await readFile(path.join(dir, f), "utf8");
   return out;
 }
 
