@@ -36,6 +36,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       checkTimeoutMs: checker.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
       noop: opts.noop,
       checkOnNoop: !opts.noCheck,
+      spareShell: opts.spareShell,
     },
     onWaiting,
   );

@@ -33,6 +33,7 @@ export async function installResource(resource: LoadedResource, { content, rende
     noop: opts.noop,
     checkOnNoop: !opts.noCheck,
     keepStageFile: opts.keepStageFile,
+    spareShell: opts.spareShell,
   };
   const result = await writeFile(content, resource.dest, policy, overlap);
   if (result.action === "failed") createdDirs.delete(dirname(resource.dest));

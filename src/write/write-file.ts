@@ -32,6 +32,8 @@ export interface WritePolicy {
   checkOnNoop?: boolean;
   /** Leave a copy of the stage file beside the destination (confd's `-keep-stage-file`), for debugging. */
   keepStageFile?: boolean;
+  /** Run check_cmd in a shell started while idle (src/command/spare-shell.ts): a daemon's. */
+  spareShell?: boolean;
 }
 
 /** How a write shares this thread with its caller's other work (the pass's renders). */
@@ -110,7 +112,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
       // only the rename waits for both.
       const synced = startTimedFsync(stage);
       if (policy.keepStageFile) await keepStageCopy(stage, dest);
-      check = await runCheck(policy.checkCmd, stage, dir, policy.checkTimeoutMs, overlap.onWaiting);
+      check = await runCheck(policy.checkCmd, stage, dir, policy.checkTimeoutMs, overlap.onWaiting, policy.spareShell);
       fsyncMs = await synced;
       if (!check.ok) {
         const error = `check_cmd failed for ${dest}: ${check.error ?? "unknown error"}`;

@@ -40,6 +40,8 @@ export interface GroupPolicy {
   noop: boolean;
   /** With noop: run the check anyway (on a copy of the set in a temporary directory). */
   checkOnNoop: boolean;
+  /** Run the check in a shell started while idle (src/command/spare-shell.ts): a daemon's. */
+  spareShell?: boolean;
 }
 
 export interface GroupResult {
@@ -104,7 +106,7 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
       return finish(seen.map((s) => (s.changed ? { action: "failed", changed: true, previous: s.found.content, error } : same(s))));
     }
     const checkPath = path.join(stageDir, names[0] as string);
-    let check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs, onWaiting);
+    let check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs, onWaiting, policy.spareShell);
     if (!check.ok) {
       const first = check;
       const culprits = changed.size === 1 || check.timedOut ? [...changed] : await culpritsOf(changed, async (alone) => {
