@@ -288,7 +288,7 @@ export function renderMarkdown(results) {
     }
     out.push(
       "From the daemon's `/metrics` over the same changes (`perch_render_duration_seconds`, `perch_check_duration_seconds`), the same check run " +
-        "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, median of 20), and the bench's put round trip. " +
+        "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, once after each change, between the changes: median), and the bench's put round trip. " +
         "The last two added up are what an address change with the shipped set's check costs before perch does anything:",
     );
     out.push("");
