@@ -131,6 +131,8 @@ export async function timeChange(w, dir, client, change) {
   const changed = mine.find((e) => e.event === "changes");
   const render = mine.find((e) => e.event === "render" && e.resource === resource);
   const write = mine.find((e) => e.event === "write" && e.resource === resource);
+  // A check group's check and its staged set's fsync are in its checker's write event.
+  const checked = mine.find((e) => e.event === "write" && e.checkMs !== undefined);
   return {
     kind: change.kind,
     fromPutMs: at - sentAt,
@@ -142,17 +144,18 @@ export async function timeChange(w, dir, client, change) {
     toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
     renderMs: render?.durationMs,
     writeMs: write?.durationMs,
-    fsyncMs: write?.fsyncMs,
+    fsyncMs: write?.fsyncMs ?? checked?.fsyncMs,
+    checkMs: checked?.checkMs,
   };
 }
 
 /**
  * Medians over samples of: put sent → the daemon's change event seen here; render of the file; its
- * write (stage, fsync, check_cmd, rename, directory fsync), and of that the stage file's fsync.
+ * write (stage, fsync, check_cmd, rename, directory fsync), and of that check_cmd and the stage file's fsync.
  */
 export function anatomy(samples) {
   const med = (f) => round(median(samples.map(f).filter((x) => x !== undefined)), 2);
-  return { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) };
+  return { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), checkMs: med((s) => s.checkMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) };
 }
 
 /** The slowest samples, with the etcd put's round trip beside the daemon's render and write. */
@@ -160,7 +163,7 @@ export function slowest(samples) {
   return [...samples]
     .sort((a, b) => b.fromPutMs - a.fromPutMs)
     .slice(0, SLOWEST_SHOWN)
-    .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, fsyncMs: s.fsyncMs }));
+    .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, checkMs: s.checkMs, fsyncMs: s.fsyncMs }));
 }
 
 /**

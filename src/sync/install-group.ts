@@ -47,9 +47,18 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: written.action, renderMs: rendered.renderMs, writeMs: result.durationMs };
       if (written.inPlace) report.inPlace = true;
       if (i === 0 && result.check) report.check = result.check;
+      if (i === 0 && result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
       if (written.error) report.error = written.error;
       if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.toString("utf8") ?? null, rendered.content);
-      const fields = { event: "write", outcome: written.action, durationMs: roundMs(result.durationMs), inPlace: written.inPlace, checkGroup: checker.name };
+      const fields = {
+        event: "write",
+        outcome: written.action,
+        durationMs: roundMs(result.durationMs),
+        ...(report.fsyncMs !== undefined && { fsyncMs: roundMs(report.fsyncMs) }),
+        ...(i === 0 && result.check && { checkMs: roundMs(result.check.durationMs) }),
+        inPlace: written.inPlace,
+        checkGroup: checker.name,
+      };
       if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
       else if (written.warning) log.warn({ ...fields, warning: written.warning }, `${written.action}; ${written.warning}`);
       else log.info(fields, written.action);

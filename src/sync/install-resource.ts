@@ -47,7 +47,14 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
-  const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
+  const fields = {
+    event: "write",
+    outcome: result.action,
+    durationMs: roundMs(result.durationMs),
+    fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs),
+    checkMs: result.check === undefined ? undefined : roundMs(result.check.durationMs),
+    inPlace: result.inPlace,
+  };
   // A failed in-place write says itself what it left (src/write/install.ts); every other failure leaves the old file.
   const left = report.error?.includes("the destination is partly written") ? "destination partly written" : "destination left as it was";
   if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);

@@ -49,6 +49,8 @@ export interface GroupResult {
   members: Array<Omit<WriteResult, "durationMs" | "check">>;
   /** The group's check, when it ran (the last run, when several were needed to name the culprit). */
   check?: CommandResult;
+  /** The staged files' fsyncs, run beside the check: the longest, as this thread saw it. Absent when none was waited for. */
+  fsyncMs?: number;
   durationMs: number;
 }
 
@@ -63,7 +65,12 @@ interface Seen {
 /** Never throws for I/O problems: they are `failed` results naming the destination. */
 export async function writeGroup(members: readonly GroupMember[], policy: GroupPolicy, onWaiting?: () => void): Promise<GroupResult> {
   const started = performance.now();
-  const finish = (results: GroupResult["members"], check?: CommandResult): GroupResult => ({ members: results, ...(check && { check }), durationMs: performance.now() - started });
+  const finish = (results: GroupResult["members"], check?: CommandResult, fsyncMs?: number): GroupResult => ({
+    members: results,
+    ...(check && { check }),
+    ...(fsyncMs !== undefined && { fsyncMs }),
+    durationMs: performance.now() - started,
+  });
   const checker = members[0] as GroupMember;
   const names = members.map((m) => path.basename(m.dest));
 
@@ -118,13 +125,14 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
       return finish(seen.map((s) => (s.changed ? { action: "check-failed", changed: true, previous: s.found.content, error } : same(s))), first);
     }
     if (policy.noop) return finish(seen.map(wouldWrite), check);
+    let fsyncMs: number;
     try {
-      await synced;
+      fsyncMs = Math.max(...(await synced));
     } catch (err) {
       const error = `cannot write ${names.join(", ")}: ${describeStepFailure(err)} (the staged set)`;
       return finish(seen.map((s) => (s.changed ? { action: "failed", changed: true, previous: s.found.content, error } : same(s))), check);
     }
-    return finish(await installInOrder(members, names, seen, stageDir), check);
+    return finish(await installInOrder(members, names, seen, stageDir), check, fsyncMs);
   } finally {
     await rm(stageDir, { recursive: true, force: true }).catch(() => undefined);
   }
