@@ -30,8 +30,8 @@ export interface RunCommandOptions {
   /** Called once the process has been started (or has failed to start), before it is waited for. */
   onSpawned?: () => void;
   /**
-   * Run in the spare shell made ready in `cwd` (spare-shell.ts), when there is one, and want one
-   * there for the next command: for a daemon's check_cmd. Not with `env`.
+   * Run in the spare shell (spare-shell.ts) when one is ready, and want one for the next command:
+   * a daemon's check_cmd. Needs `cwd`; not with `env` (the spare has perch's).
    */
   spare?: boolean;
 }
