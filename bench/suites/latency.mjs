@@ -52,6 +52,9 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
     // bird -p alone on the installed set, once after each change: the floor is measured under the
     // same load as the changes (the machine is shared), not in one block after them.
     const checkAloneTimes = [];
+    // And a shell that runs nothing, started the same way: the part of that floor that is the
+    // bench's own process start (a fork of this Node process), which the daemon's spare shell skips.
+    const spawnAloneTimes = [];
     for (let i = 0; i < changes; i++) {
       const change = makeChange(ctx.nextChange(), size);
       samples.push(await timeChange(w, dir, client, change));
@@ -63,7 +66,10 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
         await dir.waitFor(change.file, (c) => !c.includes(change.needle));
         await w.waitEvent((e) => e.event === "pass", { from: removal });
       }
-      if (variant === "shipped") checkAloneTimes.push(await timeCheckAlone(path.join(root, CONFIG_DIR)));
+      if (variant === "shipped") {
+        checkAloneTimes.push(await timeShell(path.join(root, CONFIG_DIR), "bird -p -c bird.cfg"));
+        spawnAloneTimes.push(await timeShell(path.join(root, CONFIG_DIR), "true"));
+      }
       await sleep(5);
     }
     const after = await w.metrics();
@@ -86,6 +92,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
+      spawnAloneMedianMs: variant === "shipped" ? round(median(spawnAloneTimes), 2) : undefined,
       // Issue 21's "perch's own share": each change's put → file minus that put's own round trip and
       // the median of bird -p alone on the installed set (the floors outside perch, same run).
       ownShareByKind:
@@ -167,14 +174,14 @@ export function slowest(samples) {
 }
 
 /**
- * The shipped bird.cfg's check_cmd on its own, as perch runs it (through /bin/sh, in the
- * destination's directory), spawned by the bench on the installed file: the share of an address
- * change's latency that no change to perch can remove. One run's time.
+ * One run of `script` through /bin/sh in `dir`, spawned by the bench. With the shipped bird.cfg's
+ * check_cmd on the installed file, as perch runs it: the share of an address change's latency that
+ * no change to perch can remove.
  */
-async function timeCheckAlone(dir) {
+async function timeShell(dir, script) {
   const started = performance.now();
-  const code = await new Promise((resolve) => spawn("/bin/sh", ["-c", "bird -p -c bird.cfg"], { cwd: dir, stdio: "ignore" }).on("close", resolve));
-  if (code !== 0) throw new Error(`bird -p -c ${dir}/bird.cfg exited ${code}`);
+  const code = await new Promise((resolve) => spawn("/bin/sh", ["-c", script], { cwd: dir, stdio: "ignore" }).on("close", resolve));
+  if (code !== 0) throw new Error(`${script} in ${dir} exited ${code}`);
   return performance.now() - started;
 }
 
