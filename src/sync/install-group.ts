@@ -1,10 +1,9 @@
 /** A pass's write step for a check group (check_covers): its members written as one set, reported and logged. */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeGroup } from "../write/write-group.js";
+import { ensureDestDir, forgetDestDir } from "./dest-dirs.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, type Rendered } from "./install-resource.js";
 import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
@@ -21,7 +20,7 @@ export interface GroupEntry {
 /** `entries`: the checker first, then the resources it covers. */
 export async function installGroup(entries: readonly GroupEntry[], onWaiting: () => void, opts: PassOptions): Promise<ResourceReport[]> {
   const checker = (entries[0] as GroupEntry).resource;
-  if (opts.createDirs && !opts.noop) await mkdir(dirname(checker.dest), { recursive: true }).catch(() => undefined);
+  if (opts.createDirs && !opts.noop) await ensureDestDir(checker.dest);
   const result = await writeGroup(
     entries.map(({ resource, rendered, look }) => ({
       dest: resource.dest,
@@ -40,6 +39,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
     },
     onWaiting,
   );
+  if (result.members.some((m) => m.action === "failed")) forgetDestDir(checker.dest);
   return Promise.all(
     entries.map(async ({ resource, rendered, log }, i) => {
       if (!("content" in rendered)) return rendered;

@@ -1,11 +1,10 @@
 /** A pass's write step: a rendered resource installed by writeFile, reported and logged. */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import { describeCommand } from "../command/describe.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeFile, type WriteOverlap } from "../write/write-file.js";
+import { ensureDestDir, forgetDestDir } from "./dest-dirs.js";
 import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
 
@@ -16,14 +15,8 @@ export interface Rendered {
   renderMs: number;
 }
 
-/** Destination directories made under --root by this process: a daemon makes each once. */
-const createdDirs = new Set<string>();
-
 export async function installResource(resource: LoadedResource, { content, renderMs }: Rendered, overlap: WriteOverlap, opts: PassOptions, log: Logger): Promise<ResourceReport> {
-  if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
-    await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
-    createdDirs.add(dirname(resource.dest));
-  }
+  if (opts.createDirs && !opts.noop) await ensureDestDir(resource.dest);
   const policy = {
     mode: resource.mode,
     uid: resource.uid,
@@ -36,7 +29,7 @@ export async function installResource(resource: LoadedResource, { content, rende
     spareShell: opts.spareShell,
   };
   const result = await writeFile(content, resource.dest, policy, overlap);
-  if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
+  if (result.action === "failed") forgetDestDir(resource.dest);
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;
   // With overlapRenders the next resource renders on this thread while the fsync waits: the figure

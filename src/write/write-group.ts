@@ -117,7 +117,7 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
     if (!check.ok) {
       const first = check;
       const culprits = changed.size === 1 || check.timedOut ? [...changed] : await culpritsOf(changed, async (alone) => {
-        stage(stageDir, names, seen, alone);
+        stage(stageDir, names, seen, alone, true);
         check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs);
         return !check.ok;
       });
@@ -138,11 +138,14 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
   }
 }
 
-/** Writes the set into `dir`: the members in `fresh` with their new content, the others as installed. */
-function stage(dir: string, names: readonly string[], seen: readonly Seen[], fresh: ReadonlySet<number>): void {
+/**
+ * Writes the set into `dir`: the members in `fresh` with their new content, the others as installed.
+ * `again`: an earlier trial's staging is there (the culprit search), and goes first.
+ */
+function stage(dir: string, names: readonly string[], seen: readonly Seen[], fresh: ReadonlySet<number>, again = false): void {
   seen.forEach((s, i) => {
     const file = path.join(dir, names[i] as string);
-    rmQuietly(file);
+    if (again) rmQuietly(file);
     if (fresh.has(i) && s.next !== undefined) {
       const bytes = s.next.bytes();
       const fd = createStageFile(file, s.want.mode);
