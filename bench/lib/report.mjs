@@ -291,7 +291,7 @@ export function renderMarkdown(results) {
       "From the daemon's `/metrics` over the same changes (`perch_render_duration_seconds`, `perch_check_duration_seconds`), the same check run " +
         "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, once after each change, between the changes: median), of that the bench's own start of a shell " +
         "(`/bin/sh -c true`, timed the same way: a fork of the bench's Node process, which perch's spare shell does not pay per check), and the bench's put round trip. " +
-        "The last two added up are what an address change with the shipped set's check costs before perch does anything:",
+        "bird -p alone and the put's round trip added up are what an address change with the shipped set's check costs before perch does anything:",
     );
     out.push("");
     out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "bird -p -c alone (median)", "of that, starting a shell (median)", "etcd put round trip (median)"], means));
