@@ -17,13 +17,13 @@ let generation = 0;
 
 /**
  * The spare with `command` handed to it, to run in `cwd`; undefined when there is none ready, or
- * `cwd` is not a directory it can be told (the caller then starts a shell the usual way, which
- * reports why). Either way, a spare is wanted again.
+ * `cwd` is not a directory it can be told, or the command has a NUL byte (the caller then starts a
+ * shell the usual way, which reports why). Either way, a spare is wanted again.
  */
 export function takeSpareShell(cwd: string, command: string): Shell | undefined {
   wanted = true;
   const dir = path.resolve(cwd);
-  if (spare === undefined || dir.includes("\n") || !isDirectory(dir)) return undefined;
+  if (spare === undefined || dir.includes("\n") || command.includes("\0") || !isDirectory(dir)) return undefined;
   const shell = spare;
   spare = undefined;
   if (shell.exitCode !== null || shell.signalCode !== null) {

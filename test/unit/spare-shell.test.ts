@@ -67,6 +67,18 @@ describe("a spare shell (a daemon's check_cmd)", () => {
     expect(r.error).toContain(`cannot run command: The "cwd" option is invalid: ${missing}.`);
   });
 
+  it("is not handed a command with a NUL byte: it meets the usual start's refusal, as without a spare", async () => {
+    await runCommand("true", { cwd: tmp.path, timeoutMs: 5_000, spare: true });
+    const prior = childShells();
+    await makeSpareShell();
+    const [spare] = childShells().filter((pid) => !prior.includes(pid));
+    await expect(runCommand("echo a\0b", { cwd: tmp.path, timeoutMs: 5_000, spare: true })).rejects.toThrow(/null bytes/);
+    await expect(runCommand("echo a\0b", { cwd: tmp.path, timeoutMs: 5_000 })).rejects.toThrow(/null bytes/);
+    // The spare is still there, waiting, for the next command.
+    expect(spare).toBeGreaterThan(0);
+    expect(childShells()).toContain(spare);
+  });
+
   it("is made only when one was used or missing, and retiring it ends its shell", async () => {
     const before = childShells();
     await makeSpareShell();
