@@ -19,6 +19,8 @@ export function wrapCommand(command: string): string {
 export function wrapSpareCommand(): string {
   return wrapped([
     "IFS= read -r perch_dir",
+    // A spare retired unused reads nothing: it ends without running anything.
+    '[ -n "$perch_dir" ] || exit 0',
     "perch_command=",
     // The newline inside the quotes puts back the one `read` took off each line.
     'while IFS= read -r perch_line; do perch_command="$perch_command$perch_line',
