@@ -96,7 +96,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   const stage = newStagePath(dest);
   let stageExists = false;
   try {
-    const bytes = next.bytes();
+    const bytes = next.staged();
     const fd = createStageFile(stage, want.mode);
     stageExists = true;
     let check: CommandResult | undefined;
@@ -134,7 +134,7 @@ async function checkACopy(next: NewContent, dest: string, want: Ownership, check
   const dir = await mkdtemp(path.join(tmpdir(), "perch-check-"));
   try {
     const copy = path.join(dir, path.basename(dest));
-    fillAndClose(createStageFile(copy, want.mode), next.bytes(), { mode: want.mode, uid: undefined, gid: undefined });
+    fillAndClose(createStageFile(copy, want.mode), next.staged(), { mode: want.mode, uid: undefined, gid: undefined });
     return await runCheck(checkCmd, copy, path.dirname(dest), timeoutMs, onWaiting);
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);

@@ -147,7 +147,7 @@ function stage(dir: string, names: readonly string[], seen: readonly Seen[], fre
     const file = path.join(dir, names[i] as string);
     if (again) rmQuietly(file);
     if (fresh.has(i) && s.next !== undefined) {
-      const bytes = s.next.bytes();
+      const bytes = s.next.staged();
       const fd = createStageFile(file, s.want.mode);
       fillAndClose(fd, bytes, s.want);
     } else if (s.found.content !== null) {
