@@ -60,6 +60,11 @@ export class LoopSite {
   epoch = 0;
   /** The last render's output in runs of up to CHUNK iterations, by the run's first item. */
   chunks = new Map<unknown, Chunk>();
+  /**
+   * The list the last loop went over: lists are never changed once handed out (the mirror's listings and glob
+   * results), so where the same list comes again, a run at the place it was holds the same items.
+   */
+  lastItems: readonly unknown[] | undefined;
 
   get size(): number {
     return this.byValue.size + this.byObject.size + this.byJson.size;
@@ -101,6 +106,8 @@ interface Chunk {
   /** Where it started in its list, and the list's length: at the same place, no entry's position can differ. */
   start: number;
   count: number;
+  /** Where it was in the site's last list (LoopSite.lastItems). */
+  at: number;
 }
 
 /** Plain frames (position undefined) keep none: no entry is made of them. */
@@ -110,7 +117,7 @@ function addOuterRead(frame: Frame, read: string): void {
 }
 
 function newRun(generation: number, epoch: number, start: number, count: number): Chunk & { remembered: boolean } {
-  return { items: [], output: "", entries: [], readsIndex: false, readsFirst: false, readsLast: false, met: generation, spoiled: false, epoch, start, count, remembered: true };
+  return { items: [], output: "", entries: [], readsIndex: false, readsFirst: false, readsLast: false, met: generation, spoiled: false, epoch, start, count, at: start, remembered: true };
 }
 
 /** A run's position reads (see Chunk.readsIndex), from its entries'. */
@@ -151,10 +158,10 @@ export class RenderMemo implements ReadTracker {
   callerDepths: unknown;
   callerPartials: unknown;
   /**
-   * Iterations reused and rendered in the last render, and how many of them were looked at one by one (a run
-   * reused whole is not): for tests and debug logs.
+   * Iterations reused and rendered in the last render, how many of them were looked at one by one (a run reused
+   * whole is not), and how many items were compared with a run's: for tests and debug logs.
    */
-  stats = { reused: 0, rendered: 0, visited: 0 };
+  stats = { reused: 0, rendered: 0, visited: 0, compared: 0 };
 
   /** Every position's onRead: one function, not one per iteration. */
   private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
@@ -168,7 +175,7 @@ export class RenderMemo implements ReadTracker {
     this.generation++;
     this.root.reset();
     this.frames = [{ scope: this.root, reads: undefined, plain: false }];
-    this.stats = { reused: 0, rendered: 0, visited: 0 };
+    this.stats = { reused: 0, rendered: 0, visited: 0, compared: 0 };
     this.view.tracker = this;
   }
 
@@ -232,6 +239,7 @@ export class RenderMemo implements ReadTracker {
       if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i)) {
         close();
         this.reuseRun(site, chunk);
+        chunk.at = i;
         met++;
         out += chunk.output;
         i += chunk.items.length;
@@ -247,6 +255,7 @@ export class RenderMemo implements ReadTracker {
       if (run.items.length === CHUNK) close();
     }
     close();
+    site.lastItems = items;
     if (met < chunks.size) for (const [first, chunk] of chunks) if (chunk.met !== this.generation) chunks.delete(first);
     return out;
   }
@@ -254,6 +263,9 @@ export class RenderMemo implements ReadTracker {
   /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
   private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number): boolean {
     if (chunk.spoiled || chunk.epoch !== site.epoch || start + chunk.items.length > items.length) return false;
+    // Every run in the map was met in the site's last loop, at `at` in its list.
+    if (items === site.lastItems && chunk.at === start) return samePlaces(chunk, start, items.length);
+    this.stats.compared += chunk.items.length;
     for (let j = 0; j < chunk.items.length; j++) if (items[start + j] !== chunk.items[j]) return false;
     return samePlaces(chunk, start, items.length);
   }
