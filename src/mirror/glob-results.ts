@@ -6,6 +6,7 @@
 import { compareBytes, lowerBound } from "./sorted.js";
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { ancestors, dirOf } from "./versions.js";
+import { recordEdit, type ListEdit } from "./list-edits.js";
 
 /** memkv's KVPair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
 export interface KVPair {
@@ -139,8 +140,8 @@ export class GlobResults {
       if (now === undefined) pairs.splice(i, 1);
       else pairs.splice(i, old === undefined ? 0 : 1, kvPair(key, now));
     }
-    result.pairs = pairs.list;
-    result.values = values?.list;
+    result.pairs = pairs.done();
+    result.values = values?.done();
     result.pending.clear();
   }
 
@@ -159,20 +160,33 @@ export class GlobResults {
 
 /**
  * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
- * where a copy and then a splice into the middle of it are two), later edits change that copy in place.
+ * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
+ * by one edit says so (list-edits.ts).
  */
 class Edited<T> {
-  private owned = false;
+  private readonly original: readonly T[];
+  /** The edits made so far: the first, or undefined (none, or more than one). */
+  private edit: ListEdit | undefined;
+  private edits = 0;
 
-  constructor(public list: readonly T[]) {}
+  constructor(public list: readonly T[]) {
+    this.original = list;
+  }
 
   splice(start: number, deleteCount: number, ...items: T[]): void {
-    if (this.owned) (this.list as T[]).splice(start, deleteCount, ...items);
-    else {
-      // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
-      this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
-      this.owned = true;
+    if (this.edits++ > 0) {
+      (this.list as T[]).splice(start, deleteCount, ...items);
+      this.edit = undefined;
+      return;
     }
+    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
+    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
+    this.edit = { at: start, removed: deleteCount, inserted: items.length };
+  }
+
+  done(): readonly T[] {
+    if (this.edit !== undefined) recordEdit(this.list, this.original, this.edit);
+    return this.list;
   }
 }
 

@@ -4,6 +4,7 @@
  * in it the same way. Sound because templates read only through the helpers and the environment is fixed.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
+import { editFrom, movedTo, type ListEdit } from "../mirror/list-edits.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
 import { Position, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
@@ -76,11 +77,22 @@ export class LoopSite {
 }
 
 /**
- * Iterations per run: where the list goes on as last time (the mirror keeps unchanged pairs and listings
+ * Iterations per run, at least: where the list goes on as last time (the mirror keeps unchanged pairs and listings
  * the same objects), a run of unchanged iterations is one flat string found by one lookup, so a render
  * looks up and joins N/32 pieces, not N.
  */
 const CHUNK = 32;
+
+/**
+ * Iterations per run in a list of `count`: √count above CHUNK², so that a change costs as many runs looked up as
+ * iterations looked at in the run it touched, O(√count) each, not N/32 lookups.
+ */
+function runLength(count: number): number {
+  return count <= CHUNK * CHUNK ? CHUNK : Math.ceil(Math.sqrt(count));
+}
+
+/** The same list: every run is where it was. */
+const NO_EDIT: ListEdit = { at: 0, removed: 0, inserted: 0 };
 
 /** Consecutive iterations' joined (flat) output, their items and their entries. */
 interface Chunk {
@@ -159,9 +171,9 @@ export class RenderMemo implements ReadTracker {
   callerPartials: unknown;
   /**
    * Iterations reused and rendered in the last render, how many of them were looked at one by one (a run reused
-   * whole is not), and how many items were compared with a run's: for tests and debug logs.
+   * whole is not), the runs reused whole, and how many items were compared with a run's: for tests and debug logs.
    */
-  stats = { reused: 0, rendered: 0, visited: 0, compared: 0 };
+  stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
 
   /** Every position's onRead: one function, not one per iteration. */
   private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
@@ -175,7 +187,7 @@ export class RenderMemo implements ReadTracker {
     this.generation++;
     this.root.reset();
     this.frames = [{ scope: this.root, reads: undefined, plain: false }];
-    this.stats = { reused: 0, rendered: 0, visited: 0, compared: 0 };
+    this.stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
     this.view.tracker = this;
   }
 
@@ -219,6 +231,8 @@ export class RenderMemo implements ReadTracker {
     const chunks = site.chunks;
     let met = 0;
     const count = items.length;
+    const length = runLength(count);
+    const fromLast = items === site.lastItems ? NO_EDIT : editFrom(items, site.lastItems);
     let out = "";
     // The run of iterations being rendered: made at its first, so that reusing every run allocates none.
     let run: (Chunk & { remembered: boolean }) | undefined;
@@ -236,7 +250,7 @@ export class RenderMemo implements ReadTracker {
     };
     for (let i = 0; i < count; ) {
       const chunk = chunks.get(items[i]);
-      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i)) {
+      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i, fromLast)) {
         close();
         this.reuseRun(site, chunk);
         chunk.at = i;
@@ -252,7 +266,7 @@ export class RenderMemo implements ReadTracker {
       if (entry === undefined) run.remembered = false;
       else run.entries.push(entry);
       i++;
-      if (run.items.length === CHUNK) close();
+      if (run.items.length === length) close();
     }
     close();
     site.lastItems = items;
@@ -261,10 +275,10 @@ export class RenderMemo implements ReadTracker {
   }
 
   /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
-  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number): boolean {
+  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number, fromLast: ListEdit | undefined): boolean {
     if (chunk.spoiled || chunk.epoch !== site.epoch || start + chunk.items.length > items.length) return false;
-    // Every run in the map was met in the site's last loop, at `at` in its list.
-    if (items === site.lastItems && chunk.at === start) return samePlaces(chunk, start, items.length);
+    // Every run in the map was met in the site's last loop, at `at` in its list: `fromLast` made this list from that one.
+    if (fromLast !== undefined && movedTo(fromLast, chunk.at, chunk.items.length) === start) return samePlaces(chunk, start, items.length);
     this.stats.compared += chunk.items.length;
     for (let j = 0; j < chunk.items.length; j++) if (items[start + j] !== chunk.items[j]) return false;
     return samePlaces(chunk, start, items.length);
@@ -313,6 +327,7 @@ export class RenderMemo implements ReadTracker {
   /** reuse() for a run, without a call per entry at the top level (a 100,000-item loop reuses them all): its `met` marks them used. */
   private reuseRun(site: LoopSite, chunk: Chunk): void {
     chunk.met = this.generation;
+    this.stats.runs++;
     if (this.frames.length > 1) {
       for (const entry of chunk.entries) this.reuse(site, entry);
       return;
