@@ -213,7 +213,7 @@ export function renderMarkdown(results) {
           rows.push([size, label, what, q.count, `${fmt(q.p50)} ms`, `${fmt(q.p90)} ms`, `${fmt(q.p99)} ms`, `${fmt(q.max)} ms`]);
           const a = c.anatomyByKind?.[kind];
           if (a) {
-            anatomy.push([size, label, what, `${fmt(a.totalMs, 2)} ms`, `${fmt(a.toDaemonMs, 2)} ms`, `${fmt(a.renderMs, 2)} ms`, `${fmt(a.writeMs, 2)} ms`, ms(a.fsyncMs), `${fmt(c.passMedianMsByKind[kind])} ms`]);
+            anatomy.push([size, label, what, `${fmt(a.totalMs, 2)} ms`, `${fmt(a.toDaemonMs, 2)} ms`, `${fmt(a.renderMs, 2)} ms`, `${fmt(a.writeMs, 2)} ms`, ms(a.checkMs), ms(a.fsyncMs), `${fmt(c.passMedianMsByKind[kind])} ms`]);
           }
         }
       }
@@ -245,11 +245,11 @@ export function renderMarkdown(results) {
     out.push(
       "Anatomy (medians per change, from the daemon's debug log as received by the bench): put sent → the daemon's `changes` event read here " +
         "(etcd commit, watch delivery, the log line's trip through the pipe); the render of the changed file; its write (stage, fsync, `check_cmd`, rename, " +
-        "directory fsync) and, of that, the stage file's fsync (`fsyncMs` in the write event, call to completion as the daemon saw it; with `check_cmd` it runs beside the check and also holds the check's process start, a fork of the daemon); and the whole pass (which also renders `bird6.cfg` after " +
+        "directory fsync) and, of that, `check_cmd` (`checkMs` in the write event: handing the command to a shell to its exit and the end of its output, as the daemon saw it) and the stage file's fsync (`fsyncMs`, call to completion as the daemon saw it; with `check_cmd` it runs beside the check); and the whole pass (which also renders `bird6.cfg` after " +
         "`bird.cfg` is in place, since bird6's keys cover `/host` too).",
     );
     out.push("");
-    out.push(table(["nodes", "conf.d", "change", "put → file (median)", "put → daemon", "render", "write (+ check)", "stage fsync", "whole pass"], anatomy));
+    out.push(table(["nodes", "conf.d", "change", "put → file (median)", "put → daemon", "render", "write (+ check)", "check", "stage fsync", "whole pass"], anatomy));
     out.push("");
     const slowest = [];
     for (const size of Object.keys(lat)) {
@@ -257,7 +257,7 @@ export function renderMarkdown(results) {
         const c = lat[size][variant];
         for (const [kind, what] of [["ip", "address change"], ["block", "new block"]]) {
           for (const s of c?.slowestByKind?.[kind] ?? []) {
-            slowest.push([size, label, what, ms(s.fromPutMs), ms(s.putMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs)]);
+            slowest.push([size, label, what, ms(s.fromPutMs), ms(s.putMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.checkMs), ms(s.fsyncMs)]);
           }
         }
       }
@@ -269,7 +269,7 @@ export function renderMarkdown(results) {
           "commit, or the machine's other processes holding the cores), before perch was told; one whose stage fsync is slow waited on the disk, which etcd's own fsyncs share:",
       );
       out.push("");
-      out.push(table(["nodes", "conf.d", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write (+ check)", "stage fsync"], slowest));
+      out.push(table(["nodes", "conf.d", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write (+ check)", "check", "stage fsync"], slowest));
       out.push("");
     }
     const means = [];
@@ -285,17 +285,19 @@ export function renderMarkdown(results) {
           `${fmt(c.renderMeans.bird_aggr?.meanMs, 2)} ms`,
           c.checkMeans.bird ? `${fmt(c.checkMeans.bird.meanMs)} ms` : "–",
           ms(c.checkAloneMedianMs),
+          ms(c.spawnAloneMedianMs),
           `${fmt(c.putRoundTripMedianMs, 2)} ms`,
         ]);
       }
     }
     out.push(
       "From the daemon's `/metrics` over the same changes (`perch_render_duration_seconds`, `perch_check_duration_seconds`), the same check run " +
-        "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, median of 20), and the bench's put round trip. " +
-        "The last two added up are what an address change with the shipped set's check costs before perch does anything:",
+        "by the bench on its own (`/bin/sh -c 'bird -p -c bird.cfg'` on the installed file, once after each change, between the changes: median), of that the bench's own start of a shell " +
+        "(`/bin/sh -c true`, timed the same way: a fork of the bench's Node process, which perch's spare shell does not pay per check), and the bench's put round trip. " +
+        "bird -p alone and the put's round trip added up are what an address change with the shipped set's check costs before perch does anything:",
     );
     out.push("");
-    out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "bird -p -c alone (median)", "etcd put round trip (median)"], means));
+    out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "bird -p -c alone (median)", "of that, starting a shell (median)", "etcd put round trip (median)"], means));
     out.push("");
   }
 

@@ -49,6 +49,12 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
     const before = await w.metrics();
     const client = ctx.etcd.client();
     const samples = [];
+    // bird -p alone on the installed set, once after each change: the floor is measured under the
+    // same load as the changes (the machine is shared), not in one block after them.
+    const checkAloneTimes = [];
+    // And a shell that runs nothing, started the same way: the part of that floor that is the
+    // bench's own process start (a fork of this Node process), which the daemon's spare shell skips.
+    const spawnAloneTimes = [];
     for (let i = 0; i < changes; i++) {
       const change = makeChange(ctx.nextChange(), size);
       samples.push(await timeChange(w, dir, client, change));
@@ -60,10 +66,14 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
         await dir.waitFor(change.file, (c) => !c.includes(change.needle));
         await w.waitEvent((e) => e.event === "pass", { from: removal });
       }
+      if (variant === "shipped") {
+        checkAloneTimes.push(await timeShell(path.join(root, CONFIG_DIR), "bird -p -c bird.cfg"));
+        spawnAloneTimes.push(await timeShell(path.join(root, CONFIG_DIR), "true"));
+      }
       await sleep(5);
     }
     const after = await w.metrics();
-    const checkAloneMs = variant === "shipped" ? await timeCheckAlone(path.join(root, CONFIG_DIR)) : undefined;
+    const checkAloneMs = variant === "shipped" ? round(median(checkAloneTimes), 2) : undefined;
     const all = samples.map((s) => s.fromPutMs);
     const result = {
       size,
@@ -82,6 +92,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
+      spawnAloneMedianMs: variant === "shipped" ? round(median(spawnAloneTimes), 2) : undefined,
       // Issue 21's "perch's own share": each change's put → file minus that put's own round trip and
       // the median of bird -p alone on the installed set (the floors outside perch, same run).
       ownShareByKind:
@@ -127,6 +138,8 @@ export async function timeChange(w, dir, client, change) {
   const changed = mine.find((e) => e.event === "changes");
   const render = mine.find((e) => e.event === "render" && e.resource === resource);
   const write = mine.find((e) => e.event === "write" && e.resource === resource);
+  // A check group's check and its staged set's fsync are in its checker's write event.
+  const checked = mine.find((e) => e.event === "write" && e.checkMs !== undefined);
   return {
     kind: change.kind,
     fromPutMs: at - sentAt,
@@ -138,17 +151,18 @@ export async function timeChange(w, dir, client, change) {
     toDaemonMs: changed ? changed.receivedAt - sentAt : undefined,
     renderMs: render?.durationMs,
     writeMs: write?.durationMs,
-    fsyncMs: write?.fsyncMs,
+    fsyncMs: write?.fsyncMs ?? checked?.fsyncMs,
+    checkMs: checked?.checkMs,
   };
 }
 
 /**
  * Medians over samples of: put sent → the daemon's change event seen here; render of the file; its
- * write (stage, fsync, check_cmd, rename, directory fsync), and of that the stage file's fsync.
+ * write (stage, fsync, check_cmd, rename, directory fsync), and of that check_cmd and the stage file's fsync.
  */
 export function anatomy(samples) {
   const med = (f) => round(median(samples.map(f).filter((x) => x !== undefined)), 2);
-  return { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) };
+  return { toDaemonMs: med((s) => s.toDaemonMs), renderMs: med((s) => s.renderMs), writeMs: med((s) => s.writeMs), checkMs: med((s) => s.checkMs), fsyncMs: med((s) => s.fsyncMs), totalMs: med((s) => s.fromPutMs) };
 }
 
 /** The slowest samples, with the etcd put's round trip beside the daemon's render and write. */
@@ -156,23 +170,19 @@ export function slowest(samples) {
   return [...samples]
     .sort((a, b) => b.fromPutMs - a.fromPutMs)
     .slice(0, SLOWEST_SHOWN)
-    .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, fsyncMs: s.fsyncMs }));
+    .map((s) => ({ fromPutMs: round(s.fromPutMs, 2), putMs: round(s.putMs, 2), toDaemonMs: s.toDaemonMs === undefined ? undefined : round(s.toDaemonMs, 2), renderMs: s.renderMs, writeMs: s.writeMs, checkMs: s.checkMs, fsyncMs: s.fsyncMs }));
 }
 
 /**
- * The shipped bird.cfg's check_cmd on its own, as perch runs it (through /bin/sh, in the
- * destination's directory), spawned by the bench on the installed file: the share of an address
- * change's latency that no change to perch can remove. Median of 20 runs.
+ * One run of `script` through /bin/sh in `dir`, spawned by the bench. With the shipped bird.cfg's
+ * check_cmd on the installed file, as perch runs it: the share of an address change's latency that
+ * no change to perch can remove.
  */
-async function timeCheckAlone(dir) {
-  const times = [];
-  for (let i = 0; i < 20; i++) {
-    const started = performance.now();
-    const code = await new Promise((resolve) => spawn("/bin/sh", ["-c", "bird -p -c bird.cfg"], { cwd: dir, stdio: "ignore" }).on("close", resolve));
-    if (code !== 0) throw new Error(`bird -p -c ${dir}/bird.cfg exited ${code}`);
-    times.push(performance.now() - started);
-  }
-  return round(median(times), 2);
+async function timeShell(dir, script) {
+  const started = performance.now();
+  const code = await new Promise((resolve) => spawn("/bin/sh", ["-c", script], { cwd: dir, stdio: "ignore" }).on("close", resolve));
+  if (code !== 0) throw new Error(`${script} in ${dir} exited ${code}`);
+  return performance.now() - started;
 }
 
 export function roundAll(s) {

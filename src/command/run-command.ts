@@ -1,8 +1,12 @@
 import { performance } from "node:perf_hooks";
 import { describeFailure } from "./describe.js";
 import { OutputTail } from "./output-tail.js";
-import { commandEnv, wrapCommand } from "./shell.js";
+import { wrapCommand } from "./shell.js";
+import { takeSpareShell } from "./spare-shell.js";
+import { startShell } from "./start-shell.js";
 import { drainAfterExit, startDeadline } from "./timeout.js";
+
+export { loadCommandRunner } from "./start-shell.js";
 
 export interface CommandResult {
   ok: boolean;
@@ -25,20 +29,14 @@ export interface RunCommandOptions {
   outputLimit?: number;
   /** Called once the process has been started (or has failed to start), before it is waited for. */
   onSpawned?: () => void;
+  /**
+   * Run in the spare shell (spare-shell.ts) when one is ready, and want one for the next command:
+   * a daemon's check_cmd. Needs `cwd`; not with `env` (the spare has perch's).
+   */
+  spare?: boolean;
 }
 
 const DEFAULT_OUTPUT_LIMIT = 64 * 1024;
-
-let execaModule: Promise<typeof import("execa")> | undefined;
-
-/**
- * execa, imported on first use: it is a large share of a cold start, and many renders run no
- * command. A one-shot calls this early, so that the import runs while it waits for etcd's answer.
- */
-export function loadCommandRunner(): Promise<typeof import("execa")> {
-  execaModule ??= import("execa");
-  return execaModule;
-}
 
 /**
  * Runs `command` through `/bin/sh -c`, as confd does, in a process group of its own, so that a timeout
@@ -49,17 +47,8 @@ export async function runCommand(command: string, opts: RunCommandOptions): Prom
   const tail = new OutputTail(opts.outputLimit ?? DEFAULT_OUTPUT_LIMIT);
   // One pipe for both streams, like confd's CombinedOutput: the output keeps the order in which the
   // command wrote it (two pipes would interleave by arrival).
-  const { execa } = await loadCommandRunner();
-  const subprocess = execa("/bin/sh", ["-c", wrapCommand(command)], {
-    cwd: opts.cwd,
-    env: commandEnv(opts.env ?? process.env),
-    extendEnv: false,
-    detached: true,
-    cleanup: false,
-    stdin: "ignore",
-    buffer: false,
-    reject: false,
-  });
+  const spare = opts.spare && opts.cwd !== undefined && opts.env === undefined ? takeSpareShell(opts.cwd, command) : undefined;
+  const subprocess = spare ?? (await startShell(wrapCommand(command), { cwd: opts.cwd, env: opts.env, stdin: "ignore" })).shell;
   opts.onSpawned?.();
   const collect = (chunk: Buffer | string): void => tail.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
   // stderr stays attached: a syntax error in `command` is reported before the `exec 2>&1` runs.

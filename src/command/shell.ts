@@ -8,6 +8,31 @@
  * Exits with the command's status, 143 on SIGTERM.
  */
 export function wrapCommand(command: string): string {
+  return wrapped([command]);
+}
+
+/**
+ * The same script for a shell started before its command is known (spare-shell.ts): it reads the
+ * directory to run in from its stdin's first line and the command from the rest, gives the command
+ * /dev/null for stdin as runCommand does, and evals it there.
+ */
+export function wrapSpareCommand(): string {
+  return wrapped([
+    "IFS= read -r perch_dir",
+    // A spare retired unused reads nothing: it ends without running anything.
+    '[ -n "$perch_dir" ] || exit 0',
+    "perch_command=",
+    // The newline inside the quotes puts back the one `read` took off each line.
+    'while IFS= read -r perch_line; do perch_command="$perch_command$perch_line',
+    '"; done',
+    'perch_command="$perch_command$perch_line"',
+    'cd -- "$perch_dir" || exit 1',
+    "exec </dev/null",
+    'eval "$perch_command"',
+  ]);
+}
+
+function wrapped(body: readonly string[]): string {
   return [
     "exec 2>&1",
     // Its jobs, from /proc: `jobs -p` prints nothing inside $(...) in dash. /proc/PID/stat reads
@@ -25,7 +50,7 @@ export function wrapCommand(command: string): string {
     "  exit 143",
     "}",
     "trap perch_stop TERM",
-    command,
+    ...body,
     "perch_status=$?",
     "wait",
     "exit $perch_status",

@@ -6,6 +6,7 @@
 import { compareBytes, lowerBound } from "./sorted.js";
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { ancestors, dirOf } from "./versions.js";
+import { recordEdit, type ListEdit } from "./list-edits.js";
 
 /** memkv's KVPair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
 export interface KVPair {
@@ -125,23 +126,22 @@ export class GlobResults {
   }
 
   private patch(result: Result): void {
-    const pairs = result.pairs.slice();
-    const values = result.values?.slice();
+    const pairs = new Edited(result.pairs);
+    const values = result.values === undefined ? undefined : new Edited(result.values);
     for (const key of result.pending) {
-      const i = lowerBound(pairs, key, (p) => p.key);
-      const old = pairs[i]?.key === key ? pairs[i] : undefined;
+      const i = lowerBound(pairs.list, key, (p) => p.key);
+      const old = pairs.list[i]?.key === key ? pairs.list[i] : undefined;
       const now = this.source.valueOf(key);
       if (old?.value === now) continue;
-      if (values !== undefined && old !== undefined) values.splice(lowerBound(values, old.value, (v) => v), 1);
-      if (values !== undefined && now !== undefined) values.splice(lowerBound(values, now, (v) => v), 0, now);
+      if (values !== undefined && old !== undefined) values.splice(lowerBound(values.list, old.value, (v) => v), 1);
+      if (values !== undefined && now !== undefined) values.splice(lowerBound(values.list, now, (v) => v), 0, now);
       if (result.keys !== undefined && old !== undefined) removeKey(result.keys, old.value, key);
       if (result.keys !== undefined && now !== undefined) addKey(result.keys, now, key);
       if (now === undefined) pairs.splice(i, 1);
-      else if (old === undefined) pairs.splice(i, 0, kvPair(key, now));
-      else pairs[i] = kvPair(key, now);
+      else pairs.splice(i, old === undefined ? 0 : 1, kvPair(key, now));
     }
-    result.pairs = pairs;
-    result.values = values;
+    result.pairs = pairs.done();
+    result.values = values?.done();
     result.pending.clear();
   }
 
@@ -155,6 +155,38 @@ export class GlobResults {
     this.results.delete(oldest);
     const set = this.byDir.get(evicted.dir);
     if (set?.delete(evicted) && set.size === 0) this.byDir.delete(evicted.dir);
+  }
+}
+
+/**
+ * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
+ * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
+ * by one edit says so (list-edits.ts).
+ */
+class Edited<T> {
+  private readonly original: readonly T[];
+  /** The edits made so far: the first, or undefined (none, or more than one). */
+  private edit: ListEdit | undefined;
+  private edits = 0;
+
+  constructor(public list: readonly T[]) {
+    this.original = list;
+  }
+
+  splice(start: number, deleteCount: number, ...items: T[]): void {
+    if (this.edits++ > 0) {
+      (this.list as T[]).splice(start, deleteCount, ...items);
+      this.edit = undefined;
+      return;
+    }
+    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
+    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
+    this.edit = { at: start, removed: deleteCount, inserted: items.length };
+  }
+
+  done(): readonly T[] {
+    if (this.edit !== undefined) recordEdit(this.list, this.original, this.edit);
+    return this.list;
   }
 }
 

@@ -107,6 +107,10 @@ export function parseResource(file: string, name: string, text: string): { resou
     if (covers.includes(name)) at(`field "check_covers" names this resource itself`, lines.check_covers);
     else if (covers.length > 0) resource.checkCovers = [...new Set(covers)];
   }
+  // A process's arguments cannot hold a NUL: refused here, with its line, not when the command would first run.
+  for (const field of ["check_cmd", "reload_cmd"] as const) {
+    if (str(field)?.includes("\0")) at(`field "${field}" contains a NUL byte (\\u0000), which a command cannot hold`, lines[field]);
+  }
   if (resource.src === "") at(`field "src" is empty`, lines.src);
   if (resource.dest === "") at(`field "dest" is empty`, lines.dest);
 

@@ -1,10 +1,9 @@
 /** A pass's write step for a check group (check_covers): its members written as one set, reported and logged. */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeGroup } from "../write/write-group.js";
+import { ensureDestDir, forgetDestDir } from "./dest-dirs.js";
 import { DEFAULT_CHECK_TIMEOUT_MS, type Rendered } from "./install-resource.js";
 import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
@@ -21,7 +20,7 @@ export interface GroupEntry {
 /** `entries`: the checker first, then the resources it covers. */
 export async function installGroup(entries: readonly GroupEntry[], onWaiting: () => void, opts: PassOptions): Promise<ResourceReport[]> {
   const checker = (entries[0] as GroupEntry).resource;
-  if (opts.createDirs && !opts.noop) await mkdir(dirname(checker.dest), { recursive: true }).catch(() => undefined);
+  if (opts.createDirs && !opts.noop) await ensureDestDir(checker.dest);
   const result = await writeGroup(
     entries.map(({ resource, rendered, look }) => ({
       dest: resource.dest,
@@ -36,9 +35,11 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       checkTimeoutMs: checker.checkTimeoutMs ?? opts.checkTimeoutMs ?? DEFAULT_CHECK_TIMEOUT_MS,
       noop: opts.noop,
       checkOnNoop: !opts.noCheck,
+      spareShell: opts.spareShell,
     },
     onWaiting,
   );
+  if (result.members.some((m) => m.action === "failed")) forgetDestDir(checker.dest);
   return Promise.all(
     entries.map(async ({ resource, rendered, log }, i) => {
       if (!("content" in rendered)) return rendered;
@@ -46,9 +47,18 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: written.action, renderMs: rendered.renderMs, writeMs: result.durationMs };
       if (written.inPlace) report.inPlace = true;
       if (i === 0 && result.check) report.check = result.check;
+      if (i === 0 && result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
       if (written.error) report.error = written.error;
       if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.toString("utf8") ?? null, rendered.content);
-      const fields = { event: "write", outcome: written.action, durationMs: roundMs(result.durationMs), inPlace: written.inPlace, checkGroup: checker.name };
+      const fields = {
+        event: "write",
+        outcome: written.action,
+        durationMs: roundMs(result.durationMs),
+        ...(report.fsyncMs !== undefined && { fsyncMs: roundMs(report.fsyncMs) }),
+        ...(i === 0 && result.check && { checkMs: roundMs(result.check.durationMs) }),
+        inPlace: written.inPlace,
+        checkGroup: checker.name,
+      };
       if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, "write failed; destination left as it was");
       else if (written.warning) log.warn({ ...fields, warning: written.warning }, `${written.action}; ${written.warning}`);
       else log.info(fields, written.action);

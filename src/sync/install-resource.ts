@@ -1,11 +1,10 @@
 /** A pass's write step: a rendered resource installed by writeFile, reported and logged. */
-import { mkdir } from "node:fs/promises";
-import { dirname } from "node:path";
 import { describeCommand } from "../command/describe.js";
 import type { Logger } from "../log/logger.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeFile, type WriteOverlap } from "../write/write-file.js";
+import { ensureDestDir, forgetDestDir } from "./dest-dirs.js";
 import { FAILED, failureLevel, roundMs, type ResourceReport } from "./report.js";
 import type { PassOptions } from "./sync-resources.js";
 
@@ -16,14 +15,8 @@ export interface Rendered {
   renderMs: number;
 }
 
-/** Destination directories made under --root by this process: a daemon makes each once. */
-const createdDirs = new Set<string>();
-
 export async function installResource(resource: LoadedResource, { content, renderMs }: Rendered, overlap: WriteOverlap, opts: PassOptions, log: Logger): Promise<ResourceReport> {
-  if (opts.createDirs && !opts.noop && !createdDirs.has(dirname(resource.dest))) {
-    await mkdir(dirname(resource.dest), { recursive: true }).catch(() => undefined);
-    createdDirs.add(dirname(resource.dest));
-  }
+  if (opts.createDirs && !opts.noop) await ensureDestDir(resource.dest);
   const policy = {
     mode: resource.mode,
     uid: resource.uid,
@@ -33,9 +26,10 @@ export async function installResource(resource: LoadedResource, { content, rende
     noop: opts.noop,
     checkOnNoop: !opts.noCheck,
     keepStageFile: opts.keepStageFile,
+    spareShell: opts.spareShell,
   };
   const result = await writeFile(content, resource.dest, policy, overlap);
-  if (result.action === "failed") createdDirs.delete(dirname(resource.dest));
+  if (result.action === "failed") forgetDestDir(resource.dest);
   const report: ResourceReport = { resource: resource.name, dest: resource.dest, outcome: result.action, renderMs, writeMs: result.durationMs };
   if (result.inPlace) report.inPlace = true;
   // With overlapRenders the next resource renders on this thread while the fsync waits: the figure
@@ -46,7 +40,14 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
   if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
 
-  const fields = { event: "write", outcome: result.action, durationMs: roundMs(result.durationMs), fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs), inPlace: result.inPlace };
+  const fields = {
+    event: "write",
+    outcome: result.action,
+    durationMs: roundMs(result.durationMs),
+    fsyncMs: report.fsyncMs === undefined ? undefined : roundMs(report.fsyncMs),
+    checkMs: result.check === undefined ? undefined : roundMs(result.check.durationMs),
+    inPlace: result.inPlace,
+  };
   // A failed in-place write says itself what it left (src/write/install.ts); every other failure leaves the old file.
   const left = report.error?.includes("the destination is partly written") ? "destination partly written" : "destination left as it was";
   if (FAILED.has(report.outcome)) log[failureLevel(opts, resource.name, report.error)]({ ...fields, err: report.error, output: result.check?.output }, `write failed; ${left}`);

@@ -2,6 +2,7 @@
  * The sync orchestrator: one pass over resources. Render each, write those that changed (unchecked
  * first: a checked file's includes are then in place), reload; one failure does not stop the others.
  */
+import { makeSpareShell } from "../command/spare-shell.js";
 import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Mirror } from "../mirror/mirror.js";
@@ -43,6 +44,11 @@ export interface PassOptions {
   reportsFailures?: boolean;
   /** A daemon's resources already failing, with their last error: the same failure again is logged at debug. */
   knownFailures?: ReadonlyMap<string, { readonly error: string | undefined }>;
+  /**
+   * A daemon's pass: check_cmd runs in a shell forked after the previous pass, while idle
+   * (src/command/spare-shell.ts), not in one forked between the change and its file.
+   */
+  spareShell?: boolean;
 }
 
 export interface PassReport {
@@ -97,6 +103,7 @@ export async function syncResources(given: readonly LoadedResource[], mirror: Mi
     durationMs: performance.now() - started,
   };
   opts.logger.info({ event: "pass", ok: report.ok, changed: report.changed, resources: inOrder.length, durationMs: roundMs(report.durationMs) }, "pass done");
+  if (opts.spareShell) setImmediate(() => void makeSpareShell().catch(() => undefined));
   return report;
 }
 

@@ -4,6 +4,7 @@
  * in it the same way. Sound because templates read only through the helpers and the environment is fixed.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
+import { editFrom, movedTo, type ListEdit } from "../mirror/list-edits.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
 import { Position, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
@@ -28,8 +29,10 @@ class Scope {
 interface Entry {
   output: string;
   stale: boolean;
-  /** The render that last used it: entries a render did not use are dropped at the end of their scope. */
+  /** The render that last used it on its own (see seenIn): entries a render did not use are dropped at the end of their scope. */
   seen: number;
+  /** The run it was last remembered in: a run reused whole marks its entries used by its own `met`. */
+  chunk: Chunk | undefined;
   /** "<kind><path>" of every read, its nested loops' included: registered in RenderMemo.readers. */
   paths: string[];
   /** Its place in the list, and which of index/first/last it read. */
@@ -58,6 +61,11 @@ export class LoopSite {
   epoch = 0;
   /** The last render's output in runs of up to CHUNK iterations, by the run's first item. */
   chunks = new Map<unknown, Chunk>();
+  /**
+   * The list the last loop went over: lists are never changed once handed out (the mirror's listings and glob
+   * results), so where the same list comes again, a run at the place it was holds the same items.
+   */
+  lastItems: readonly unknown[] | undefined;
 
   get size(): number {
     return this.byValue.size + this.byObject.size + this.byJson.size;
@@ -69,21 +77,49 @@ export class LoopSite {
 }
 
 /**
- * Iterations per run: where the list goes on as last time (the mirror keeps unchanged pairs and listings
+ * Iterations per run, at least: where the list goes on as last time (the mirror keeps unchanged pairs and listings
  * the same objects), a run of unchanged iterations is one flat string found by one lookup, so a render
  * looks up and joins N/32 pieces, not N.
  */
 const CHUNK = 32;
+
+/**
+ * Iterations per run in a list of `count`: √count above CHUNK², so that a change costs as many runs looked up as
+ * iterations looked at in the run it touched, O(√count) each, not N/32 lookups.
+ */
+function runLength(count: number): number {
+  return count <= CHUNK * CHUNK ? CHUNK : Math.ceil(Math.sqrt(count));
+}
+
+/** The same list: every run is where it was. */
+const NO_EDIT: ListEdit = { at: 0, removed: 0, inserted: 0 };
 
 /** Consecutive iterations' joined (flat) output, their items and their entries. */
 interface Chunk {
   items: unknown[];
   output: string;
   entries: Entry[];
-  /** Whether an iteration in it read its position (then a run that moved is checked item by item). */
-  readsPosition: boolean;
+  /**
+   * Which of its iterations' positions can tell where it is: @index read by any, @first by its first, @last by its
+   * last (no other iteration in it can be first or last, here or anywhere it is reused). Set when it is remembered.
+   */
+  readsIndex: boolean;
+  readsFirst: boolean;
+  readsLast: boolean;
   /** The render that last used it. */
   met: number;
+  /**
+   * One of its entries went stale or was used apart from it: never reused whole again. Kept per run so that
+   * reusing one looks at its items, not at each entry's fields (at 100,000 items those reads are most of a render).
+   */
+  spoiled: boolean;
+  /** The site's env epoch its entries were rendered or reused in. */
+  epoch: number;
+  /** Where it started in its list, and the list's length: at the same place, no entry's position can differ. */
+  start: number;
+  count: number;
+  /** Where it was in the site's last list (LoopSite.lastItems). */
+  at: number;
 }
 
 /** Plain frames (position undefined) keep none: no entry is made of them. */
@@ -92,12 +128,23 @@ function addOuterRead(frame: Frame, read: string): void {
   (frame.outerReads ??= new Set()).add(read);
 }
 
-function newRun(generation: number): Chunk & { remembered: boolean } {
-  return { items: [], output: "", entries: [], readsPosition: false, met: generation, remembered: true };
+function newRun(generation: number, epoch: number, start: number, count: number): Chunk & { remembered: boolean } {
+  return { items: [], output: "", entries: [], readsIndex: false, readsFirst: false, readsLast: false, met: generation, spoiled: false, epoch, start, count, at: start, remembered: true };
 }
 
-function readsPosition(position: Position): boolean {
-  return position.readIndex || position.readFirst || position.readLast;
+/** A run's position reads (see Chunk.readsIndex), from its entries'. */
+function notePositionReads(run: Chunk): void {
+  run.readsIndex = run.entries.some((entry) => entry.position.readIndex);
+  run.readsFirst = run.entries[0]?.position.readFirst ?? false;
+  run.readsLast = run.entries[run.entries.length - 1]?.position.readLast ?? false;
+}
+
+/** Whether a run remembered at its start and list length reads the same positions at `start` in a list of `count`. */
+function samePlaces(chunk: Chunk, start: number, count: number): boolean {
+  if (chunk.readsIndex && chunk.start !== start) return false;
+  if (chunk.readsFirst && (chunk.start === 0) !== (start === 0)) return false;
+  const length = chunk.items.length;
+  return !(chunk.readsLast && (chunk.start + length === chunk.count) !== (start + length === count));
 }
 
 /** What a render is inside: the whole template (reads not kept) or an iteration. */
@@ -122,8 +169,11 @@ export class RenderMemo implements ReadTracker {
   /** The parent contexts and partials of the template code running now (set around every program, see compile.ts). */
   callerDepths: unknown;
   callerPartials: unknown;
-  /** Iterations reused and rendered in the last render (for tests and debug logs). */
-  stats = { reused: 0, rendered: 0 };
+  /**
+   * Iterations reused and rendered in the last render, how many of them were looked at one by one (a run reused
+   * whole is not), the runs reused whole, and how many items were compared with a run's: for tests and debug logs.
+   */
+  stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
 
   /** Every position's onRead: one function, not one per iteration. */
   private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
@@ -137,7 +187,7 @@ export class RenderMemo implements ReadTracker {
     this.generation++;
     this.root.reset();
     this.frames = [{ scope: this.root, reads: undefined, plain: false }];
-    this.stats = { reused: 0, rendered: 0 };
+    this.stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
     this.view.tracker = this;
   }
 
@@ -181,64 +231,75 @@ export class RenderMemo implements ReadTracker {
     const chunks = site.chunks;
     let met = 0;
     const count = items.length;
+    const length = runLength(count);
+    const fromLast = items === site.lastItems ? NO_EDIT : editFrom(items, site.lastItems);
     let out = "";
-    let run: Chunk & { remembered: boolean } = newRun(this.generation);
+    // The run of iterations being rendered: made at its first, so that reusing every run allocates none.
+    let run: (Chunk & { remembered: boolean }) | undefined;
     const close = () => {
-      if (run.items.length === 0) return;
+      if (run === undefined) return;
       flatten(run.output);
       if (run.remembered && chunks.get(run.items[0])?.met !== this.generation) {
         chunks.set(run.items[0], run);
+        for (const entry of run.entries) entry.chunk = run;
+        notePositionReads(run);
         met++;
       }
       out += run.output;
-      run = newRun(this.generation);
+      run = undefined;
     };
     for (let i = 0; i < count; ) {
       const chunk = chunks.get(items[i]);
-      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i)) {
+      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i, fromLast)) {
         close();
-        this.reuseRun(site, chunk.entries);
-        chunk.met = this.generation;
+        this.reuseRun(site, chunk);
+        chunk.at = i;
         met++;
         out += chunk.output;
         i += chunk.items.length;
         continue;
       }
       const { output, entry } = this.iteration(site, items[i], i, count, render);
+      run ??= newRun(this.generation, site.epoch, i, count);
       run.items.push(items[i]);
       run.output += output;
       if (entry === undefined) run.remembered = false;
-      else {
-        run.entries.push(entry);
-        run.readsPosition ||= readsPosition(entry.position);
-      }
+      else run.entries.push(entry);
       i++;
-      if (run.items.length === CHUNK) close();
+      if (run.items.length === length) close();
     }
     close();
+    site.lastItems = items;
     if (met < chunks.size) for (const [first, chunk] of chunks) if (chunk.met !== this.generation) chunks.delete(first);
     return out;
   }
 
   /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
-  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number): boolean {
-    if (start + chunk.items.length > items.length) return false;
-    for (let j = 0; j < chunk.items.length; j++) {
-      const entry = chunk.entries[j] as Entry;
-      if (items[start + j] !== chunk.items[j] || entry.stale || entry.seen === this.generation || entry.epoch !== site.epoch) return false;
-      if (chunk.readsPosition && !samePlace(entry.position, start + j, items.length)) return false;
-    }
-    return true;
+  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number, fromLast: ListEdit | undefined): boolean {
+    if (chunk.spoiled || chunk.epoch !== site.epoch || start + chunk.items.length > items.length) return false;
+    // Every run in the map was met in the site's last loop, at `at` in its list: `fromLast` made this list from that one.
+    if (fromLast !== undefined && movedTo(fromLast, chunk.at, chunk.items.length) === start) return samePlaces(chunk, start, items.length);
+    this.stats.compared += chunk.items.length;
+    for (let j = 0; j < chunk.items.length; j++) if (items[start + j] !== chunk.items[j]) return false;
+    return samePlaces(chunk, start, items.length);
+  }
+
+  /** Used in this render: on its own, or in a run reused whole. */
+  private seenNow(entry: Entry): boolean {
+    return entry.seen === this.generation || entry.chunk?.met === this.generation;
   }
 
   /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
   private iteration(site: LoopSite, item: unknown, index: number, count: number, render: (i: number, position: Position) => string): { output: string; entry?: Entry } {
+    this.stats.visited++;
     const slot = slotOf(site, item);
     if (slot === undefined) return { output: this.plainIteration(new Position(index, count), render) };
     const [map, key] = slot;
     let entry = map.get(key);
     // The same item twice in one list: the second renders plainly; the entry stays the first one's.
-    if (entry !== undefined && entry.seen === this.generation) return { output: this.plainIteration(new Position(index, count), render) };
+    if (entry !== undefined && this.seenNow(entry)) return { output: this.plainIteration(new Position(index, count), render) };
+    // Used apart from its run: that run no longer holds what it held.
+    if (entry?.chunk !== undefined) entry.chunk.spoiled = true;
     if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.position, index, count)) {
       this.reuse(site, entry);
       return { output: entry.output, entry };
@@ -251,7 +312,7 @@ export class RenderMemo implements ReadTracker {
     const outerReads = frame.outerReads;
     flatten(output);
     if (entry === undefined) {
-      entry = { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads };
+      entry = { output, stale: false, seen: this.generation, chunk: undefined, paths, position, scope, epoch: site.epoch, outerReads };
       map.set(key, entry);
     } else {
       this.unregister(entry, false);
@@ -263,15 +324,16 @@ export class RenderMemo implements ReadTracker {
     return { output, entry };
   }
 
-  /** reuse() for a run, without a call per entry at the top level (a 10,000-item loop reuses them all). */
-  private reuseRun(site: LoopSite, entries: Entry[]): void {
+  /** reuse() for a run, without a call per entry at the top level (a 100,000-item loop reuses them all): its `met` marks them used. */
+  private reuseRun(site: LoopSite, chunk: Chunk): void {
+    chunk.met = this.generation;
+    this.stats.runs++;
     if (this.frames.length > 1) {
-      for (const entry of entries) this.reuse(site, entry);
+      for (const entry of chunk.entries) this.reuse(site, entry);
       return;
     }
-    for (const entry of entries) entry.seen = this.generation;
-    site.used += entries.length;
-    this.stats.reused += entries.length;
+    site.used += chunk.entries.length;
+    this.stats.reused += chunk.entries.length;
   }
 
   private reuse(site: LoopSite, entry: Entry): void {
@@ -353,7 +415,7 @@ export class RenderMemo implements ReadTracker {
       if (site.size - site.used <= Math.max(CHUNK, site.used >> 3)) continue;
       for (const map of site.maps()) {
         for (const [item, entry] of map) {
-          if (entry.seen !== this.generation) {
+          if (!this.seenNow(entry)) {
             map.delete(item);
             this.unregister(entry, true);
           }
@@ -374,7 +436,10 @@ export class RenderMemo implements ReadTracker {
   private markStale(path: string): void {
     const entries = this.readers.get(path);
     if (entries === undefined) return;
-    for (const entry of entries) entry.stale = true;
+    for (const entry of entries) {
+      entry.stale = true;
+      if (entry.chunk !== undefined) entry.chunk.spoiled = true;
+    }
     // Re-rendering registers the iterations' reads anew.
     this.readers.delete(path);
   }

@@ -8,6 +8,7 @@
 import { errorMessage, PerchErrors } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import { Mirror } from "../mirror/mirror.js";
+import { retireSpareShell } from "../command/spare-shell.js";
 import { reloadCommands } from "../sync/reloads.js";
 import { syncResources, type PassOptions, type PassReport } from "../sync/sync-resources.js";
 import type { LoadedResource } from "../resource/load-set.js";
@@ -115,6 +116,7 @@ export class Daemon {
     await this.stream?.close().catch(() => undefined);
     await this.passChain.catch(() => undefined);
     await this.opts.store.close().catch(() => undefined);
+    retireSpareShell();
     this.log.info({ event: "stop" }, "stopped");
   }
 
@@ -206,7 +208,7 @@ export class Daemon {
     const wanted = new Set([...names, ...this.failing.names()]);
     const resources = this.resources.filter((r) => wanted.has(r.name));
     if (resources.length === 0) return undefined;
-    const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name), knownFailures: this.failing.current() });
+    const report = await syncResources(resources, this.mirror, { ...this.opts.pass, logger: this.log, memoFor: (name) => this.memoFor(name), knownFailures: this.failing.current(), spareShell: true });
     this.opts.metrics.observePass(report);
     if (!this.stopping) this.failing.afterPass(report.resources);
     for (const r of report.resources) if (r.diff) this.log.info({ event: "diff", resource: r.resource, diff: r.diff }, "diff");

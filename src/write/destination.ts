@@ -1,9 +1,10 @@
 /**
- * The destination look: what is at the destination before a write. A caller may start it early
- * (lookAtDestination, while the content renders: its lstat then runs on the thread pool meanwhile).
+ * The destination look: what is at the destination before a write, taken before the content renders
+ * (lookAtDestination). Its lstat is made on this thread: a thread-pool call's answer would wait for
+ * the render to end and then for a turn of the event loop, on the way to the write.
  */
-import type { BigIntStats, Stats } from "node:fs";
-import { lstat, readFile, stat } from "node:fs/promises";
+import { lstatSync, type BigIntStats, type Stats } from "node:fs";
+import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
 import type { NewContent } from "./content.js";
 import { stillInstalled } from "./installed.js";
@@ -29,8 +30,9 @@ export interface Refusal {
 }
 
 /**
- * Starts the look (lstat; a read unless this process installed what is there). A file changed after
- * it is replaced when the new content differs from what it saw, as if changed just after the write.
+ * Starts the look (lstat; a read, on the thread pool, unless this process installed what is there:
+ * then the look is complete when this returns). A file changed after it is replaced when the new
+ * content differs from what it saw, as if changed just after the write.
  */
 export function lookAtDestination(dest: string): DestinationLook {
   const pending = look(dest);
@@ -46,7 +48,7 @@ export function lookAtDestination(dest: string): DestinationLook {
 async function look(dest: string): Promise<Destination | string> {
   let st: BigIntStats;
   try {
-    st = await lstat(dest, { bigint: true });
+    st = lstatSync(dest, { bigint: true });
   } catch (err) {
     if (errnoCode(err) !== "ENOENT") throw err;
     return { content: null, file: null };

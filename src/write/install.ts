@@ -1,5 +1,5 @@
 /** The stage file put in the destination's place: a rename, or an in-place write where none is possible. */
-import { constants, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { close, constants, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
 import type { NewContent } from "./content.js";
 import { fillSyncAndClose } from "./fill.js";
@@ -13,18 +13,35 @@ import { describeErrno, errnoCode, failedStep, InPlaceError, step } from "./step
  * EXDEV) and the bytes went into the file in place: not atomic, but the only way; the stage file stays.
  */
 export async function install(stage: string, dest: string, content: NewContent, want: Ownership): Promise<boolean> {
+  const old = holdOldFile(dest);
   try {
     renameSync(stage, dest);
   } catch (err) {
+    if (old !== undefined) closeQuietly(old);
     const code = errnoCode(err);
     if (code !== "EBUSY" && code !== "EXDEV") failedStep("renaming the stage file over it", err);
     await writeInPlace(dest, code, content.bytes(), want);
     recordInstalled(dest, content.bytes(), content.text);
     return true;
   }
+  if (old !== undefined) close(old, () => undefined);
   recordInstalled(dest, content.bytes(), content.text);
   await syncDirectory(path.dirname(dest));
   return false;
+}
+
+/**
+ * A descriptor on the file the rename replaces. Without one, the rename drops the old file's last
+ * link and frees its blocks (with a discard, on a filesystem mounted so) before it returns; with
+ * one, that waits for the descriptor's close, made on the thread pool once the new file is in place.
+ * Undefined where there is no file to hold (or it cannot be opened): the rename then frees it.
+ */
+function holdOldFile(dest: string): number | undefined {
+  try {
+    return openSync(dest, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

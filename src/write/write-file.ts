@@ -32,6 +32,8 @@ export interface WritePolicy {
   checkOnNoop?: boolean;
   /** Leave a copy of the stage file beside the destination (confd's `-keep-stage-file`), for debugging. */
   keepStageFile?: boolean;
+  /** Run check_cmd in a shell started while idle (src/command/spare-shell.ts): a daemon's. */
+  spareShell?: boolean;
 }
 
 /** How a write shares this thread with its caller's other work (the pass's renders). */
@@ -94,7 +96,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
   const stage = newStagePath(dest);
   let stageExists = false;
   try {
-    const bytes = next.bytes();
+    const bytes = next.staged();
     const fd = createStageFile(stage, want.mode);
     stageExists = true;
     let check: CommandResult | undefined;
@@ -110,7 +112,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
       // only the rename waits for both.
       const synced = startTimedFsync(stage);
       if (policy.keepStageFile) await keepStageCopy(stage, dest);
-      check = await runCheck(policy.checkCmd, stage, dir, policy.checkTimeoutMs, overlap.onWaiting);
+      check = await runCheck(policy.checkCmd, stage, dir, policy.checkTimeoutMs, overlap.onWaiting, policy.spareShell);
       fsyncMs = await synced;
       if (!check.ok) {
         const error = `check_cmd failed for ${dest}: ${check.error ?? "unknown error"}`;
@@ -132,7 +134,7 @@ async function checkACopy(next: NewContent, dest: string, want: Ownership, check
   const dir = await mkdtemp(path.join(tmpdir(), "perch-check-"));
   try {
     const copy = path.join(dir, path.basename(dest));
-    fillAndClose(createStageFile(copy, want.mode), next.bytes(), { mode: want.mode, uid: undefined, gid: undefined });
+    fillAndClose(createStageFile(copy, want.mode), next.staged(), { mode: want.mode, uid: undefined, gid: undefined });
     return await runCheck(checkCmd, copy, path.dirname(dest), timeoutMs, onWaiting);
   } finally {
     await rm(dir, { recursive: true, force: true }).catch(() => undefined);

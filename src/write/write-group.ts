@@ -40,6 +40,8 @@ export interface GroupPolicy {
   noop: boolean;
   /** With noop: run the check anyway (on a copy of the set in a temporary directory). */
   checkOnNoop: boolean;
+  /** Run the check in a shell started while idle (src/command/spare-shell.ts): a daemon's. */
+  spareShell?: boolean;
 }
 
 export interface GroupResult {
@@ -47,6 +49,8 @@ export interface GroupResult {
   members: Array<Omit<WriteResult, "durationMs" | "check">>;
   /** The group's check, when it ran (the last run, when several were needed to name the culprit). */
   check?: CommandResult;
+  /** The staged files' fsyncs, run beside the check: the longest, as this thread saw it. Absent when none was waited for. */
+  fsyncMs?: number;
   durationMs: number;
 }
 
@@ -61,7 +65,12 @@ interface Seen {
 /** Never throws for I/O problems: they are `failed` results naming the destination. */
 export async function writeGroup(members: readonly GroupMember[], policy: GroupPolicy, onWaiting?: () => void): Promise<GroupResult> {
   const started = performance.now();
-  const finish = (results: GroupResult["members"], check?: CommandResult): GroupResult => ({ members: results, ...(check && { check }), durationMs: performance.now() - started });
+  const finish = (results: GroupResult["members"], check?: CommandResult, fsyncMs?: number): GroupResult => ({
+    members: results,
+    ...(check && { check }),
+    ...(fsyncMs !== undefined && { fsyncMs }),
+    durationMs: performance.now() - started,
+  });
   const checker = members[0] as GroupMember;
   const names = members.map((m) => path.basename(m.dest));
 
@@ -104,11 +113,11 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
       return finish(seen.map((s) => (s.changed ? { action: "failed", changed: true, previous: s.found.content, error } : same(s))));
     }
     const checkPath = path.join(stageDir, names[0] as string);
-    let check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs, onWaiting);
+    let check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs, onWaiting, policy.spareShell);
     if (!check.ok) {
       const first = check;
       const culprits = changed.size === 1 || check.timedOut ? [...changed] : await culpritsOf(changed, async (alone) => {
-        stage(stageDir, names, seen, alone);
+        stage(stageDir, names, seen, alone, true);
         check = await runCheck(policy.checkCmd, checkPath, stageDir, policy.checkTimeoutMs);
         return !check.ok;
       });
@@ -116,25 +125,29 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
       return finish(seen.map((s) => (s.changed ? { action: "check-failed", changed: true, previous: s.found.content, error } : same(s))), first);
     }
     if (policy.noop) return finish(seen.map(wouldWrite), check);
+    let fsyncMs: number;
     try {
-      await synced;
+      fsyncMs = Math.max(...(await synced));
     } catch (err) {
       const error = `cannot write ${names.join(", ")}: ${describeStepFailure(err)} (the staged set)`;
       return finish(seen.map((s) => (s.changed ? { action: "failed", changed: true, previous: s.found.content, error } : same(s))), check);
     }
-    return finish(await installInOrder(members, names, seen, stageDir), check);
+    return finish(await installInOrder(members, names, seen, stageDir), check, fsyncMs);
   } finally {
     await rm(stageDir, { recursive: true, force: true }).catch(() => undefined);
   }
 }
 
-/** Writes the set into `dir`: the members in `fresh` with their new content, the others as installed. */
-function stage(dir: string, names: readonly string[], seen: readonly Seen[], fresh: ReadonlySet<number>): void {
+/**
+ * Writes the set into `dir`: the members in `fresh` with their new content, the others as installed.
+ * `again`: an earlier trial's staging is there (the culprit search), and goes first.
+ */
+function stage(dir: string, names: readonly string[], seen: readonly Seen[], fresh: ReadonlySet<number>, again = false): void {
   seen.forEach((s, i) => {
     const file = path.join(dir, names[i] as string);
-    rmQuietly(file);
+    if (again) rmQuietly(file);
     if (fresh.has(i) && s.next !== undefined) {
-      const bytes = s.next.bytes();
+      const bytes = s.next.staged();
       const fd = createStageFile(file, s.want.mode);
       fillAndClose(fd, bytes, s.want);
     } else if (s.found.content !== null) {

@@ -139,6 +139,10 @@ describe("check groups in general", () => {
     await w.waitForEvent((e) => w !== undefined && w.events.indexOf(e) >= before && isEvent({ event: "reload", outcome: "ok" })(e));
     expect((await readFile(reloads, "utf8")).split("\n").filter(Boolean)).toHaveLength(2);
     expect(w.events.slice(before).filter(isEvent({ event: "reload" }))).toHaveLength(1);
+    // The checker's write event times its check and the staged set's fsync; a covered member's has neither.
+    const writes = w.events.slice(before).filter(isEvent({ event: "write", outcome: "written" }));
+    expect(writes.find((e) => e.resource === "main")).toMatchObject({ checkMs: expect.any(Number), fsyncMs: expect.any(Number) });
+    expect(writes.find((e) => e.resource === "inc")).not.toHaveProperty("checkMs");
   });
 
   it("an install that fails after the check passed puts back the members already installed", async () => {

@@ -57,6 +57,13 @@ reload_timeout = "1m"
     ]);
   });
 
+  it("rejects a NUL byte in check_cmd or reload_cmd with its line", () => {
+    expect(errorsOf('[template]\nsrc = "a"\ndest = "/b"\nkeys = ["/"]\ncheck_cmd = "bird -p\\u0000 -c x"\nreload_cmd = "\\u0000"\n')).toEqual([
+      `${FILE}:5: field "check_cmd" contains a NUL byte (\\u0000), which a command cannot hold`,
+      `${FILE}:6: field "reload_cmd" contains a NUL byte (\\u0000), which a command cannot hold`,
+    ]);
+  });
+
   it("rejects an unknown table", () => {
     expect(errorsOf('[templat]\nsrc = "a"\n')).toEqual([
       `${FILE}:1: unknown table [templat] (a resource file has one [template] table)`,

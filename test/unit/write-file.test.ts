@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { chmod, chown, lstat, mkdir, readdir, readFile, rename, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
+import { chmod, chown, lstat, mkdir, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile as fsWriteFile } from "node:fs/promises";
 import path from "node:path";
 import { promisify } from "node:util";
 import { beforeEach, describe, expect, it, type TestContext } from "vitest";
@@ -137,6 +137,19 @@ describe("writeFile", () => {
     const r = await writeFile("same\n", dest, policy({ mode: 0o640 }));
     expect(r).toMatchObject({ action: "unchanged", changed: false, previous: Buffer.from("same\n") });
     await untouched(before);
+  });
+
+  it("frees the file it replaced once the new one is in place: no descriptor on it stays open", async () => {
+    await existing("old\n");
+    const openOnOld = async (): Promise<string[]> => {
+      const links = await Promise.all((await readdir("/proc/self/fd")).map((fd) => readlink(`/proc/self/fd/${fd}`).catch(() => "")));
+      return links.filter((link) => link === `${dest} (deleted)`);
+    };
+    expect(await writeFile("new\n", dest, policy())).toMatchObject({ action: "written", previous: Buffer.from("old\n") });
+    expect(await readFile(dest, "utf8")).toBe("new\n");
+    // The descriptor held across the rename is closed on the thread pool, after the install returns.
+    for (let i = 0; i < 50 && (await openOnOld()).length > 0; i++) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(await openOnOld()).toEqual([]);
   });
 
   describe("after its own install, compared without reading the file", () => {
