@@ -20,13 +20,6 @@ export function kvPair(key: string, value: string): KVPair {
   return Object.freeze({ key, value, Key: key, Value: value });
 }
 
-/** value → key over pairs, the last pair holding a value winning. */
-export function keysByValue(pairs: readonly KVPair[]): Map<string, string> {
-  const keys = new Map<string, string>();
-  for (const pair of pairs) keys.set(pair.value, pair.key);
-  return keys;
-}
-
 /** What the results are computed from: the index's sorted keys and its values. */
 export interface GlobSource {
   keysWithPrefix(prefix: string): readonly string[];

@@ -2,8 +2,8 @@
  * A sorted key → value index with memkv's read semantics (get, `path.Match` globs, `ls`/`lsdir` by whole
  * segments), changed in place so that a render never re-reads or re-sorts the whole store.
  */
-import { globToRegExp, literalPrefix } from "./glob.js";
-import { GlobResults, keysByValue, kvPair, type KVPair } from "./glob-results.js";
+import { literalPrefix } from "./glob.js";
+import { GlobResults, type KVPair } from "./glob-results.js";
 import { compareBytes, lowerBound } from "./sorted.js";
 import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
 
@@ -21,7 +21,10 @@ export class KeyIndex {
   private versions: Versions | undefined;
   /** Listings by directory, while no key below it has come or gone (only with versions kept). */
   private readonly listings = new Map<string, { version: number; names: readonly string[] }>();
-  /** gets/getvs results, kept up to date (only with versions kept). */
+  /**
+   * gets/getvs results by pattern, kept up to date, from the first gets on: a render and a daemon hand out the same
+   * pair objects for the same pattern, which Handlebars' `../` tells apart (it skips a context equal to the one below).
+   */
   private globs: GlobResults | undefined;
   /** Told about every read while set: see RenderMemo. */
   tracker: ReadTracker | undefined;
@@ -33,7 +36,6 @@ export class KeyIndex {
   /** Start keeping change versions (from now on; earlier changes count as version 0). */
   trackVersions(): Versions {
     this.versions ??= new Versions();
-    this.globs ??= new GlobResults({ keysWithPrefix: (prefix) => this.keysWithPrefix(prefix), valueOf: (key) => this.values.get(key) });
     return this.versions;
   }
 
@@ -101,27 +103,23 @@ export class KeyIndex {
   /** memkv GetAll: the pairs of the keys matching a `path.Match` glob, sorted by key. */
   glob(pattern: string): readonly KVPair[] {
     this.read(Dep.Deep, dirOf(literalPrefix(pattern)));
-    if (this.globs !== undefined) return this.globs.pairs(pattern);
-    const re = globToRegExp(pattern);
-    const out: KVPair[] = [];
-    for (const key of this.keysWithPrefix(literalPrefix(pattern))) {
-      if (re.test(key)) out.push(kvPair(key, this.values.get(key) as string));
-    }
-    return out;
+    return this.globResults().pairs(pattern);
   }
 
-  /** Which of `pairs`, glob(pattern)'s answer, holds a value (the last one that does). */
-  globKeyOf(pattern: string, pairs: readonly KVPair[]): (value: string) => string | undefined {
-    const globs = this.globs;
-    if (globs !== undefined) return (value) => globs.keyOf(pattern, value);
-    let keys: Map<string, string> | undefined;
-    return (value) => (keys ??= keysByValue(pairs)).get(value);
+  /** Which key of glob(pattern)'s answer holds a value (the last one that does). */
+  globKeyOf(pattern: string): (value: string) => string | undefined {
+    const globs = this.globResults();
+    return (value) => globs.keyOf(pattern, value);
   }
 
-  /** memkv GetAllValues: the values of `pairs`, glob(pattern)'s answer, sorted. */
-  globValues(pattern: string, pairs: readonly KVPair[]): readonly string[] {
-    if (this.globs !== undefined) return this.globs.values(pattern);
-    return pairs.map((kv) => kv.value).sort(compareBytes);
+  /** memkv GetAllValues: the values of glob(pattern)'s answer, sorted. */
+  globValues(pattern: string): readonly string[] {
+    return this.globResults().values(pattern);
+  }
+
+  private globResults(): GlobResults {
+    this.globs ??= new GlobResults({ keysWithPrefix: (prefix) => this.keysWithPrefix(prefix), valueOf: (key) => this.values.get(key) });
+    return this.globs;
   }
 
   /**

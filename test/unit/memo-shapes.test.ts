@@ -90,6 +90,9 @@ const SHAPES: Record<string, string> = {
   // Found by the random templates: the inner iterations, reused while the outer one re-renders,
   // read the outer one's @index; the outer one must still count as reading it.
   outerIndexInReusedInner: '{{#each (gets "/p/*")}}{{#let tag=(getv "/tag" "-")}}{{#each (split (getv "/tag" "") ",")}}{{@../index}}{{/each}}{{#each (ls "/h/x")}}{{this}}{{/each}}{{/let}}{{/each}}',
+  // Found by the random templates: two loops over the same gets answer hand out the same pair objects, and
+  // Handlebars' `../` skips a context equal to the one below it; a full render must hand out the same ones.
+  sameListNested: '{{#each (split (getv "/tag" "") ",")}}{{#each (gets "/p/*")}}{{#each (gets "/p/*")}}{{../this}}{{this}}{{/each}}{{/each}}{{/each}}',
   partial: '{{#*inline "row"}}<{{key}}{{concat "#" @index}}{{@tag}}>{{/inline}}{{#let tag=(getv "/tag" "-")}}{{#each (gets "/p/*")}}{{> row}}{{/each}}{{/let}}',
   partialTwice:
     '{{#*inline "list"}}{{#each (ls "/h")}}{{@tag}}{{this}}{{/each}}{{/inline}}{{#if (exists "/tag")}}{{#let tag=(getv "/tag")}}{{> list}}{{/let}}{{/if}}|{{#let tag="z"}}{{> list}}{{/let}}',

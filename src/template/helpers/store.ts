@@ -16,7 +16,7 @@ function pair(key: string, value: string, scope: RenderScope): KVPair {
 
 /** The values came from these pairs' keys; indexed only if a formatter asks (a gets lists thousands). */
 function fromPairs<T>(result: T, pattern: string, pairs: readonly KVPair[], scope: RenderScope): T {
-  scope.provenance.addPairs(pairs, scope.view.globKeyOf(pattern, pairs));
+  scope.provenance.addPairs(pairs, scope.view.globKeyOf(pattern));
   return result;
 }
 
@@ -88,7 +88,7 @@ export const storeHelpers: HelperTable = {
     fn(args, scope) {
       const pattern = keyArg(args, "getvs");
       const pairs = scope.view.glob(pattern);
-      return fromPairs(scope.view.globValues(pattern, pairs), pattern, pairs, scope);
+      return fromPairs(scope.view.globValues(pattern), pattern, pairs, scope);
     },
   },
   ls: {
