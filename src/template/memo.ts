@@ -1,3 +1,4 @@
+// Over 300 lines: one state machine (loop sites, runs, entries and the reads that invalidate them) whose invariants span its methods.
 /**
  * Incremental rendering: a `{{#each}}` iteration is reused while its item, what it read, the position it read
  * (if any) and what it sees of the loop's surroundings (loop-env.ts) are unchanged; loops inside it are memoized
