@@ -281,11 +281,14 @@ once plus one prefix-relative copy per distinct view (resources that select the 
     profiles: [],
     text: `
 Each change of the gets + json loop re-renders one iteration (\`src/template/memo.ts\`; the run's render column is the daemon's own
-figure): what remains per change is linear but cheap — the mirror patching the kept \`gets\` answer (a copy of the pair array, so a
-list bound with \`#let\` is never changed under a memoized iteration), one identity compare per item and one lookup per run of 32 in
-the loop, joining N/32 strings — and then the write: the file is compared with the last installed text,
-encoded, written, fsynced and renamed, and the etcd put's own round trip (in the table) comes first. At 100,000 keys those linear
-parts, and the mirror's splice of a new key into its sorted key list, are what grows; the render stays far below the file's write.
+figure). The loop's iterations are kept in runs of about √N; a patched \`gets\` answer records the one edit that made it
+(\`src/mirror/list-edits.ts\`), so the loop finds the runs the edit left alone by arithmetic, without comparing their items, and
+reuses each whole. What remains per change that grows with N: the patch copies the pair array once (answers are never changed once
+handed out, so a list bound with \`#let\` is never changed under a memoized iteration: making that copy persistent is the next
+step), joining the √N run strings, and the write: the file is compared with the last installed text, encoded, written, fsynced and
+renamed, after the etcd put's own round trip (in the table). \`ls\` + \`getv\` with an added key lists the directory again, and a
+\`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to (by design: each of
+them prints a new number).
 The p99s are the shared machine (two cores for etcd, the daemon and the bench, one disk for etcd's fsyncs and the file's).
 `,
   },
