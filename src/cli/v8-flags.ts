@@ -9,13 +9,18 @@ const OPTIMIZE_FOR_SIZE = "--optimize-for-size";
 
 /**
  * `perch watch`: V8's heap sized for a long-lived daemon (watch-command.ts says why), and what its quiet-time
- * collection needs (src/watch/idle-compaction.ts, which sets them again for a run without the launcher). That
+ * collection needs (src/watch/idle-compaction.ts; watch-command.ts sets them for a run without the launcher). That
  * collection sets --optimize-for-size and takes it back; V8 counts a flag set and reset as a change (an idempotent
  * one), so the same change is made before compiling, unless node's command line set the flag for the whole process.
  */
 export function daemonV8Flags(execArgv: readonly string[] = process.execArgv): readonly string[] {
   const flags = ["--semi-space-growth-factor=1", "--memory-reducer-single-gc", "--expose-gc"];
-  return execArgv.includes(OPTIMIZE_FOR_SIZE) ? flags : [...flags, OPTIMIZE_FOR_SIZE, "--no-optimize-for-size"];
+  return sizeOptimizedThroughout(execArgv) ? flags : [...flags, OPTIMIZE_FOR_SIZE, "--no-optimize-for-size"];
+}
+
+/** node's command line set --optimize-for-size for the whole process: the quiet-time collection leaves it alone. */
+export function sizeOptimizedThroughout(execArgv: readonly string[] = process.execArgv): boolean {
+  return execArgv.includes(OPTIMIZE_FOR_SIZE);
 }
 
 /**

@@ -17,7 +17,7 @@ import { connectServiceManager, type NotifyEnv } from "../watch/sd-notify.js";
 import { EXIT } from "./exit.js";
 import { openWatchingStore } from "./open-store.js";
 import type { Config } from "./settings.js";
-import { daemonV8Flags } from "./v8-flags.js";
+import { daemonV8Flags, sizeOptimizedThroughout } from "./v8-flags.js";
 import { perchVersion } from "./version.js";
 
 /** Editors save in bursts (write, rename, chmod): one reload per burst. */
@@ -25,7 +25,7 @@ const CONFIG_EDIT_DEBOUNCE_MS = 50;
 
 export async function watchCommand(config: Config, load: () => Promise<LoadedResource[]>, env: Record<string, string | undefined>, logger: Logger, notifyEnv: NotifyEnv): Promise<number> {
   setDaemonV8Flags();
-  const compaction = startIdleCompaction();
+  const compaction = startIdleCompaction(sizeOptimizedThroughout());
   if (process.pid === 1) {
     logger.info({ event: "pid1" }, "running as PID 1: commands' shells reap their background jobs; a command that daemonizes (double fork) leaves its daemon to PID 1, so run perch under tini (docker run --init) if yours do")
   }

@@ -22,12 +22,11 @@ export interface IdleCompaction {
 }
 
 /**
- * V8's flags are process-wide: call when `perch watch` starts, never in a one-shot command (a
- * process that exits soon has no use for either).
+ * Needs the daemon's V8 flags already set (`--expose-gc`, `--memory-reducer-single-gc`: src/cli/v8-flags.ts).
+ * `sizeOptimizedThroughout`: node's command line set `--optimize-for-size` for the whole process.
  */
-export function startIdleCompaction(delayMs = IDLE_COMPACTION_DELAY_MS): IdleCompaction {
-  setFlagsFromString("--memory-reducer-single-gc");
-  const collect = compactingCollector();
+export function startIdleCompaction(sizeOptimizedThroughout: boolean, delayMs = IDLE_COMPACTION_DELAY_MS): IdleCompaction {
+  const collect = compactingCollector(sizeOptimizedThroughout);
   let timer: NodeJS.Timeout | undefined;
   return {
     settled() {
@@ -52,13 +51,11 @@ export function startIdleCompaction(delayMs = IDLE_COMPACTION_DELAY_MS): IdleCom
   };
 }
 
-/**
- * A full collection with `--optimize-for-size` set for its duration only (V8 reads it as it
- * collects); left alone when the command line set it for the whole process.
- */
-function compactingCollector(): () => void {
-  const gc = exposedGc();
-  if (process.execArgv.includes(OPTIMIZE_FOR_SIZE)) return gc;
+/** A full collection with `--optimize-for-size` set for its duration only (V8 reads it as it collects). */
+function compactingCollector(sizeOptimizedThroughout: boolean): () => void {
+  // V8's `gc()` exists only in a context made after `--expose-gc` is set.
+  const gc = runInNewContext("gc") as () => void;
+  if (sizeOptimizedThroughout) return gc;
   return () => {
     setFlagsFromString(OPTIMIZE_FOR_SIZE);
     try {
@@ -67,10 +64,4 @@ function compactingCollector(): () => void {
       setFlagsFromString("--no-optimize-for-size");
     }
   };
-}
-
-/** V8's `gc()` (a full collection), which exists only in a context made after `--expose-gc` is set. */
-function exposedGc(): () => void {
-  setFlagsFromString("--expose-gc");
-  return runInNewContext("gc") as () => void;
 }
