@@ -4,6 +4,7 @@ import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LOCAL_NODE, nodeName, nodeV3 } from "./cluster.mjs";
 
 export const CONFIG_DIR = "etc/calico/confd/config";
@@ -139,4 +140,25 @@ export async function putChange(client, change) {
   const sentAt = performance.now();
   await client.put(change.key).value(change.value);
   return { sentAt, ackAt: performance.now() };
+}
+
+/**
+ * A daemon's steady state, as the scale and footprint rows measure it: settle 2 s after the first pass,
+ * `count` changes (`changeFor(i)`: {key, value, file, needle}, each put and waited for until `file` under
+ * `dir` holds `needle`), then settle 3 s.
+ */
+export async function settleThroughChanges(client, dir, count, changeFor) {
+  await sleep(2000);
+  const watched = watchDir(dir);
+  try {
+    for (let i = 0; i < count; i++) {
+      const change = changeFor(i);
+      await putChange(client, change);
+      await watched.waitFor(change.file, (content) => content.includes(change.needle));
+      await sleep(20);
+    }
+  } finally {
+    watched.close();
+  }
+  await sleep(3000);
 }

@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { readdir, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { CONFIG_DIR, makeChange, putChange, watchDir } from "../lib/changes.mjs";
+import { CONFIG_DIR, makeChange, settleThroughChanges } from "../lib/changes.mjs";
 import { calicoCluster, loadKeys, wipe } from "../lib/cluster.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 import { REPO, startWatch } from "../lib/perch.mjs";
@@ -51,20 +51,10 @@ export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = 
   const snapshotDir = heapSnapshot ? await tempDir("heap") : undefined;
   const snapshotArgs = heapSnapshot ? ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshotDir}`] : [];
   const w = await startWatch(argsFor(root), { listen, nodeArgs: [...nodeArgs, ...snapshotArgs] });
-  let dir;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
     const afterSync = await memoryOf(w.pid);
-    await sleep(2000);
-    dir = watchDir(path.join(root, watchedDir));
-    const client = ctx.etcd.client();
-    for (let i = 0; i < CHANGES; i++) {
-      const c = change(i);
-      await putChange(client, c);
-      await dir.waitFor(c.file, (content) => content.includes(c.needle));
-      await sleep(20);
-    }
-    await sleep(3000);
+    await settleThroughChanges(ctx.etcd.client(), path.join(root, watchedDir), CHANGES, change);
     const steady = await memoryOf(w.pid);
     const idle = heapSnapshot ? undefined : await idleActivity(w.pid, ctx.footprintIdleMs, sleep);
     const afterIdle = await memoryOf(w.pid);
@@ -83,7 +73,6 @@ export async function footprintRun(ctx, { argsFor, watchedDir, change, listen = 
       snapshot,
     };
   } finally {
-    dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
     if (snapshotDir) await rm(snapshotDir, { recursive: true, force: true });

@@ -3,8 +3,7 @@
 // steady RSS afterwards.
 import { rm } from "node:fs/promises";
 import path from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { watchDir, putChange } from "../lib/changes.mjs";
+import { settleThroughChanges } from "../lib/changes.mjs";
 import { loadKeys, wipe } from "../lib/cluster.mjs";
 import { startWatch, timedRun } from "../lib/perch.mjs";
 import { profileIn, summarizeProfile } from "../lib/profile.mjs";
@@ -49,23 +48,13 @@ export async function loadScale(ctx) {
 export async function syncRun(ctx, { argsFor, watchedDir, changes, makeChange, nodeArgs = [] }) {
   const root = await tempDir("root");
   const w = await startWatch(argsFor(root), { nodeArgs });
-  let dir;
   try {
     const pass = await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
     const start = w.events.find((e) => e.event === "start");
     const sync = w.events.find((e) => e.event === "sync");
     const afterSync = await w.memory();
     const mirrorKeys = await w.metric("perch_mirror_keys");
-    await sleep(2000);
-    dir = watchDir(path.join(root, watchedDir));
-    const client = ctx.etcd.client();
-    for (let i = 0; i < changes; i++) {
-      const change = makeChange(i);
-      await putChange(client, change);
-      await dir.waitFor(change.file, (c) => c.includes(change.needle));
-      await sleep(20);
-    }
-    await sleep(3000);
+    await settleThroughChanges(ctx.etcd.client(), path.join(root, watchedDir), changes, makeChange);
     const steady = await w.memory();
     return {
       mirrorKeys,
@@ -78,7 +67,6 @@ export async function syncRun(ctx, { argsFor, watchedDir, changes, makeChange, n
       peakRssMB: mb(steady.hwmKiB),
     };
   } finally {
-    dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
   }

@@ -1,5 +1,5 @@
 /**
- * `gets`/`getvs` results kept up to date in watch mode: a change patches the results whose pattern matches its
+ * `gets`/`getvs` results by pattern, for every render; in watch mode a change patches the results whose pattern matches its
  * key, so a render over 100,000 keys neither scans them nor makes new pairs; an unchanged key keeps its pair
  * (the same frozen object), which is how the render memo knows the iteration over it.
  */
