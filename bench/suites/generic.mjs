@@ -9,12 +9,15 @@ import { watchDir } from "../lib/changes.mjs";
 import { loadKeys, wipe } from "../lib/cluster.mjs";
 import { tempDir } from "../lib/confdirs.mjs";
 import { startWatch } from "../lib/perch.mjs";
-import { median, round } from "../lib/stats.mjs";
+import { median, round, summarize } from "../lib/stats.mjs";
 import { roundAll, timeChange } from "./latency.mjs";
-import { summarize } from "../lib/stats.mjs";
 
 export const GENERIC_SIZES = [1000, 10_000, 100_000];
 const PREFIX = "/generic/pool";
+/** How many of each kind's slowest changes the results keep (at 200 changes a kind, p99 is the third slowest). */
+const SLOWEST_SHOWN = 3;
+/** A `--trace-gc` line's pause: "… ms: Scavenge 3.8 (4.0) -> 3.4 (5.0) MB, 0.88 / 0.00 ms …". */
+const GC_PAUSE = /ms: (.+?) [\d.]+ \([\d.]+\) -> [\d.]+ \([\d.]+\) MB, ([\d.]+) \/ [\d.]+ ms/;
 
 /** The shapes, each its own resource and daemon (so a change renders one file). */
 export const GENERIC_SHAPES = {
@@ -57,16 +60,19 @@ async function confdirFor(shape) {
   return dir;
 }
 
-/** Every size, every shape: `changes` value changes and as many added keys (each removed again, untimed). */
-export async function measureGeneric(ctx, { changes }) {
+/**
+ * Every size, every shape (or those named): `changes` value changes and as many added keys (each removed again,
+ * untimed).
+ */
+export async function measureGeneric(ctx, { changes, sizes = ctx.quick ? [1000, 10_000] : GENERIC_SIZES, shapes = Object.keys(GENERIC_SHAPES) }) {
   const client = ctx.etcd.client();
   const out = {};
-  for (const size of ctx.quick ? [1000, 10_000] : GENERIC_SIZES) {
+  for (const size of sizes) {
     await wipe(client, "/generic/");
     await loadKeys(client, genericKeys(size));
     await sleep(1000);
     out[size] = {};
-    for (const shape of Object.keys(GENERIC_SHAPES)) out[size][shape] = await measureShape(ctx, { size, shape, changes });
+    for (const shape of shapes) out[size][shape] = await measureShape(ctx, { size, shape, changes });
   }
   await wipe(client, "/generic/");
   return out;
@@ -76,7 +82,11 @@ async function measureShape(ctx, { size, shape, changes }) {
   const confdir = await confdirFor(shape);
   const root = await tempDir("root");
   await mkdir(path.join(root, "out"));
-  const w = await startWatch(["--confdir", confdir, "--endpoints", ctx.etcd.clientUrl, "--root", root, "--sync-only", "--wait", "0ms:0ms", "--log-level", "debug"]);
+  // --trace-gc: each collection's pause is a stdout line (a raw event in the log), so the slowest changes can be put
+  // down to garbage collection or not.
+  const w = await startWatch(["--confdir", confdir, "--endpoints", ctx.etcd.clientUrl, "--root", root, "--sync-only", "--wait", "0ms:0ms", "--log-level", "debug"], {
+    nodeArgs: ["--trace-gc"],
+  });
   let dir;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 300_000 });
@@ -89,7 +99,9 @@ async function measureShape(ctx, { size, shape, changes }) {
     for (let i = 0; i < changes * 2; i++) {
       const kind = i % 2 === 0 ? "value" : "added";
       const change = { ...genericChange(ctx.nextChange(), size, kind), file: `${shape}.cfg` };
-      samples[kind].push(await timeChange(w, dir, client, change));
+      const from = w.events.length;
+      const sample = await timeChange(w, dir, client, change);
+      samples[kind].push({ ...sample, ...collectionsIn(w.events.slice(from)) });
       if (kind === "added") {
         const removal = w.events.length;
         await client.delete().key(change.key);
@@ -103,6 +115,10 @@ async function measureShape(ctx, { size, shape, changes }) {
       renderMedianMs: round(median(samples[kind].map((s) => s.renderMs).filter((x) => x !== undefined)), 2),
       writeMedianMs: round(median(samples[kind].map((s) => s.writeMs).filter((x) => x !== undefined)), 2),
       putRoundTripMedianMs: round(median(samples[kind].map((s) => s.putMs)), 2),
+      // What perch can answer for: put → file minus that put's own round trip to etcd.
+      ownShareMs: roundAll(summarize(samples[kind].map((s) => s.fromPutMs - s.putMs))),
+      gcPerChangeMedianMs: round(median(samples[kind].map((s) => s.gcMs)), 2),
+      slowest: slowestChanges(samples[kind]),
     });
     const result = { size, shape, changes, value: byKind("value"), added: byKind("added") };
     ctx.log(
@@ -116,4 +132,42 @@ async function measureShape(ctx, { size, shape, changes }) {
     await rm(root, { recursive: true, force: true });
     await rm(confdir, { recursive: true, force: true });
   }
+}
+
+/** The garbage collections logged (by --trace-gc) among a change's events: their summed pause, and their kinds. */
+function collectionsIn(events) {
+  let gcMs = 0;
+  const gcKinds = [];
+  for (const e of events) {
+    const m = e.raw === undefined ? null : GC_PAUSE.exec(e.raw);
+    if (m === null) continue;
+    gcMs += Number(m[2]);
+    gcKinds.push(m[1]);
+  }
+  return { gcMs, gcKinds };
+}
+
+/**
+ * The slowest changes, each taken apart: the put's round trip, put → the daemon's change event as this process read
+ * it (an upper bound: its log line can come in one read with the next), its render and write (stage, fsync, rename),
+ * the collections' pauses in the change (they can fall in any of those), and the rest of perch's own share (the watch
+ * event's delivery, the pass around render and write, the rename's notice to the bench; `byEvent` false: the
+ * bench's 25 ms poll found the file, not its rename event).
+ */
+function slowestChanges(samples) {
+  return [...samples]
+    .sort((a, b) => b.fromPutMs - a.fromPutMs)
+    .slice(0, SLOWEST_SHOWN)
+    .map((s) => ({
+      fromPutMs: round(s.fromPutMs, 2),
+      putMs: round(s.putMs, 2),
+      toDaemonMs: round(s.toDaemonMs, 2),
+      renderMs: s.renderMs,
+      writeMs: s.writeMs,
+      fsyncMs: s.fsyncMs,
+      gcMs: round(s.gcMs, 2),
+      gcKinds: s.gcKinds,
+      restMs: round(s.fromPutMs - s.putMs - (s.renderMs ?? 0) - (s.writeMs ?? 0), 2),
+      byEvent: s.byEvent,
+    }));
 }
