@@ -2,7 +2,6 @@
  * Lists made from another by one splice (a glob result patched for one changed key): a loop that went over the old
  * list finds its unchanged runs in the new one by arithmetic, without comparing their items.
  */
-import { isChunked, splicedList } from "./chunked-list.js";
 
 /** `removed` items at `at` in `from` replaced by `inserted` items. */
 export interface ListEdit {
@@ -32,9 +31,9 @@ export function movedTo(edit: ListEdit, at: number, length: number): number {
 }
 
 /**
- * A list handed out, edited into a new one: the first edit makes the new list with the edit in it (one pass over a
- * plain list, where a copy and then a splice into the middle of it are two; one chunk of a long one, chunked-list.ts),
- * later edits change a plain copy in place. A list made by one edit says so (recordEdit).
+ * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
+ * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
+ * by one edit says so (recordEdit).
  */
 export class Edited<T> {
   private readonly original: readonly T[];
@@ -47,10 +46,14 @@ export class Edited<T> {
   }
 
   splice(start: number, deleteCount: number, ...items: T[]): void {
-    const first = this.edits++ === 0;
-    this.edit = first ? { at: start, removed: deleteCount, inserted: items.length } : undefined;
-    if (first || isChunked(this.list)) this.list = splicedList(this.list, start, deleteCount, items);
-    else (this.list as T[]).splice(start, deleteCount, ...items);
+    if (this.edits++ > 0) {
+      (this.list as T[]).splice(start, deleteCount, ...items);
+      this.edit = undefined;
+      return;
+    }
+    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
+    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
+    this.edit = { at: start, removed: deleteCount, inserted: items.length };
   }
 
   done(): readonly T[] {
