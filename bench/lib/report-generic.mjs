@@ -20,7 +20,7 @@ export function genericSection(generic) {
       "`{{#each (gets …)}}{{#with (json value)}}{{this.cidr}}{{/with}}{{/each}}`; **ls-getv** `{{#each (ls …)}}{{getv (concat … this)}}{{/each}}`; **nested** a loop over each value's " +
       "ports inside the gets loop, reading `../cidr`; **index** a getvs loop printing `@index` inside `#let` (an added key renumbers every later iteration, which must re-render). " +
       "A value change puts a new value to an existing key; an added key puts a key that was not there (removed again, untimed). Render and write are the daemon's medians from its log; " +
-      "perch's own share is each change's put → file minus that put's round trip to etcd; GC is the median per change of the pauses the daemon's `--trace-gc` logged during it.",
+      "perch's own share is each change's put → file minus that put's round trip to etcd; put → daemon is when the daemon logged the change, by its clock; GC is the pauses the daemon's `--trace-gc` logged during a change, summed per change (its p99 and max over the changes).",
   );
   out.push("");
   const rows = [];
@@ -30,26 +30,27 @@ export function genericSection(generic) {
       for (const [kind, what] of KINDS) {
         const k = r[kind];
         const own = k.ownShareMs;
-        rows.push([size, shape, what, r.changes, ms(k.latencyMs.p50), ms(k.latencyMs.p99), ms(k.latencyMs.max), own ? `${ms(own.p50)} / ${ms(own.p99)}` : "–", ms(k.renderMedianMs), ms(k.writeMedianMs), ms(k.putRoundTripMedianMs), ms(k.gcPerChangeMedianMs)]);
+        rows.push([size, shape, what, r.changes, ms(k.latencyMs.p50), ms(k.latencyMs.p99), ms(k.latencyMs.max), own ? `${ms(own.p50)} / ${ms(own.p99)}` : "–", ms(k.renderMedianMs), ms(k.writeMedianMs), ms(k.putRoundTripMedianMs), ms(k.changeLoggedMedianMs), k.gcMs ? `${ms(k.gcMs.p99)} / ${ms(k.gcMs.max)}` : "–"]);
         for (const s of k.slowest ?? []) {
           const gc = s.gcMs > 0 ? `${ms(s.gcMs)} (${s.gcKinds.join(", ")})` : "–";
-          slowest.push([size, shape, what, ms(s.fromPutMs), ms(s.putMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs), gc, ms(s.restMs), s.byEvent ? "rename" : "poll"]);
+          slowest.push([size, shape, what, ms(s.fromPutMs), ms(s.putMs), ms(s.changeLoggedMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs), gc, ms(s.restMs), s.byEvent ? "rename" : "poll"]);
         }
       }
     }
   }
-  out.push(table(["keys", "shape", "change", "changes", "p50", "p99", "max", "perch's own share p50 / p99", "render (median)", "write (median)", "etcd put round trip", "GC per change"], rows));
+  out.push(table(["keys", "shape", "change", "changes", "p50", "p99", "max", "perch's own share p50 / p99", "render (median)", "write (median)", "etcd put round trip", "put → daemon (median)", "GC in a change p99 / max"], rows));
   out.push("");
   if (slowest.length > 0) {
     out.push(
-      "The tail: each case's slowest changes of each kind (with 200 changes a kind, the p99 is the third slowest). Put → daemon is when the bench read the " +
-        "daemon's `changes` log line (an upper bound); write holds the stage file's fsync; GC is the pauses logged during the change (they fall inside the other " +
-        "columns); the rest is put → file minus the put's round trip, the render and the write (the watch event's delivery, the pass around them, the bench " +
-        "noticing the rename: `poll` where its 25 ms poll found the file instead of the rename's event; below zero where the daemon had the watch event well before the bench had the put's answer). A slow put is etcd's commit (or the machine's other " +
-        "processes holding the cores) before perch is told; a slow fsync waited on the disk, which etcd's own fsyncs share:",
+      "The tail: each case's slowest changes of each kind (with 200 changes a kind, the p99 is the third slowest). Put → daemon is when the daemon " +
+        "logged the change (its clock, to the millisecond: etcd's commit, the watch event's delivery, the mirror's update), read here when the bench " +
+        "read that log line (an upper bound: a line can wait in the pipe); write holds the stage file's fsync; GC is the pauses logged during the change " +
+        "(they fall inside the other columns); the rest is put → file minus put → daemon, the render and the write (the pass around them, the bench " +
+        "noticing the rename: `poll` where its 25 ms poll found the file instead of the rename's event; below zero by the directory's fsync, which the write holds after the rename). A slow put is etcd's commit (or the machine's " +
+        "other processes holding the cores) before perch is told; a slow fsync waited on the disk, which etcd's own fsyncs share:",
     );
     out.push("");
-    out.push(table(["keys", "shape", "change", "put → file", "etcd put round trip", "put → daemon", "render", "write", "stage fsync", "GC", "rest", "seen by"], slowest));
+    out.push(table(["keys", "shape", "change", "put → file", "etcd put round trip", "put → daemon", "read here", "render", "write", "stage fsync", "GC", "rest", "seen by"], slowest));
     out.push("");
   }
   return out;

@@ -4,6 +4,7 @@
 // one change at each size: it must not grow with the key count beyond the file write.
 import { mkdir, rm, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { watchDir } from "../lib/changes.mjs";
 import { loadKeys, wipe } from "../lib/cluster.mjs";
@@ -62,9 +63,9 @@ async function confdirFor(shape) {
 
 /**
  * Every size, every shape (or those named): `changes` value changes and as many added keys (each removed again,
- * untimed).
+ * untimed). `nodeArgs`: more of node's flags for the daemons (to try V8's, e.g. a driver comparing collectors).
  */
-export async function measureGeneric(ctx, { changes, sizes = ctx.quick ? [1000, 10_000] : GENERIC_SIZES, shapes = Object.keys(GENERIC_SHAPES) }) {
+export async function measureGeneric(ctx, { changes, sizes = ctx.quick ? [1000, 10_000] : GENERIC_SIZES, shapes = Object.keys(GENERIC_SHAPES), nodeArgs = [] }) {
   const client = ctx.etcd.client();
   const out = {};
   for (const size of sizes) {
@@ -72,20 +73,20 @@ export async function measureGeneric(ctx, { changes, sizes = ctx.quick ? [1000, 
     await loadKeys(client, genericKeys(size));
     await sleep(1000);
     out[size] = {};
-    for (const shape of shapes) out[size][shape] = await measureShape(ctx, { size, shape, changes });
+    for (const shape of shapes) out[size][shape] = await measureShape(ctx, { size, shape, changes, nodeArgs });
   }
   await wipe(client, "/generic/");
   return out;
 }
 
-async function measureShape(ctx, { size, shape, changes }) {
+async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
   const confdir = await confdirFor(shape);
   const root = await tempDir("root");
   await mkdir(path.join(root, "out"));
   // --trace-gc: each collection's pause is a stdout line (a raw event in the log), so the slowest changes can be put
   // down to garbage collection or not.
   const w = await startWatch(["--confdir", confdir, "--endpoints", ctx.etcd.clientUrl, "--root", root, "--sync-only", "--wait", "0ms:0ms", "--log-level", "debug"], {
-    nodeArgs: ["--trace-gc"],
+    nodeArgs: ["--trace-gc", ...nodeArgs],
   });
   let dir;
   try {
@@ -101,7 +102,8 @@ async function measureShape(ctx, { size, shape, changes }) {
       const change = { ...genericChange(ctx.nextChange(), size, kind), file: `${shape}.cfg` };
       const from = w.events.length;
       const sample = await timeChange(w, dir, client, change);
-      samples[kind].push({ ...sample, ...collectionsIn(w.events.slice(from)) });
+      const events = w.events.slice(from);
+      samples[kind].push({ ...sample, ...collectionsIn(events), changeLoggedMs: changeLogged(events, sample) });
       if (kind === "added") {
         const removal = w.events.length;
         await client.delete().key(change.key);
@@ -115,9 +117,11 @@ async function measureShape(ctx, { size, shape, changes }) {
       renderMedianMs: round(median(samples[kind].map((s) => s.renderMs).filter((x) => x !== undefined)), 2),
       writeMedianMs: round(median(samples[kind].map((s) => s.writeMs).filter((x) => x !== undefined)), 2),
       putRoundTripMedianMs: round(median(samples[kind].map((s) => s.putMs)), 2),
+      changeLoggedMedianMs: round(median(samples[kind].map((s) => s.changeLoggedMs).filter((x) => x !== undefined)), 1),
       // What perch can answer for: put → file minus that put's own round trip to etcd.
       ownShareMs: roundAll(summarize(samples[kind].map((s) => s.fromPutMs - s.putMs))),
-      gcPerChangeMedianMs: round(median(samples[kind].map((s) => s.gcMs)), 2),
+      // The collections' pauses within each change (most changes have none).
+      gcMs: roundAll(summarize(samples[kind].map((s) => s.gcMs))),
       slowest: slowestChanges(samples[kind]),
     });
     const result = { size, shape, changes, value: byKind("value"), added: byKind("added") };
@@ -148,11 +152,22 @@ function collectionsIn(events) {
 }
 
 /**
- * The slowest changes, each taken apart: the put's round trip, put → the daemon's change event as this process read
- * it (an upper bound: its log line can come in one read with the next), its render and write (stage, fsync, rename),
- * the collections' pauses in the change (they can fall in any of those), and the rest of perch's own share (the watch
- * event's delivery, the pass around render and write, the rename's notice to the bench; `byEvent` false: the
- * bench's 25 ms poll found the file, not its rename event).
+ * Put sent → the daemon's `changes` log line, by the daemon's clock (its ISO time, to the millisecond): unlike the
+ * time this process read the line, it leaves out the line's trip through the pipe and this process's own delays.
+ */
+function changeLogged(events, sample) {
+  const changes = events.find((e) => e.event === "changes");
+  if (changes === undefined || typeof changes.time !== "number" || sample.toDaemonMs === undefined) return undefined;
+  const sentAtEpoch = performance.timeOrigin + changes.receivedAt - sample.toDaemonMs;
+  return changes.time - sentAtEpoch;
+}
+
+/**
+ * The slowest changes, each taken apart: the put's round trip; put → the daemon's change event, as this process read
+ * it (an upper bound: its log line can come in one read with the next) and as the daemon logged it (its clock, ±1 ms:
+ * etcd's commit, the watch event's delivery, the mirror's update); its render and write (stage, fsync, rename); the
+ * collections' pauses in the change (they can fall in any of those); and the rest (the pass around render and
+ * write, the rename's notice to the bench; `byEvent` false: the bench's 25 ms poll found the file, not its rename event).
  */
 function slowestChanges(samples) {
   return [...samples]
@@ -162,12 +177,13 @@ function slowestChanges(samples) {
       fromPutMs: round(s.fromPutMs, 2),
       putMs: round(s.putMs, 2),
       toDaemonMs: round(s.toDaemonMs, 2),
+      changeLoggedMs: round(s.changeLoggedMs, 1),
       renderMs: s.renderMs,
       writeMs: s.writeMs,
       fsyncMs: s.fsyncMs,
       gcMs: round(s.gcMs, 2),
       gcKinds: s.gcKinds,
-      restMs: round(s.fromPutMs - s.putMs - (s.renderMs ?? 0) - (s.writeMs ?? 0), 2),
+      restMs: s.changeLoggedMs === undefined ? undefined : round(s.fromPutMs - s.changeLoggedMs - (s.renderMs ?? 0) - (s.writeMs ?? 0), 1),
       byEvent: s.byEvent,
     }));
 }
