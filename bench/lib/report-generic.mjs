@@ -33,7 +33,7 @@ export function genericSection(generic) {
         rows.push([size, shape, what, r.changes, ms(k.latencyMs.p50), ms(k.latencyMs.p99), ms(k.latencyMs.max), own ? `${ms(own.p50)} / ${ms(own.p99)}` : "–", ms(k.renderMedianMs), ms(k.writeMedianMs), ms(k.putRoundTripMedianMs), ms(k.changeLoggedMedianMs), k.gcMs ? `${ms(k.gcMs.p99)} / ${ms(k.gcMs.max)}` : "–"]);
         for (const s of k.slowest ?? []) {
           const gc = s.gcMs > 0 ? `${ms(s.gcMs)} (${s.gcKinds.join(", ")})` : "–";
-          slowest.push([size, shape, what, ms(s.fromPutMs), ms(s.putMs), ms(s.changeLoggedMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs), gc, ms(s.restMs), s.byEvent ? "rename" : "poll"]);
+          slowest.push([size, shape, what, ms(s.fromPutMs), ms(s.putMs), ms(s.changeLoggedMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs), gc, ms(s.passRestMs), ms(s.noticeMs), s.byEvent ? "rename" : "poll"]);
         }
       }
     }
@@ -45,12 +45,13 @@ export function genericSection(generic) {
       "The tail: each case's slowest changes of each kind (with 200 changes a kind, the p99 is the third slowest). Put → daemon is when the daemon " +
         "logged the change (its clock, to the millisecond: etcd's commit, the watch event's delivery, the mirror's update), read here when the bench " +
         "read that log line (an upper bound: a line can wait in the pipe); write holds the stage file's fsync; GC is the pauses logged during the change " +
-        "(they fall inside the other columns); the rest is put → file minus put → daemon, the render and the write (the pass around them, the bench " +
-        "noticing the rename: `poll` where its 25 ms poll found the file instead of the rename's event; below zero by the directory's fsync, which the write holds after the rename). A slow put is etcd's commit (or the machine's " +
+        "(they fall inside the other columns); the rest of the pass is the daemon's time from the change logged to the write logged, less the render and the write " +
+        "(handing the change to the pass, its setup, logging); file seen is put → file minus put → write logged (the bench noticing the rename: " +
+        "`poll` where its 25 ms poll found the file instead of the rename's event; below zero by the directory fsync, which the write holds after the rename). A slow put is etcd's commit (or the machine's " +
         "other processes holding the cores) before perch is told; a slow fsync waited on the disk, which etcd's own fsyncs share:",
     );
     out.push("");
-    out.push(table(["keys", "shape", "change", "put → file", "etcd put round trip", "put → daemon", "read here", "render", "write", "stage fsync", "GC", "rest", "seen by"], slowest));
+    out.push(table(["keys", "shape", "change", "put → file", "etcd put round trip", "put → daemon", "read here", "render", "write", "stage fsync", "GC", "rest of the pass", "file seen", "seen by"], slowest));
     out.push("");
   }
   return out;

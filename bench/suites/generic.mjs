@@ -103,7 +103,7 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
       const from = w.events.length;
       const sample = await timeChange(w, dir, client, change);
       const events = w.events.slice(from);
-      samples[kind].push({ ...sample, ...collectionsIn(events), changeLoggedMs: changeLogged(events, sample) });
+      samples[kind].push({ ...sample, ...collectionsIn(events), ...daemonTimes(events, sample, shape) });
       if (kind === "added") {
         const removal = w.events.length;
         await client.delete().key(change.key);
@@ -152,22 +152,26 @@ function collectionsIn(events) {
 }
 
 /**
- * Put sent → the daemon's `changes` log line, by the daemon's clock (its ISO time, to the millisecond): unlike the
- * time this process read the line, it leaves out the line's trip through the pipe and this process's own delays.
+ * Put sent → the daemon's `changes` log line, and → its `write` line for the file (written once the file is installed
+ * and its directory fsynced), by the daemon's clock (its ISO times, to the millisecond): unlike the times this process
+ * read the lines, they leave out the lines' trip through the pipe and this process's own delays.
  */
-function changeLogged(events, sample) {
+function daemonTimes(events, sample, resource) {
   const changes = events.find((e) => e.event === "changes");
-  if (changes === undefined || typeof changes.time !== "number" || sample.toDaemonMs === undefined) return undefined;
+  const write = events.find((e) => e.event === "write" && e.resource === resource);
+  if (changes === undefined || typeof changes.time !== "number" || sample.toDaemonMs === undefined) return {};
   const sentAtEpoch = performance.timeOrigin + changes.receivedAt - sample.toDaemonMs;
-  return changes.time - sentAtEpoch;
+  return { changeLoggedMs: changes.time - sentAtEpoch, writeLoggedMs: typeof write?.time === "number" ? write.time - sentAtEpoch : undefined };
 }
 
 /**
  * The slowest changes, each taken apart: the put's round trip; put → the daemon's change event, as this process read
  * it (an upper bound: its log line can come in one read with the next) and as the daemon logged it (its clock, ±1 ms:
  * etcd's commit, the watch event's delivery, the mirror's update); its render and write (stage, fsync, rename); the
- * collections' pauses in the change (they can fall in any of those); and the rest (the pass around render and
- * write, the rename's notice to the bench; `byEvent` false: the bench's 25 ms poll found the file, not its rename event).
+ * collections' pauses in the change (they can fall in any of those); the rest of the daemon's pass (from the change
+ * logged to the write logged, less render and write: handing the change to the pass, its setup, logging); and the
+ * bench's notice of the rename (put → file minus put → write logged: below zero by the directory fsync after the
+ * rename; `byEvent` false: the bench's 25 ms poll found the file, not its rename event).
  */
 function slowestChanges(samples) {
   return [...samples]
@@ -183,7 +187,8 @@ function slowestChanges(samples) {
       fsyncMs: s.fsyncMs,
       gcMs: round(s.gcMs, 2),
       gcKinds: s.gcKinds,
-      restMs: s.changeLoggedMs === undefined ? undefined : round(s.fromPutMs - s.changeLoggedMs - (s.renderMs ?? 0) - (s.writeMs ?? 0), 1),
+      passRestMs: s.writeLoggedMs === undefined ? undefined : round(s.writeLoggedMs - s.changeLoggedMs - (s.renderMs ?? 0) - (s.writeMs ?? 0), 1),
+      noticeMs: s.writeLoggedMs === undefined ? undefined : round(s.fromPutMs - s.writeLoggedMs, 1),
       byEvent: s.byEvent,
     }));
 }
