@@ -298,8 +298,7 @@ the render grows as √N; a ratio of 2× would need runs of runs. The patched an
 handed out, so a list bound with \`#let\` is never changed under a memoized iteration), but copying N references is a small part
 of a render; its garbage shows in the tail at 100,000 keys. A chunked answer behind an Array-like Proxy removed the copy (commit
 d85165a, reverted): it took the tail's collections away but little off the median, at the cost of every read through the proxy,
-which a loop re-rendering many iterations pays N times. The
-write grows with the file. A \`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to
+which a loop re-rendering many iterations pays N times. The write grows with the file. A \`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to
 (by design: each of them prints a new number).
 `,
   },
