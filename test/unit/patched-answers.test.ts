@@ -69,6 +69,7 @@ describe("answers patched in watch mode", () => {
                 expect(replayed, `${name}: the recorded edit`).toEqual([...answer]);
                 // The items outside the edit are the same ones, not equal copies: the memo finds its runs by them.
                 for (let i = 0; i < edit.at; i++) expect(answer[i]).toBe(before.answer[i]);
+                for (let i = edit.at + edit.inserted; i < answer.length; i++) expect(answer[i]).toBe(before.answer[i - edit.inserted + edit.removed]);
               }
             }
             last.set(name, { answer, copy: plain(answer) });
