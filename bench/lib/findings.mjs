@@ -289,7 +289,8 @@ The tail at 10,000 keys, by the table of slowest changes: a slow change waited o
 etcd fsyncs to), on etcd (the daemon told late: etcd's commit and the watch event's delivery), on the bench (it noticed the rename
 late: the bench shares the two cores), or, less often, on a render that a scavenge held up: the collections inside a change
 (\`--trace-gc\` in the bench's daemons) are a millisecond or two at p99, but now and then a parallel scavenge waits 10–40 ms for
-its helper threads to get a core. The daemon's own pass around render and write is a millisecond. Perch's own share (put → file
+its helper threads to get a core (with \`--no-parallel-scavenge\` for the daemon, tried through the suite's \`nodeArgs\`, the
+pauses' p99 per change halves, but put → file's p99 moves within the noise of the rest). The daemon's own pass around render and write is a millisecond. Perch's own share (put → file
 minus the put's round trip) is printed beside each row: its p99 is mostly the stage fsync, which atomic installs keep.
 
 What still grows with N per change is the memo's loop: it looks up about √N runs, visits the √N iterations of the run the
