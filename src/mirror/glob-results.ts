@@ -81,7 +81,8 @@ export class GlobResults {
     for (const dir of ancestors(key)) {
       const results = this.byDir.get(dir);
       if (results === undefined) continue;
-      for (const result of results) if (key.startsWith(result.prefix) && result.re.test(key)) result.pending.add(key);
+      // Past the limit the result is scanned again when next asked for: a pattern no render asks for again keeps no more.
+      for (const result of results) if (result.pending.size <= PATCH_LIMIT && key.startsWith(result.prefix) && result.re.test(key)) result.pending.add(key);
     }
   }
 

@@ -62,7 +62,8 @@ export class Listings {
     if (this.byKind.size === 0) return;
     for (const dir of ancestors(key)) {
       const listings = this.byBase.get(dir);
-      if (listings !== undefined) for (const listing of listings) listing.pending.add(key);
+      // Past the limit the listing is made again when next asked for: a listing no render asks for again keeps no more.
+      if (listings !== undefined) for (const listing of listings) if (listing.pending.size <= PATCH_LIMIT) listing.pending.add(key);
     }
   }
 
