@@ -276,20 +276,31 @@ once plus one prefix-relative copy per distinct view (resources that select the 
 `,
   },
   {
-    title: "Generic templates: perch's render is a millisecond or two; the rest is etcd's put and the file's write, and O(N) copies at 100,000 keys",
+    title: "Generic templates: perch's render is a millisecond or two; the tail is etcd and the disk, and what grows with N is the memo's loop",
     targets: ["generic-10000-value-p50", "generic-10000-value-p99", "generic-10000-added-p50", "generic-10000-added-p99", "generic-render-growth"],
     profiles: [],
     text: `
 Each change of the gets + json loop re-renders one iteration (\`src/template/memo.ts\`; the run's render column is the daemon's own
-figure). The loop's iterations are kept in runs of about √N; a patched \`gets\` answer records the one edit that made it
-(\`src/mirror/list-edits.ts\`), so the loop finds the runs the edit left alone by arithmetic, without comparing their items, and
-reuses each whole. What remains per change that grows with N: the patch copies the pair array once (answers are never changed once
-handed out, so a list bound with \`#let\` is never changed under a memoized iteration: making that copy persistent is the next
-step), joining the √N run strings, and the write: the file is compared with the last installed text, encoded, written, fsynced and
-renamed, after the etcd put's own round trip (in the table). \`ls\` + \`getv\` with an added key lists the directory again, and a
-\`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to (by design: each of
-them prints a new number).
-The p99s are the shared machine (two cores for etcd, the daemon and the bench, one disk for etcd's fsyncs and the file's).
+figure). The loop's iterations are kept in runs of about √N; a patched \`gets\` answer, and a patched \`ls\`/\`lsdir\` listing
+(\`src/mirror/listings.ts\`: a key that comes or goes puts at most one name in or out), records the one edit that made it
+(\`src/mirror/list-edits.ts\`), so the loop finds the runs the edit left alone by arithmetic and reuses each whole.
+
+The tail at 10,000 keys, by the table of slowest changes: a slow change waited on the disk (the stage file's fsync, on the disk
+etcd fsyncs to), on etcd (the daemon told late: etcd's commit and the watch event's delivery), on the bench (it noticed the rename
+late: the bench shares the two cores), or, less often, on a render that a scavenge held up: the collections inside a change
+(\`--trace-gc\` in the bench's daemons) are a millisecond or two at p99, but now and then a parallel scavenge waits 10–40 ms for
+its helper threads to get a core (with \`--no-parallel-scavenge\` for the daemon, tried through the suite's \`nodeArgs\`, the
+pauses' p99 per change halves, but put → file's p99 moves within the noise of the rest). The daemon's own pass around render and write is a millisecond. Perch's own share (put → file
+minus the put's round trip) is printed beside each row: its p99 is mostly the stage fsync, which atomic installs keep.
+
+What still grows with N per change is the memo's loop: it looks up about √N runs, visits the √N iterations of the run the
+change touched, and joins √N run strings (\`memo.stats\`: 31 runs and 32 iterations at 1,000 keys, 315 and 317 at 100,000), so
+the render grows as √N; a ratio of 2× would need runs of runs. The patched answer is a new array (answers are never changed once
+handed out, so a list bound with \`#let\` is never changed under a memoized iteration), but copying N references is a small part
+of a render; its garbage shows in the tail at 100,000 keys. A chunked answer behind an Array-like Proxy removed the copy (commit
+d85165a, reverted): it took the tail's collections away but little off the median, at the cost of every read through the proxy,
+which a loop re-rendering many iterations pays N times. The write grows with the file. A \`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to
+(by design: each of them prints a new number).
 `,
   },
 ];

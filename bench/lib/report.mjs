@@ -4,6 +4,7 @@ import { readFileSync } from "node:fs";
 import path from "node:path";
 import { FINDINGS } from "./findings.mjs";
 import { footprintSection } from "./report-footprint.mjs";
+import { genericSection } from "./report-generic.mjs";
 import { REPO } from "./perch.mjs";
 import { evaluateTargets } from "./targets.mjs";
 
@@ -494,30 +495,7 @@ export function renderMarkdown(results) {
     out.push("");
   }
 
-  const generic = results.generic;
-  if (generic) {
-    out.push("## Generic templates (not the Calico set)");
-    out.push("");
-    out.push(
-      "N keys under `/generic/pool` (JSON values `{\"cidr\":…,\"ports\":[…]}`), one resource per template shape and one `perch watch --wait 0ms:0ms` per shape and size " +
-        "(file backend not used: etcd, as in the watch-latency section, timed the same way). Shapes (`bench/suites/generic.mjs`): **gets-json** " +
-        "`{{#each (gets …)}}{{#with (json value)}}{{this.cidr}}{{/with}}{{/each}}`; **ls-getv** `{{#each (ls …)}}{{getv (concat … this)}}{{/each}}`; **nested** a loop over each value's " +
-        "ports inside the gets loop, reading `../cidr`; **index** a getvs loop printing `@index` inside `#let` (an added key renumbers every later iteration, which must re-render). " +
-        "A value change puts a new value to an existing key; an added key puts a key that was not there (removed again, untimed). Render and write are the daemon's medians from its log.",
-    );
-    out.push("");
-    const rows = [];
-    for (const [size, shapes] of Object.entries(generic)) {
-      for (const [shape, r] of Object.entries(shapes)) {
-        for (const kind of ["value", "added"]) {
-          const k = r[kind];
-          rows.push([size, shape, kind === "value" ? "value change" : "added key", r.changes, `${k.latencyMs.p50} ms`, `${k.latencyMs.p99} ms`, `${k.latencyMs.max} ms`, `${k.renderMedianMs} ms`, `${k.writeMedianMs} ms`, `${k.putRoundTripMedianMs} ms`]);
-        }
-      }
-    }
-    out.push(table(["keys", "shape", "change", "changes", "p50", "p99", "max", "render (median)", "write (median)", "etcd put round trip"], rows));
-    out.push("");
-  }
+  out.push(...genericSection(results.generic));
 
   const soak = results.soak;
   if (soak) {

@@ -6,7 +6,7 @@
 import { compareBytes, lowerBound } from "./sorted.js";
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { ancestors, dirOf } from "./versions.js";
-import { recordEdit, type ListEdit } from "./list-edits.js";
+import { Edited } from "./list-edits.js";
 
 /** memkv's KVPair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
 export interface KVPair {
@@ -81,7 +81,8 @@ export class GlobResults {
     for (const dir of ancestors(key)) {
       const results = this.byDir.get(dir);
       if (results === undefined) continue;
-      for (const result of results) if (key.startsWith(result.prefix) && result.re.test(key)) result.pending.add(key);
+      // Past the limit the result is scanned again when next asked for: a pattern no render asks for again keeps no more.
+      for (const result of results) if (result.pending.size <= PATCH_LIMIT && key.startsWith(result.prefix) && result.re.test(key)) result.pending.add(key);
     }
   }
 
@@ -148,38 +149,6 @@ export class GlobResults {
     this.results.delete(oldest);
     const set = this.byDir.get(evicted.dir);
     if (set?.delete(evicted) && set.size === 0) this.byDir.delete(evicted.dir);
-  }
-}
-
-/**
- * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
- * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
- * by one edit says so (list-edits.ts).
- */
-class Edited<T> {
-  private readonly original: readonly T[];
-  /** The edits made so far: the first, or undefined (none, or more than one). */
-  private edit: ListEdit | undefined;
-  private edits = 0;
-
-  constructor(public list: readonly T[]) {
-    this.original = list;
-  }
-
-  splice(start: number, deleteCount: number, ...items: T[]): void {
-    if (this.edits++ > 0) {
-      (this.list as T[]).splice(start, deleteCount, ...items);
-      this.edit = undefined;
-      return;
-    }
-    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
-    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
-    this.edit = { at: start, removed: deleteCount, inserted: items.length };
-  }
-
-  done(): readonly T[] {
-    if (this.edit !== undefined) recordEdit(this.list, this.original, this.edit);
-    return this.list;
   }
 }
 

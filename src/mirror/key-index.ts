@@ -4,6 +4,7 @@
  */
 import { literalPrefix } from "./glob.js";
 import { GlobResults, type KVPair } from "./glob-results.js";
+import { listChildren, Listings, type ListingKind } from "./listings.js";
 import { compareBytes, lowerBound } from "./sorted.js";
 import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
 
@@ -19,8 +20,8 @@ export class KeyIndex {
   private readonly pendingDelete = new Set<string>();
   /** Kept only once a render has asked to track reads (watch mode); listing pays nothing for it. */
   private versions: Versions | undefined;
-  /** Listings by directory, while no key below it has come or gone (only with versions kept). */
-  private readonly listings = new Map<string, { version: number; names: readonly string[] }>();
+  /** Listings by directory, patched as keys below come and go (only with versions kept: a one-shot lists once). */
+  private listings: Listings | undefined;
   /**
    * gets/getvs results by pattern, kept up to date, from the first gets on: a render and a daemon hand out the same
    * pair objects for the same pattern, which Handlebars' `../` tells apart (it skips a context equal to the one below).
@@ -36,6 +37,7 @@ export class KeyIndex {
   /** Start keeping change versions (from now on; earlier changes count as version 0). */
   trackVersions(): Versions {
     this.versions ??= new Versions();
+    this.listings ??= new Listings({ keysWithPrefix: (prefix) => this.keysWithPrefix(prefix), hasKey: (key) => this.values.has(key), hasKeyBelow: (prefix) => this.hasKeyBelow(prefix) });
     return this.versions;
   }
 
@@ -57,6 +59,7 @@ export class KeyIndex {
       if (!this.pendingDelete.delete(key)) this.pendingAdd.add(key);
     }
     this.values.set(key, value);
+    if (old === undefined) this.listings?.changed(key);
     this.globs?.changed(key);
     this.versions?.changed(key, old === undefined);
     return true;
@@ -66,6 +69,7 @@ export class KeyIndex {
   delete(key: string): boolean {
     if (!this.values.delete(key)) return false;
     if (!this.pendingAdd.delete(key)) this.pendingDelete.add(key);
+    this.listings?.changed(key);
     this.globs?.changed(key);
     this.versions?.changed(key, true);
     return true;
@@ -73,7 +77,7 @@ export class KeyIndex {
 
   clear(): void {
     this.values.clear();
-    this.listings.clear();
+    this.listings?.clear();
     this.globs?.clear();
     this.sorted = [];
     this.pendingAdd.clear();
@@ -135,40 +139,17 @@ export class KeyIndex {
     return this.children(dir, true);
   }
 
-  /** Frozen: a cached listing is handed to every caller, so none may change it. */
+  /** A listing handed out is never changed (a cached one goes to every caller; a patch makes a new one). */
   private children(dir: string, dirsOnly: boolean): readonly string[] {
     const base = trimTrailingSlash(dir);
     this.read(Dep.Children, base);
-    const isKey = !dirsOnly && this.has(base);
-    // With versions kept (watch mode), a listing stays valid until a key below `base` comes or
-    // goes: the mesh lists 5,000 hosts on every render, and host values change far more often.
-    const cacheKey = `${dirsOnly ? "d" : isKey ? "k" : "l"}${base}`;
-    const version = this.versions?.version(Dep.Children, base);
-    const cached = version === undefined ? undefined : this.listings.get(cacheKey);
-    if (cached !== undefined && cached.version === version) return cached.names;
-    const names = Object.freeze(this.scanChildren(base, dirsOnly, isKey));
-    if (version !== undefined) this.listings.set(cacheKey, { version, names });
-    return names;
+    const kind: ListingKind = { base, dirsOnly, isKey: !dirsOnly && this.has(base) };
+    return this.listings === undefined ? listChildren(this, kind) : this.listings.names(kind);
   }
 
-  private scanChildren(base: string, dirsOnly: boolean, isKey: boolean): string[] {
-    const names = new Set<string>();
-    if (isKey) names.add(baseName(base));
-    const prefix = base === "" ? "/" : `${base}/`;
-    // The keys below one child sort together: while they last, one startsWith each and no slices
-    // (the mesh lists thousands of hosts of several keys each).
-    let childDir: string | undefined;
-    for (const key of this.keysWithPrefix(prefix)) {
-      if (childDir !== undefined && key.startsWith(childDir)) continue;
-      const slash = key.indexOf("/", prefix.length);
-      if (slash < 0) {
-        if (!dirsOnly) names.add(key.slice(prefix.length));
-        continue;
-      }
-      childDir = key.slice(0, slash + 1);
-      names.add(key.slice(prefix.length, slash));
-    }
-    return [...names].sort(compareBytes);
+  private hasKeyBelow(prefix: string): boolean {
+    const keys = this.keys();
+    return keys[lowerBound(keys, prefix, same)]?.startsWith(prefix) ?? false;
   }
 
   private read(kind: Dep, path: string): void {
@@ -200,9 +181,4 @@ function trimTrailingSlash(p: string): string {
   let end = p.length;
   while (end > 0 && p[end - 1] === "/") end--;
   return p.slice(0, end);
-}
-
-function baseName(p: string): string {
-  const i = p.lastIndexOf("/");
-  return i < 0 ? p : p.slice(i + 1);
 }

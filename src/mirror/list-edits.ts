@@ -29,3 +29,35 @@ export function movedTo(edit: ListEdit, at: number, length: number): number {
   if (at >= edit.at + edit.removed) return at + edit.inserted - edit.removed;
   return -1;
 }
+
+/**
+ * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
+ * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
+ * by one edit says so (recordEdit).
+ */
+export class Edited<T> {
+  private readonly original: readonly T[];
+  /** The edits made so far: the first, or undefined (none, or more than one). */
+  private edit: ListEdit | undefined;
+  private edits = 0;
+
+  constructor(public list: readonly T[]) {
+    this.original = list;
+  }
+
+  splice(start: number, deleteCount: number, ...items: T[]): void {
+    if (this.edits++ > 0) {
+      (this.list as T[]).splice(start, deleteCount, ...items);
+      this.edit = undefined;
+      return;
+    }
+    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
+    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
+    this.edit = { at: start, removed: deleteCount, inserted: items.length };
+  }
+
+  done(): readonly T[] {
+    if (this.edit !== undefined) recordEdit(this.list, this.original, this.edit);
+    return this.list;
+  }
+}

@@ -184,10 +184,15 @@ function scopeOf(view: KeyIndex): RenderScope {
 }
 
 describe("the store helpers on a KeyIndex match the reference model", () => {
-  it("after any sequence of sets, deletes and bulk loads, every query answers as the model does", () => {
+  // In watch mode (versions kept) the index keeps listings and gets answers and patches them as keys come and go.
+  it.each([
+    ["one-shot", false],
+    ["watch mode", true],
+  ])("%s: after any sequence of sets, deletes and bulk loads, every query answers as the model does", (_mode, watched) => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.array(indexOp, { maxLength: 8 }), fc.array(query, { maxLength: 6 })), { minLength: 1, maxLength: 12 }), (rounds) => {
         const index = new KeyIndex();
+        if (watched) index.trackVersions();
         const model = new Map<string, string>();
         for (const [ops, queries] of rounds) {
           for (const op of ops) applyToIndex(index, model, op);
