@@ -94,5 +94,10 @@ export class ReadIndex<R extends Reader> {
   clear(): void {
     for (const map of this.byKind) map.clear();
   }
+
+  /** Paths registered, of every kind. */
+  get size(): number {
+    return this.byKind.reduce((sum, map) => sum + map.size, 0);
+  }
 }
 

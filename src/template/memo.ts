@@ -462,10 +462,21 @@ export class RenderMemo implements ReadTracker {
     for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
   }
 
+  /** The iterations it remembers, nested ones included, and the paths their reads register: for tests of what it keeps. */
+  held(): { entries: number; paths: number } {
+    return { entries: entriesIn(this.root), paths: this.readers.size };
+  }
+
   private forget(): void {
     this.root.sites.clear();
     this.readers.clear();
   }
+}
+
+function entriesIn(scope: Scope): number {
+  let count = 0;
+  for (const site of scope.sites.values()) for (const map of site.maps()) for (const entry of map.values()) count += 1 + (entry.scope === undefined ? 0 : entriesIn(entry.scope));
+  return count;
 }
 
 /** The map an item's entry is kept in, and its key there; undefined for an item that cannot be keyed. */
