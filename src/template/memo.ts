@@ -304,7 +304,7 @@ export class RenderMemo implements ReadTracker {
     return entry.seen === this.generation || entry.chunk?.met === this.generation;
   }
 
-  /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry (see loop for the returned entry's `output`). */
+  /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
   private iteration(site: LoopSite, item: unknown, index: number, count: number, render: (i: number, position: Position) => string): { output: string; entry?: Entry } {
     this.stats.visited++;
     const slot = slotOf(site, item);
