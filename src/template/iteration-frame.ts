@@ -38,6 +38,26 @@ export class Position {
   }
 }
 
+/** What a remembered iteration keeps of its Position besides its index, as bits: the parts it read, and whether it was last. */
+export const PlaceBit = { ReadIndex: 1, ReadFirst: 2, ReadLast: 4, WasLast: 8 } as const;
+
+export function placeBits(position: Position): number {
+  return (
+    (position.readIndex ? PlaceBit.ReadIndex : 0) |
+    (position.readFirst ? PlaceBit.ReadFirst : 0) |
+    (position.readLast ? PlaceBit.ReadLast : 0) |
+    (position.last ? PlaceBit.WasLast : 0)
+  );
+}
+
+/** Reusable at this place: the same position, or one that differs only in what the iteration did not read. */
+export function samePlace(was: number, place: number, index: number, count: number): boolean {
+  if ((place & PlaceBit.ReadIndex) !== 0 && was !== index) return false;
+  if ((place & PlaceBit.ReadFirst) !== 0 && (was === 0) !== (index === 0)) return false;
+  const wasLast = (place & PlaceBit.WasLast) !== 0;
+  return !((place & PlaceBit.ReadLast) !== 0 && wasLast !== (index === count - 1));
+}
+
 const POSITION = Symbol("position");
 const POSITION_NAMES = new Set(["index", "key", "first", "last"]);
 

@@ -7,11 +7,9 @@
 import type { KeyIndex } from "../mirror/key-index.js";
 import { editFrom, movedTo, type ListEdit } from "../mirror/list-edits.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
-import { Position, type PositionPart } from "./iteration-frame.js";
+import { PlaceBit, placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
-
-/** Reads as "<kind><path>". */
-type Reads = string[];
+import { distinctReads, ReadIndex, type Reads } from "./memo-reads.js";
 
 /** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
 class Scope {
@@ -28,16 +26,23 @@ class Scope {
 
 /** One iteration's output in the last render, and what it depended on. */
 interface Entry {
-  output: string;
+  /**
+   * Its text while it is in no remembered run; in one (`chunk`), that run's output from `start` to `end`: a loop's
+   * text is kept once, by its runs.
+   */
+  output: string | undefined;
+  start: number;
+  end: number;
   stale: boolean;
   /** The render that last used it on its own (see seenIn): entries a render did not use are dropped at the end of their scope. */
   seen: number;
   /** The run it was last remembered in: a run reused whole marks its entries used by its own `met`. */
   chunk: Chunk | undefined;
-  /** "<kind><path>" of every read, its nested loops' included: registered in RenderMemo.readers. */
-  paths: string[];
-  /** Its place in the list, and which of index/first/last it read. */
-  position: Position;
+  /** Every read, its nested loops' included, each once: registered in RenderMemo.readers. */
+  reads: Reads;
+  /** Its index in the list, and what it read of its position (PlaceBit): what a reuse compares of its Position. */
+  index: number;
+  place: number;
   /** The site's env epoch it was rendered in: one no longer listed may outlive several. */
   epoch: number;
   /** Positions of the iterations around it that it read, as "<levels up> <part>": reused, it reads them again. */
@@ -135,9 +140,10 @@ function newRun(generation: number, epoch: number, start: number, count: number)
 
 /** A run's position reads (see Chunk.readsIndex), from its entries'. */
 function notePositionReads(run: Chunk): void {
-  run.readsIndex = run.entries.some((entry) => entry.position.readIndex);
-  run.readsFirst = run.entries[0]?.position.readFirst ?? false;
-  run.readsLast = run.entries[run.entries.length - 1]?.position.readLast ?? false;
+  const reads = (entry: Entry | undefined, bit: number) => entry !== undefined && (entry.place & bit) !== 0;
+  run.readsIndex = run.entries.some((entry) => reads(entry, PlaceBit.ReadIndex));
+  run.readsFirst = reads(run.entries[0], PlaceBit.ReadFirst);
+  run.readsLast = reads(run.entries[run.entries.length - 1], PlaceBit.ReadLast);
 }
 
 /** Whether a run remembered at its start and list length reads the same positions at `start` in a list of `count`. */
@@ -163,8 +169,8 @@ interface Frame {
 
 export class RenderMemo implements ReadTracker {
   private readonly root = new Scope();
-  /** "<kind><path>" → the entries that read it: a change marks only those stale. */
-  private readonly readers = new Map<string, Set<Entry>>();
+  /** Which entries read each path: a change marks only those stale. */
+  private readonly readers = new ReadIndex<Entry>();
   private frames: Frame[] = [];
   private generation = 0;
   /** The parent contexts and partials of the template code running now (set around every program, see compile.ts). */
@@ -201,7 +207,7 @@ export class RenderMemo implements ReadTracker {
   }
 
   record(kind: Dep, path: string): void {
-    this.frames[this.frames.length - 1]?.reads?.push(`${kind}${path}`);
+    this.frames[this.frames.length - 1]?.reads?.push(kind, path);
   }
 
   /** Inside an iteration that is not remembered: loops there render as Handlebars' own each. */
@@ -242,7 +248,10 @@ export class RenderMemo implements ReadTracker {
       flatten(run.output);
       if (run.remembered && chunks.get(run.items[0])?.met !== this.generation) {
         chunks.set(run.items[0], run);
-        for (const entry of run.entries) entry.chunk = run;
+        for (const entry of run.entries) {
+          entry.chunk = run;
+          entry.output = undefined;
+        }
         notePositionReads(run);
         met++;
       }
@@ -263,9 +272,14 @@ export class RenderMemo implements ReadTracker {
       const { output, entry } = this.iteration(site, items[i], i, count, render);
       run ??= newRun(this.generation, site.epoch, i, count);
       run.items.push(items[i]);
-      run.output += output;
       if (entry === undefined) run.remembered = false;
-      else run.entries.push(entry);
+      else {
+        // Its text until the run is remembered (close), then where it is in the run's.
+        entry.start = run.output.length;
+        entry.end = entry.start + output.length;
+        run.entries.push(entry);
+      }
+      run.output += output;
       i++;
       if (run.items.length === length) close();
     }
@@ -301,25 +315,25 @@ export class RenderMemo implements ReadTracker {
     if (entry !== undefined && this.seenNow(entry)) return { output: this.plainIteration(new Position(index, count), render) };
     // Used apart from its run: that run no longer holds what it held.
     if (entry?.chunk !== undefined) entry.chunk.spoiled = true;
-    if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.position, index, count)) {
+    if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.index, entry.place, index, count)) {
       this.reuse(site, entry);
+      entry.output ??= (entry.chunk as Chunk).output.slice(entry.start, entry.end);
       return { output: entry.output, entry };
     }
     const position = new Position(index, count);
     position.onRead = this.onPositionRead;
     const frame: Frame = { scope: entry?.scope, reads: [], plain: false, position, outerReads: undefined };
-    const { output, reads: paths } = this.tracked(frame, () => render(position.index, position));
-    const scope = frame.scope;
-    const outerReads = frame.outerReads;
-    flatten(output);
+    const { output, reads: allReads } = this.tracked(frame, () => render(position.index, position));
+    const { scope, outerReads } = frame;
+    const [reads, place] = [distinctReads(allReads), placeBits(position)];
     if (entry === undefined) {
-      entry = { output, stale: false, seen: this.generation, chunk: undefined, paths, position, scope, epoch: site.epoch, outerReads };
+      entry = { output, start: 0, end: 0, stale: false, seen: this.generation, chunk: undefined, reads, index, place, scope, epoch: site.epoch, outerReads };
       map.set(key, entry);
     } else {
       this.unregister(entry, false);
-      Object.assign(entry, { output, stale: false, seen: this.generation, paths, position, scope, epoch: site.epoch, outerReads });
+      Object.assign(entry, { output, stale: false, seen: this.generation, reads, index, place, scope, epoch: site.epoch, outerReads });
     }
-    this.register(entry);
+    this.readers.add(entry);
     site.used++;
     this.stats.rendered++;
     return { output, entry };
@@ -347,7 +361,7 @@ export class RenderMemo implements ReadTracker {
   /** A reused iteration inside one being rendered: that one depends on what this one read. */
   private readAgain(entry: Entry): void {
     const reads = this.frame().reads;
-    if (reads !== undefined) for (const path of entry.paths) reads.push(path);
+    if (reads !== undefined) for (const read of entry.reads) reads.push(read);
     if (entry.outerReads === undefined) return;
     // It would sit one level below the top frame: its reads of positions around it count again.
     const level = this.frames.length;
@@ -427,41 +441,30 @@ export class RenderMemo implements ReadTracker {
 
   /** A key changed: the iterations that read it, or listed or globbed a directory above it, are stale. */
   private invalidate(key: string, structural: boolean): void {
-    this.markStale(`${Dep.Key}${key}`);
+    this.markStale(Dep.Key, key);
     for (const dir of ancestors(key)) {
-      this.markStale(`${Dep.Deep}${dir}`);
-      if (structural) this.markStale(`${Dep.Children}${dir}`);
+      this.markStale(Dep.Deep, dir);
+      if (structural) this.markStale(Dep.Children, dir);
     }
   }
 
-  private markStale(path: string): void {
-    const entries = this.readers.get(path);
-    if (entries === undefined) return;
-    for (const entry of entries) {
+  private markStale(kind: Dep, path: string): void {
+    for (const entry of this.readers.take(kind, path)) {
       entry.stale = true;
       if (entry.chunk !== undefined) entry.chunk.spoiled = true;
-    }
-    // Re-rendering registers the iterations' reads anew.
-    this.readers.delete(path);
-  }
-
-  private register(entry: Entry): void {
-    for (const path of entry.paths) {
-      let entries = this.readers.get(path);
-      if (entries === undefined) this.readers.set(path, (entries = new Set()));
-      entries.add(entry);
     }
   }
 
   /** `nested`: the loops inside it go too (the entry is dropped, not re-rendered). */
   private unregister(entry: Entry, nested: boolean): void {
-    for (const path of entry.paths) {
-      const entries = this.readers.get(path);
-      // An empty set goes too: paths of hosts long gone would otherwise stay for the process's life.
-      if (entries?.delete(entry) && entries.size === 0) this.readers.delete(path);
-    }
+    this.readers.remove(entry);
     if (!nested || entry.scope === undefined) return;
     for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
+  }
+
+  /** The iterations it remembers, nested ones included, and the paths their reads register: for tests of what it keeps. */
+  held(): { entries: number; paths: number } {
+    return { entries: entriesIn(this.root), paths: this.readers.size };
   }
 
   private forget(): void {
@@ -470,11 +473,10 @@ export class RenderMemo implements ReadTracker {
   }
 }
 
-/** Reusable at this place: the same position, or one that differs only in what the iteration did not read. */
-function samePlace(was: Position, index: number, count: number): boolean {
-  if (was.readIndex && was.index !== index) return false;
-  if (was.readFirst && was.first !== (index === 0)) return false;
-  return !(was.readLast && was.last !== (index === count - 1));
+function entriesIn(scope: Scope): number {
+  let count = 0;
+  for (const site of scope.sites.values()) for (const map of site.maps()) for (const entry of map.values()) count += 1 + (entry.scope === undefined ? 0 : entriesIn(entry.scope));
+  return count;
 }
 
 /** The map an item's entry is kept in, and its key there; undefined for an item that cannot be keyed. */
@@ -497,7 +499,7 @@ function isJsonData(value: unknown, depth: number): boolean {
 }
 
 /**
- * V8 keeps a `+`-built string as a rope, and flattening a rope leaves the ropes inside it: a remembered iteration is
+ * V8 keeps a `+`-built string as a rope, and flattening a rope leaves the ropes inside it: a run's output is
  * flattened once (reading a character does it), not walked again by every later render's conversion to bytes.
  */
 function flatten(output: string): void {
