@@ -92,6 +92,42 @@ export function samePlaces<E>(piece: Piece<E>, start: number, count: number): bo
   return !(piece.readsLast && (piece.start + piece.size === piece.count) !== (start + piece.size === count));
 }
 
+/**
+ * Adjacent runs among a render's pieces that fit in one, none spoiled, joined into one: an edit splits a run (32 and
+ * 1 after an insert), and runs left that short would grow the tree with every change. Only what the change opened
+ * is here, so this copies at most a few runs' text.
+ */
+export function joinShortRuns<E extends RunEntry<E>>(pieces: Array<Piece<E>>, generation: number, count: number): Array<Piece<E>> {
+  const out: Array<Piece<E>> = [];
+  let start = 0;
+  for (const piece of pieces) {
+    const last = out[out.length - 1];
+    if (last !== undefined && joinable(last, piece)) out[out.length - 1] = joined(last, piece, generation, start - last.size, count);
+    else out.push(piece);
+    start += piece.size;
+  }
+  return out;
+}
+
+function joinable<E>(a: Piece<E>, b: Piece<E>): boolean {
+  return a.children === undefined && b.children === undefined && !a.spoiled && !b.spoiled && a.size + b.size <= RUN;
+}
+
+/** Both at their place now (`start` in a list of `count`): the entries of each read their positions there. */
+function joined<E extends RunEntry<E>>(a: Piece<E>, b: Piece<E>, generation: number, start: number, count: number): Piece<E> {
+  const run = newRun<E>(generation, a.epoch, start, count);
+  run.items = [...a.items, ...b.items];
+  run.entries = [...a.entries, ...b.entries];
+  for (const entry of b.entries) {
+    entry.start += a.output.length;
+    entry.end += a.output.length;
+  }
+  run.output = a.output + b.output;
+  run.size = a.size + b.size;
+  closeRun(run);
+  return run;
+}
+
 /** Levels of blocks over the runs of a list of `count`, so that at most about FANOUT pieces are at the top. */
 export function heightFor(count: number): number {
   let height = 0;
@@ -117,10 +153,23 @@ export function intoBlocks<E>(pieces: Array<Piece<E>>, height: number, generatio
         start += piece.size;
         continue;
       }
+      let group = row.slice(k, end);
+      // A block beside them with room for them takes them in: blocks that only split would grow the top with every change.
+      const before = next[next.length - 1];
+      if (before !== undefined && hasRoom(before, level, group.length)) {
+        next.pop();
+        start -= before.size;
+        group = [...(before.children as Array<Piece<E>>), ...group];
+      }
+      const after = row[end];
+      if (after !== undefined && hasRoom(after, level, group.length)) {
+        group = [...group, ...(after.children as Array<Piece<E>>)];
+        end++;
+      }
       // Split evenly: a block opened and grown by one piece becomes two halves, not a full one and a stub.
-      const blocks = Math.ceil((end - k) / FANOUT);
+      const blocks = Math.ceil(group.length / FANOUT);
       for (let b = 0; b < blocks; b++) {
-        const block = newBlock(row.slice(k + Math.floor(((end - k) * b) / blocks), k + Math.floor(((end - k) * (b + 1)) / blocks)), level, generation, epoch, start, count);
+        const block = newBlock(group.slice(Math.floor((group.length * b) / blocks), Math.floor((group.length * (b + 1)) / blocks)), level, generation, epoch, start, count);
         next.push(block);
         start += block.size;
       }
@@ -130,6 +179,10 @@ export function intoBlocks<E>(pieces: Array<Piece<E>>, height: number, generatio
   }
   for (const piece of row) piece.parent = undefined;
   return row;
+}
+
+function hasRoom<E>(piece: Piece<E>, level: number, pieces: number): boolean {
+  return piece.level === level && piece.children !== undefined && piece.children.length + pieces <= FANOUT;
 }
 
 function newBlock<E>(children: Array<Piece<E>>, level: number, generation: number, epoch: number, start: number, count: number): Piece<E> {
@@ -145,6 +198,13 @@ function newBlock<E>(children: Array<Piece<E>>, level: number, generation: numbe
   block.readsFirst = (children[0] as Piece<E>).readsFirst;
   block.readsLast = (children[children.length - 1] as Piece<E>).readsLast;
   return block;
+}
+
+/** How many runs are below `pieces`. */
+export function runsBelow<E>(pieces: Array<Piece<E>>): number {
+  let count = 0;
+  for (const piece of pieces) count += piece.children === undefined ? 1 : runsBelow(piece.children);
+  return count;
 }
 
 /** The runs below `pieces` (a list at `at`) that lie wholly in [from, to), by their first item, none spoiled. */

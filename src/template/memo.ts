@@ -10,7 +10,7 @@ import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versi
 import { placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 import { distinctReads, ReadIndex, type Reads } from "./memo-reads.js";
-import { closeRun, heightFor, intoBlocks, metIn, newRun, RUN, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
+import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
 
 /** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
 class Scope {
@@ -253,7 +253,7 @@ export class RenderMemo implements ReadTracker {
     insert();
     close();
     site.lastItems = items;
-    site.pieces = intoBlocks(pieces, heightFor(count), this.generation, site.epoch, count);
+    site.pieces = intoBlocks(joinShortRuns(pieces, this.generation, count), heightFor(count), this.generation, site.epoch, count);
     // A fresh rope over the top pieces: flattening it for the file leaves their texts as they are.
     let out = "";
     for (const piece of site.pieces) out += piece.output;
@@ -453,9 +453,9 @@ export class RenderMemo implements ReadTracker {
     for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
   }
 
-  /** The iterations it remembers, nested ones included, and the paths their reads register: for tests of what it keeps. */
-  held(): { entries: number; paths: number } {
-    return { entries: entriesIn(this.root), paths: this.readers.size };
+  /** The iterations it remembers, nested ones included, the paths their reads register and the runs that hold their text: for tests of what it keeps. */
+  held(): { entries: number; paths: number; runs: number } {
+    return { entries: entriesIn(this.root), paths: this.readers.size, runs: runsIn(this.root) };
   }
 
   private forget(): void {
@@ -467,6 +467,15 @@ export class RenderMemo implements ReadTracker {
 function entriesIn(scope: Scope): number {
   let count = 0;
   for (const site of scope.sites.values()) for (const map of site.maps()) for (const entry of map.values()) count += 1 + (entry.scope === undefined ? 0 : entriesIn(entry.scope));
+  return count;
+}
+
+function runsIn(scope: Scope): number {
+  let count = 0;
+  for (const site of scope.sites.values()) {
+    count += runsBelow(site.pieces);
+    for (const map of site.maps()) for (const entry of map.values()) if (entry.scope !== undefined) count += runsIn(entry.scope);
+  }
   return count;
 }
 

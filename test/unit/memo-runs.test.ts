@@ -36,13 +36,17 @@ function setUp(source: string, size: number) {
     memo,
     /** Applies one batch to both mirrors, renders memoized and afresh, and expects the same text. */
     step(events: Change[]): string {
-      revision++;
-      const batch = events.map((event) => ({ ...event, revision }) as ChangeEvent);
-      for (const m of [mirror, plain]) m.apply(batch, revision);
-      const memoized = template.render({ view, env: {}, provenance: new Provenance(), memo });
+      const memoized = this.stepUnchecked(events);
       expect(memoized).toBe(template.render({ view: plain.view("r"), env: {}, provenance: new Provenance() }));
       return memoized;
     },
+    stepUnchecked(events: Change[]): string {
+      revision++;
+      const batch = events.map((event) => ({ ...event, revision }) as ChangeEvent);
+      for (const m of [mirror, plain]) m.apply(batch, revision);
+      return template.render({ view, env: {}, provenance: new Provenance(), memo });
+    },
+    keys: () => view.glob("/q/*").length,
   };
 }
 
@@ -82,6 +86,13 @@ describe("a loop's tree of pieces renders what a full render does", () => {
     }, 60_000);
   }
 
+  it("a key appended after a run whose last iteration read @last and whose first did not", () => {
+    // 35 keys: the last run holds items 32–34; only those whose value has a port read @first/@last.
+    const t = setUp(TEMPLATES.somePositions as string, 35);
+    expect(t.step([{ type: "put", key: "/tag", value: "a" }])).toMatch(/\$;$/);
+    expect(t.step([{ type: "put", key: keyOf(1000), value: valueOf(3) }])).toMatch(/;;$/);
+  });
+
   it("a list grown past 8,192 items (a second level of blocks) and shrunk back, one key at a time and in batches", () => {
     for (const source of [TEMPLATES.getsJson, TEMPLATES.somePositions] as string[]) {
       const t = setUp(source, 8180);
@@ -89,7 +100,8 @@ describe("a loop's tree of pieces renders what a full render does", () => {
       for (let i = 0; i < 16; i++) t.step([{ type: "put", key: keyOf(2 * i * 97 + 1), value: valueOf(i) }]);
       // Before the first item and after the last.
       t.step([{ type: "put", key: keyOf(0), value: valueOf(1) }]);
-      t.step([{ type: "put", key: keyOf(20_000), value: valueOf(2) }]);
+      // Appended one at a time, reading @last or not: a run's last iteration decides what it reads.
+      for (let i = 0; i < 8; i++) t.step([{ type: "put", key: keyOf(20_000 + i), value: valueOf(i % 3 === 0 ? 3 : i) }]);
       t.step(Array.from({ length: 8 }, (_, i) => ({ type: "put", key: keyOf(4001 + 2 * i), value: valueOf(i) })));
       for (let i = 0; i < 30; i++) t.step([{ type: "delete", key: keyOf(2 * i * 211) }]);
       t.step(Array.from({ length: 100 }, (_, i) => ({ type: "delete", key: keyOf(9000 + 2 * i) })));
@@ -98,6 +110,24 @@ describe("a loop's tree of pieces renders what a full render does", () => {
 });
 
 describe("the work of one change", () => {
+  it("stays as small after thousands of keys added and removed at random: runs an edit split are joined again", () => {
+    const size = 10_000;
+    const t = setUp(TEMPLATES.getsJson as string, size);
+    let seed = 7;
+    const random = (below: number) => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 8) % below;
+    for (let i = 0; i < 3000; i++) {
+      const n = random(2 * size + 2);
+      const events: Change[] = n % 2 === 0 ? [{ type: "delete", key: keyOf(n) }] : [{ type: "put", key: keyOf(n), value: valueOf(i) }];
+      // Every 500th change compared with a full render; the others only rendered.
+      if (i % 500 === 499) t.step(events);
+      else t.stepUnchecked(events);
+    }
+    const { runs, opened, visited, compared } = t.memo.stats;
+    expect(runs + opened + visited + compared).toBeLessThan(130);
+    // 32 items a run at first; edits leave no fewer than 12 on average.
+    expect(t.memo.held().runs).toBeLessThanOrEqual(t.keys() / 12);
+  }, 60_000);
+
   /** Pieces reused whole and opened, iterations looked at, items compared: per change, for a value change, an added key, a removed key. */
   const stepsPerChange = (source: string, size: number): number[] => {
     const t = setUp(source, size);
