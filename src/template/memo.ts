@@ -7,9 +7,10 @@
 import type { KeyIndex } from "../mirror/key-index.js";
 import { editFrom, movedTo, type ListEdit } from "../mirror/list-edits.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
-import { PlaceBit, placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
+import { placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 import { distinctReads, ReadIndex, type Reads } from "./memo-reads.js";
+import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
 
 /** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
 class Scope {
@@ -27,17 +28,17 @@ class Scope {
 /** One iteration's output in the last render, and what it depended on. */
 interface Entry {
   /**
-   * Its text while it is in no remembered run; in one (`chunk`), that run's output from `start` to `end`: a loop's
-   * text is kept once, by its runs.
+   * Its text while it is in no run; in one (`chunk`), that run's output from `start` to `end`: a loop's text is kept
+   * once, by its runs.
    */
   output: string | undefined;
   start: number;
   end: number;
   stale: boolean;
-  /** The render that last used it on its own (see seenIn): entries a render did not use are dropped at the end of their scope. */
+  /** The render that last used it on its own (see seenNow): entries a render did not use are dropped at the end of their scope. */
   seen: number;
-  /** The run it was last remembered in: a run reused whole marks its entries used by its own `met`. */
-  chunk: Chunk | undefined;
+  /** The run it was last remembered in: a piece reused whole marks its entries used by its own `met`. */
+  chunk: Run | undefined;
   /** Every read, its nested loops' included, each once: registered in RenderMemo.readers. */
   reads: Reads;
   /** Its index in the list, and what it read of its position (PlaceBit): what a reuse compares of its Position. */
@@ -50,6 +51,8 @@ interface Entry {
   /** The loops inside it, if any. */
   scope: Scope | undefined;
 }
+
+type Run = Piece<Entry>;
 
 /** One entry into a loop. Items are looked up by themselves (a cached listing's names and pairs keep their identity). */
 export class LoopSite {
@@ -65,11 +68,11 @@ export class LoopSite {
   env: LoopEnv | undefined;
   /** Counts the renders whose env differed from the one before: only entries of the current epoch are reused. */
   epoch = 0;
-  /** The last render's output in runs of up to CHUNK iterations, by the run's first item. */
-  chunks = new Map<unknown, Chunk>();
+  /** The last render's output as a tree of runs (memo-runs.ts): the pieces at its top, in order. */
+  pieces: Run[] = [];
   /**
    * The list the last loop went over: lists are never changed once handed out (the mirror's listings and glob
-   * results), so where the same list comes again, a run at the place it was holds the same items.
+   * results), so the pieces cover this list, and the edit that made the next one from it says where each went.
    */
   lastItems: readonly unknown[] | undefined;
 
@@ -82,76 +85,13 @@ export class LoopSite {
   }
 }
 
-/**
- * Iterations per run, at least: where the list goes on as last time (the mirror keeps unchanged pairs and listings
- * the same objects), a run of unchanged iterations is one flat string found by one lookup, so a render
- * looks up and joins N/32 pieces, not N.
- */
-const CHUNK = 32;
-
-/**
- * Iterations per run in a list of `count`: √count above CHUNK², so that a change costs as many runs looked up as
- * iterations looked at in the run it touched, O(√count) each, not N/32 lookups.
- */
-function runLength(count: number): number {
-  return count <= CHUNK * CHUNK ? CHUNK : Math.ceil(Math.sqrt(count));
-}
-
-/** The same list: every run is where it was. */
+/** The same list: every piece is where it was. */
 const NO_EDIT: ListEdit = { at: 0, removed: 0, inserted: 0 };
-
-/** Consecutive iterations' joined (flat) output, their items and their entries. */
-interface Chunk {
-  items: unknown[];
-  output: string;
-  entries: Entry[];
-  /**
-   * Which of its iterations' positions can tell where it is: @index read by any, @first by its first, @last by its
-   * last (no other iteration in it can be first or last, here or anywhere it is reused). Set when it is remembered.
-   */
-  readsIndex: boolean;
-  readsFirst: boolean;
-  readsLast: boolean;
-  /** The render that last used it. */
-  met: number;
-  /**
-   * One of its entries went stale or was used apart from it: never reused whole again. Kept per run so that
-   * reusing one looks at its items, not at each entry's fields (at 100,000 items those reads are most of a render).
-   */
-  spoiled: boolean;
-  /** The site's env epoch its entries were rendered or reused in. */
-  epoch: number;
-  /** Where it started in its list, and the list's length: at the same place, no entry's position can differ. */
-  start: number;
-  count: number;
-  /** Where it was in the site's last list (LoopSite.lastItems). */
-  at: number;
-}
 
 /** Plain frames (position undefined) keep none: no entry is made of them. */
 function addOuterRead(frame: Frame, read: string): void {
   if (frame.position === undefined) return;
   (frame.outerReads ??= new Set()).add(read);
-}
-
-function newRun(generation: number, epoch: number, start: number, count: number): Chunk & { remembered: boolean } {
-  return { items: [], output: "", entries: [], readsIndex: false, readsFirst: false, readsLast: false, met: generation, spoiled: false, epoch, start, count, at: start, remembered: true };
-}
-
-/** A run's position reads (see Chunk.readsIndex), from its entries'. */
-function notePositionReads(run: Chunk): void {
-  const reads = (entry: Entry | undefined, bit: number) => entry !== undefined && (entry.place & bit) !== 0;
-  run.readsIndex = run.entries.some((entry) => reads(entry, PlaceBit.ReadIndex));
-  run.readsFirst = reads(run.entries[0], PlaceBit.ReadFirst);
-  run.readsLast = reads(run.entries[run.entries.length - 1], PlaceBit.ReadLast);
-}
-
-/** Whether a run remembered at its start and list length reads the same positions at `start` in a list of `count`. */
-function samePlaces(chunk: Chunk, start: number, count: number): boolean {
-  if (chunk.readsIndex && chunk.start !== start) return false;
-  if (chunk.readsFirst && (chunk.start === 0) !== (start === 0)) return false;
-  const length = chunk.items.length;
-  return !(chunk.readsLast && (chunk.start + length === chunk.count) !== (start + length === count));
 }
 
 /** What a render is inside: the whole template (reads not kept) or an iteration. */
@@ -177,10 +117,11 @@ export class RenderMemo implements ReadTracker {
   callerDepths: unknown;
   callerPartials: unknown;
   /**
-   * Iterations reused and rendered in the last render, how many of them were looked at one by one (a run reused
-   * whole is not), the runs reused whole, and how many items were compared with a run's: for tests and debug logs.
+   * Iterations reused and rendered in the last render, how many of them were looked at one by one (those in a piece
+   * reused whole are not), the pieces reused whole and opened, and how many items were compared with the last list's
+   * or a run's: for tests and debug logs.
    */
-  stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
+  stats = { reused: 0, rendered: 0, visited: 0, runs: 0, opened: 0, compared: 0 };
 
   /** Every position's onRead: one function, not one per iteration. */
   private readonly onPositionRead = (position: Position, part: PositionPart) => this.positionRead(position, part);
@@ -194,7 +135,7 @@ export class RenderMemo implements ReadTracker {
     this.generation++;
     this.root.reset();
     this.frames = [{ scope: this.root, reads: undefined, plain: false }];
-    this.stats = { reused: 0, rendered: 0, visited: 0, runs: 0, compared: 0 };
+    this.stats = { reused: 0, rendered: 0, visited: 0, runs: 0, opened: 0, compared: 0 };
     this.view.tracker = this;
   }
 
@@ -232,76 +173,121 @@ export class RenderMemo implements ReadTracker {
     return site;
   }
 
-  /** The loop's output: runs of iterations reused whole where the list goes on as it did, the rest item by item. */
+  /**
+   * The loop's output: the last render's pieces (memo-runs.ts) reused whole where the edit that made this list from
+   * the last one left them, the pieces on the edit's path opened down to their iterations, reused or rendered one by
+   * one; then blocks are made anew above what was opened.
+   */
   loop(site: LoopSite, items: readonly unknown[], render: (i: number, position: Position) => string): string {
-    // Kept in place (a new map each render would rehash thousands of runs); runs not met go at the end.
-    const chunks = site.chunks;
-    let met = 0;
     const count = items.length;
-    const length = runLength(count);
-    const fromLast = items === site.lastItems ? NO_EDIT : editFrom(items, site.lastItems);
-    let out = "";
-    // The run of iterations being rendered: made at its first, so that reusing every run allocates none.
-    let run: (Chunk & { remembered: boolean }) | undefined;
+    const edit = this.editOf(site, items);
+    const [removedEnd, insertedEnd] = [edit.at + edit.removed, edit.at + edit.inserted];
+    // Runs the edit removed whole, by their first item: where it only moved them, the inserted items find them.
+    const spare = new Map<unknown, Run>();
+    if (edit.inserted > 0 && edit.removed > 0) runsWithin(site.pieces, 0, edit.at, removedEnd, spare);
+    const pieces: Run[] = [];
+    let i = 0;
+    // The run of iterations being rendered: made at its first, so that reusing every piece allocates none.
+    let run: Run | undefined;
+    let inserted = false;
     const close = () => {
       if (run === undefined) return;
-      flatten(run.output);
-      if (run.remembered && chunks.get(run.items[0])?.met !== this.generation) {
-        chunks.set(run.items[0], run);
-        for (const entry of run.entries) {
-          entry.chunk = run;
-          entry.output = undefined;
-        }
-        notePositionReads(run);
-        met++;
-      }
-      out += run.output;
+      closeRun(run);
+      pieces.push(run);
       run = undefined;
     };
-    for (let i = 0; i < count; ) {
-      const chunk = chunks.get(items[i]);
-      if (chunk !== undefined && chunk.met !== this.generation && this.reusable(site, chunk, items, i, fromLast)) {
-        close();
-        this.reuseRun(site, chunk);
-        chunk.at = i;
-        met++;
-        out += chunk.output;
-        i += chunk.items.length;
-        continue;
-      }
+    const reuse = (piece: Run) => {
+      close();
+      this.reusePiece(site, piece);
+      pieces.push(piece);
+      i += piece.size;
+    };
+    const iterate = () => {
       const { output, entry } = this.iteration(site, items[i], i, count, render);
       run ??= newRun(this.generation, site.epoch, i, count);
       run.items.push(items[i]);
-      if (entry === undefined) run.remembered = false;
+      if (entry === undefined) run.spoiled = true;
       else {
-        // Its text until the run is remembered (close), then where it is in the run's.
+        // Its text until the run is closed, then where it is in the run's.
         entry.start = run.output.length;
         entry.end = entry.start + output.length;
         run.entries.push(entry);
       }
       run.output += output;
       i++;
-      if (run.items.length === length) close();
+      if (++run.size === RUN) close();
+    };
+    const insert = () => {
+      if (inserted) return;
+      inserted = true;
+      while (i < insertedEnd) {
+        const found = spare.get(items[i]);
+        if (found !== undefined && this.sameItems(found, items, i, insertedEnd) && this.reusable(site, found, i, count)) reuse(found);
+        else iterate();
+      }
+    };
+    const visit = (piece: Run, at: number) => {
+      if (at >= removedEnd) insert();
+      const to = movedTo(edit, at, piece.size);
+      if (to >= 0 && this.reusable(site, piece, to, count)) return reuse(piece);
+      this.stats.opened++;
+      // Opened, it is in no block: one kept by an entry of a removed item would keep the old block's text.
+      piece.parent = undefined;
+      if (piece.children !== undefined) {
+        for (const child of piece.children) {
+          visit(child, at);
+          at += child.size;
+        }
+        return;
+      }
+      for (let j = at; j < at + piece.size; j++) {
+        if (j >= edit.at) insert();
+        if (j < edit.at || j >= removedEnd) iterate();
+      }
+    };
+    let at = 0;
+    for (const piece of site.pieces) {
+      visit(piece, at);
+      at += piece.size;
     }
+    insert();
     close();
     site.lastItems = items;
-    if (met < chunks.size) for (const [first, chunk] of chunks) if (chunk.met !== this.generation) chunks.delete(first);
+    site.pieces = intoBlocks(joinShortRuns(pieces, this.generation, count), heightFor(count), this.generation, site.epoch, count);
+    // A fresh rope over the top pieces: flattening it for the file leaves their texts as they are.
+    let out = "";
+    for (const piece of site.pieces) out += piece.output;
     return out;
   }
 
-  /** A run is reused where the list holds the same items, none stale, none used yet, none at a position it read anew. */
-  private reusable(site: LoopSite, chunk: Chunk, items: readonly unknown[], start: number, fromLast: ListEdit | undefined): boolean {
-    if (chunk.spoiled || chunk.epoch !== site.epoch || start + chunk.items.length > items.length) return false;
-    // Every run in the map was met in the site's last loop, at `at` in its list: `fromLast` made this list from that one.
-    if (fromLast !== undefined && movedTo(fromLast, chunk.at, chunk.items.length) === start) return samePlaces(chunk, start, items.length);
-    this.stats.compared += chunk.items.length;
-    for (let j = 0; j < chunk.items.length; j++) if (items[start + j] !== chunk.items[j]) return false;
-    return samePlaces(chunk, start, items.length);
+  /** The splice that made this list from the site's last one: recorded by the mirror, or found by comparing them. */
+  private editOf(site: LoopSite, items: readonly unknown[]): ListEdit {
+    const last = site.lastItems;
+    if (last === undefined) return { at: 0, removed: 0, inserted: items.length };
+    if (items === last) return NO_EDIT;
+    const recorded = editFrom(items, last);
+    if (recorded !== undefined) return recorded;
+    const edit = spliceBetween(last, items);
+    this.stats.compared += last.length - edit.removed;
+    return edit;
   }
 
-  /** Used in this render: on its own, or in a run reused whole. */
+  /** A piece is reused where none of its entries is stale or used yet, and none at a position it read anew. */
+  private reusable(site: LoopSite, piece: Run, start: number, count: number): boolean {
+    return !piece.spoiled && piece.epoch === site.epoch && piece.met !== this.generation && samePlaces(piece, start, count);
+  }
+
+  /** A run the edit removed holds the items at `start` (before `end`) in the new list. */
+  private sameItems(run: Run, items: readonly unknown[], start: number, end: number): boolean {
+    if (start + run.size > end) return false;
+    this.stats.compared += run.size;
+    for (let j = 0; j < run.size; j++) if (items[start + j] !== run.items[j]) return false;
+    return true;
+  }
+
+  /** Used in this render: on its own, or in a piece reused whole. */
   private seenNow(entry: Entry): boolean {
-    return entry.seen === this.generation || entry.chunk?.met === this.generation;
+    return entry.seen === this.generation || metIn(entry.chunk, this.generation);
   }
 
   /** One iteration, reused or rendered and remembered; an item that cannot be keyed or comes twice has no entry. */
@@ -314,10 +300,10 @@ export class RenderMemo implements ReadTracker {
     // The same item twice in one list: the second renders plainly; the entry stays the first one's.
     if (entry !== undefined && this.seenNow(entry)) return { output: this.plainIteration(new Position(index, count), render) };
     // Used apart from its run: that run no longer holds what it held.
-    if (entry?.chunk !== undefined) entry.chunk.spoiled = true;
+    spoil(entry?.chunk);
     if (entry !== undefined && entry.epoch === site.epoch && !entry.stale && samePlace(entry.index, entry.place, index, count)) {
       this.reuse(site, entry);
-      entry.output ??= (entry.chunk as Chunk).output.slice(entry.start, entry.end);
+      entry.output ??= (entry.chunk as Run).output.slice(entry.start, entry.end);
       return { output: entry.output, entry };
     }
     const position = new Position(index, count);
@@ -339,16 +325,21 @@ export class RenderMemo implements ReadTracker {
     return { output, entry };
   }
 
-  /** reuse() for a run, without a call per entry at the top level (a 100,000-item loop reuses them all): its `met` marks them used. */
-  private reuseRun(site: LoopSite, chunk: Chunk): void {
-    chunk.met = this.generation;
+  /** reuse() for a piece, without a call per entry at the top level (a 100,000-item loop reuses them all): its `met` marks them used. */
+  private reusePiece(site: LoopSite, piece: Run): void {
+    piece.met = this.generation;
     this.stats.runs++;
     if (this.frames.length > 1) {
-      for (const entry of chunk.entries) this.reuse(site, entry);
+      this.reuseEntries(site, piece);
       return;
     }
-    site.used += chunk.entries.length;
-    this.stats.reused += chunk.entries.length;
+    site.used += piece.held;
+    this.stats.reused += piece.held;
+  }
+
+  private reuseEntries(site: LoopSite, piece: Run): void {
+    if (piece.children === undefined) for (const entry of piece.entries) this.reuse(site, entry);
+    else for (const child of piece.children) this.reuseEntries(site, child);
   }
 
   private reuse(site: LoopSite, entry: Entry): void {
@@ -427,7 +418,7 @@ export class RenderMemo implements ReadTracker {
       }
       // Entries of items no longer listed stay, still registered (a change still makes them stale), until
       // they are many: dropping them at every render would scan every entry of a 100,000-item loop.
-      if (site.size - site.used <= Math.max(CHUNK, site.used >> 3)) continue;
+      if (site.size - site.used <= Math.max(RUN, site.used >> 3)) continue;
       for (const map of site.maps()) {
         for (const [item, entry] of map) {
           if (!this.seenNow(entry)) {
@@ -451,7 +442,7 @@ export class RenderMemo implements ReadTracker {
   private markStale(kind: Dep, path: string): void {
     for (const entry of this.readers.take(kind, path)) {
       entry.stale = true;
-      if (entry.chunk !== undefined) entry.chunk.spoiled = true;
+      spoil(entry.chunk);
     }
   }
 
@@ -462,9 +453,9 @@ export class RenderMemo implements ReadTracker {
     for (const site of entry.scope.sites.values()) for (const map of site.maps()) for (const inner of map.values()) this.unregister(inner, true);
   }
 
-  /** The iterations it remembers, nested ones included, and the paths their reads register: for tests of what it keeps. */
-  held(): { entries: number; paths: number } {
-    return { entries: entriesIn(this.root), paths: this.readers.size };
+  /** The iterations it remembers, nested ones included, the paths their reads register and the runs that hold their text: for tests of what it keeps. */
+  held(): { entries: number; paths: number; runs: number } {
+    return { entries: entriesIn(this.root), paths: this.readers.size, runs: runsIn(this.root) };
   }
 
   private forget(): void {
@@ -476,6 +467,15 @@ export class RenderMemo implements ReadTracker {
 function entriesIn(scope: Scope): number {
   let count = 0;
   for (const site of scope.sites.values()) for (const map of site.maps()) for (const entry of map.values()) count += 1 + (entry.scope === undefined ? 0 : entriesIn(entry.scope));
+  return count;
+}
+
+function runsIn(scope: Scope): number {
+  let count = 0;
+  for (const site of scope.sites.values()) {
+    count += runsBelow(site.pieces);
+    for (const map of site.maps()) for (const entry of map.values()) if (entry.scope !== undefined) count += runsIn(entry.scope);
+  }
   return count;
 }
 
@@ -496,12 +496,4 @@ function isJsonData(value: unknown, depth: number): boolean {
   const proto = Object.getPrototypeOf(value) as unknown;
   if (proto !== Object.prototype && proto !== null) return false;
   return Object.values(value).every((v) => isJsonData(v, depth + 1));
-}
-
-/**
- * V8 keeps a `+`-built string as a rope, and flattening a rope leaves the ropes inside it: a run's output is
- * flattened once (reading a character does it), not walked again by every later render's conversion to bytes.
- */
-function flatten(output: string): void {
-  output.charCodeAt(0);
 }
