@@ -1,8 +1,9 @@
 // What a `perch watch` at rest costs (docs/deploy.md, "Memory"): V8's young generation stays at its
 // initial size through a listing that would grow it to its maximum, an idle daemon's event loop
 // wakes about once a second (the event-loop delay histogram), not every 10 ms, and the garbage of
-// a burst of changes is collected once the daemon goes quiet, not in a series of collections later.
-import { readFile } from "node:fs/promises";
+// a burst of changes is collected once the daemon goes quiet, not in a series of collections later,
+// and a burst of full renders is collected while it runs, not once the heap has grown fourfold.
+import { readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
 import { afterEach, expect, it } from "vitest";
 import { makeConfdir, resourceToml, type TestConfdir } from "../helpers/confdir.js";
@@ -23,6 +24,14 @@ const MEMORY_REDUCER_WINDOW_MS = 12_000;
 /** Unchecked, V8's memory reducer runs up to three full collections in a row. */
 const MEMORY_REDUCER_COLLECTIONS_LIMIT = 1;
 const BURST = 5;
+/** Changes that each render every key again: a few MB of garbage apiece, enough to reach V8's next full collection. */
+const FULL_RENDER_BURST = 20;
+/**
+ * How far above the RSS at rest a burst of full renders may take the resident peak: under 50 MB with
+ * the old generation growing by a fixed 25% after a collection (src/cli/v8-flags.ts), over 150 MB
+ * with V8's own factor.
+ */
+const FULL_RENDER_BURST_PEAK_MB = 80;
 
 let c: TestConfdir | undefined;
 let w: WatchProcess | undefined;
@@ -34,10 +43,10 @@ afterEach(async () => {
   c = undefined;
 });
 
-async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string; keys: Record<string, string> }> {
+async function startOverManyKeys(template = 'first {{getv "/hosts/h-0/k0"}}\n'): Promise<{ w: WatchProcess; dest: string; keys: Record<string, string> }> {
   c = await makeConfdir();
   const dest = path.join(c.out, "app.cfg");
-  await c.writeTemplate("app.hbs", 'first {{getv "/hosts/h-0/k0"}}\n');
+  await c.writeTemplate("app.hbs", template);
   await c.writeResource("app", resourceToml("app.hbs", dest, ["/hosts"]));
   const keys: Record<string, string> = {};
   for (let h = 0; h < HOSTS; h++) {
@@ -45,7 +54,7 @@ async function startOverManyKeys(): Promise<{ w: WatchProcess; dest: string; key
   }
   await c.writeKeys(keys);
   w = await startWatch(["--confdir", c.dir, "--backend", "file", "--keys", c.keysFile]);
-  await w.waitForFile(dest, (content) => content.startsWith("first "));
+  await w.waitForFile(dest, (content) => content.startsWith(template.slice(0, 6)));
   return { w, dest, keys };
 }
 
@@ -67,6 +76,13 @@ async function gcCount(port: number, kind: string): Promise<number> {
   if (!text.includes("# TYPE nodejs_gc_duration_seconds histogram")) throw new Error(`no GC histogram in /metrics:\n${text}`);
   const line = text.split("\n").find((l) => l.startsWith(`nodejs_gc_duration_seconds_count{kind="${kind}"}`));
   return line === undefined ? 0 : Number(line.split(" ").at(-1));
+}
+
+/** VmRSS and VmHWM of `pid`, MB. */
+async function residentMB(pid: number): Promise<{ rss: number; hwm: number }> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8");
+  const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, "m").exec(status)?.[1]) / 1024;
+  return { rss: field("VmRSS"), hwm: field("VmHWM") };
 }
 
 /** The main thread's voluntary context switches: each is the event loop going to sleep until woken. */
@@ -110,4 +126,24 @@ it("after a burst of changes perch watch collects its garbage once it goes quiet
   expect(quiet - afterBurst).toBeGreaterThanOrEqual(1);
   await new Promise((resolve) => setTimeout(resolve, MEMORY_REDUCER_WINDOW_MS));
   expect((await majorCollections()) - quiet).toBeLessThanOrEqual(MEMORY_REDUCER_COLLECTIONS_LIMIT);
+});
+
+it("a burst of changes that each render every key takes perch watch's resident peak only a little above its RSS at rest", async () => {
+  const { w, dest, keys } = await startOverManyKeys('first {{#each (gets "/hosts/*/*")}}{{key}}={{value}}\n{{/each}}');
+  const pid = w.proc.pid;
+  if (pid === undefined) throw new Error("perch watch has no pid");
+  await waitFor("the first pass", () => w.events.find((e) => e.event === "pass"));
+  // At rest: the listing's and the first pass's garbage collected.
+  await new Promise((resolve) => setTimeout(resolve, QUIET_COLLECTION_WITHIN_MS));
+  const atRest = await residentMB(pid);
+  // Linux's "reset the peak resident size" (proc(5), clear_refs): VmHWM from here on is the burst's.
+  await writeFile(`/proc/${pid}/clear_refs`, "5");
+  for (let i = 0; i < FULL_RENDER_BURST; i++) {
+    keys["/hosts/h-0/k0"] = `burst-${i}`;
+    await c?.writeKeys(keys);
+    await w.waitForFile(dest, (content) => content.includes(`/hosts/h-0/k0=burst-${i}\n`));
+  }
+  const afterBurst = await residentMB(pid);
+  expect(afterBurst.hwm).toBeGreaterThan(0);
+  expect(afterBurst.hwm - atRest.rss).toBeLessThanOrEqual(FULL_RENDER_BURST_PEAK_MB);
 });

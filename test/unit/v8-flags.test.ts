@@ -5,6 +5,7 @@ describe("the daemon's V8 flags", () => {
   it("set --optimize-for-size and take it back, as the quiet-time collection does, so the code cache fits", () => {
     const flags = daemonV8Flags([]);
     expect(flags).toContain("--semi-space-growth-factor=1");
+    expect(flags).toContain("--heap-growing-percent=25");
     expect(flags.slice(-2)).toEqual(["--optimize-for-size", "--no-optimize-for-size"]);
   });
 

@@ -127,16 +127,17 @@ export function printf(format: string, args: unknown[], scope: RenderScope): str
   const parsed = parsedFormat(format);
   if (!parsed.ok) throw new PerchError(parsed.error.message);
   const { literals, directives } = parsed.format;
-  let out = literals[0] as string;
+  // Joined, not concatenated: `+=` gives a tree of cons strings, which a kept output would hold for the daemon's life.
+  const parts: string[] = [literals[0] as string];
   for (let i = 0; i < directives.length; i++) {
     const directive = directives[i] as PrintfDirective;
     if (i + 1 >= args.length) throw new PerchError(`printf: missing argument for %${directive.verb}`);
-    out += formatValue(directive, args[i + 1], scope) + (literals[i + 1] as string);
+    parts.push(formatValue(directive, args[i + 1], scope), literals[i + 1] as string);
   }
   if (directives.length + 1 < args.length) {
     throw new PerchError(`printf: too many arguments (the format uses ${directives.length}, got ${args.length - 1})`);
   }
-  return out;
+  return parts.join("");
 }
 
 export const printfHelper: HelperSpec = {
