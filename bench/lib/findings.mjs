@@ -165,6 +165,11 @@ difference in the cold or the warm render. A warm render of the 1,000-peer \`bir
 cold one is 55–75 ms — the difference is V8 warming up (the interpreter, feedback, lazy compilation), which Node 20 offers no
 way to carry from one process to the next beyond the bytecode the launcher already caches.
 
+The example's row in this run (103.3 ms) came when Node's own start measured 34.7 ms (28.6 ms in the run before). Measured
+apart, alternating the build of 7c48022 with this one (2 × 15 runs, spawn to exit, no \`NODE_EXTRA_CA_CERTS\`): 82.3 / 80.8 ms
+against 87.7 / 84.9 ms; the pass itself is the same (14–15 ms from the first log line in both), and the 3 ms are before the
+first log line (Node, loading the bundle from its code cache, conf.d, the templates): not found which part.
+
 Tried for issue 21 (the targets now without \`NODE_EXTRA_CA_CERTS\`), not kept; alternating runs of scratch builds against a
 bench-built etcd, each variant with its own cache directory, on a host other benches were loading (load 2–4.5, so the figures
 are medians of 10–30 rounds and differences under ~15 ms are noise):
@@ -242,15 +247,33 @@ which otherwise ran up to three collections seconds after activity (the idle CPU
 (\`--memory-reducer-single-gc\`). The daemon's flags are set by the launcher before it compiles perch
 (\`src/cli/v8-flags.ts\`), so a daemon starts from its own code cache.
 
+Then perch's own data. The render memos held 16.3 MB at 5,000 nodes (a heap snapshot after the first
+pass and 80 changes; bird + bird6): a \`Set\` per path read (30,013 of them, 6.3 MB, nearly all with one reader), a new
+\`"<kind><path>"\` string per read, each iteration's text kept twice (by its entry and by its run) and a \`Position\` object per
+entry. Now a path's single reader is kept as itself, reads are (kind, path) pairs that keep the caller's string, an entry keeps
+offsets into its run's text, and its position is a few bits (\`src/template/memo-reads.ts\`, \`memo.ts\`): 6.8 MB at 5,000
+nodes, 1.6 MB (from 3.5) at 1,000. The peak was set by a burst of changes, not by the listing: each change's render garbage is
+promoted, and after a full collection V8 let the old generation grow by a factor it picks (up to 4×) before collecting again,
+so RSS climbed ~2 MB a change (sampled every 25 ms at 5,000 nodes). \`perch watch\` now sets \`--heap-growing-percent=25\`:
+in interleaved quick runs the 5,000-node VmHWM went from 125–129 to ~112 MB and the 100,000-key VmHWM from ~163 to ~127 MB,
+with a change's pass unchanged within noise (\`test/integration/daemon-footprint.test.ts\` holds a burst's peak within 80 MB of
+the RSS at rest over 50,000 keys; without the flag it rose by 166–173 MB). \`printf\` returns one flat string, not a tree of
+cons strings that a memo would keep for the daemon's life.
+
 What remains, by the tables above:
 - **The floor**: the footprint table's floor row is a Node process with etcd3 loaded, a client made and one watch open, nothing
   of perch's, measured in the same run; perch's share is the steady RSS minus it. The floor alone is above the 1,000-node
   target. A bare \`node\` is most of it (the binary's file-backed pages), the etcd client (etcd3, grpc-js, protobufjs parsing
-  etcd's \`.proto\` files) the rest. etcd3 is a dependency the project was given; the daemon could stream \`Watch\` over
-  \`node:http2\` with the codec the one-shot listing uses (\`src/store/etcd/messages.ts\`) and drop it, which is a new
-  watch client (reconnects, failover, auth, compaction, progress) and a decision outside this bench.
-- **The memos' rendered text**: a memo entry keeps its own output and the joined run of iterations keeps the same text
-  again; entries could keep offsets into the run's text instead (about one copy of each loop's output).
+  etcd's \`.proto\` files) the rest: measured at rest beside a process that opens one \`Watch\` stream over \`node:http2\` with
+  nothing else loaded, 58–61 MB against 45–46 MB (two runs each, 13 s after start). The daemon could stream \`Watch\` over
+  \`node:http2\` with the codec the one-shot listing uses (\`src/store/etcd/messages.ts\`) and drop etcd3, a dependency the
+  project was given: a new watch client (reconnects, failover, auth and token renewal, compaction, progress, keepalive, the
+  error explanations) and a decision outside this bench. Even then, Node and perch's modules come to ~58 MB before any data.
+- **V8's committed pages after a burst**: the quiet-time collection frees the objects, but at 5,000 nodes it gave back little
+  of the committed heap in one trace (RSS 120 → 118 MB); V8's memory reducer, ~8 s after a full collection, gave back ~12 MB
+  more (\`Mark-Compact (reduce)\` in \`--trace-gc\`), and its compaction itself raised VmHWM by ~8 MB for that moment
+  (evacuated objects are copied before their pages are freed). \`--gc-memory-reducer-start-delay-ms\` does not move the
+  reducer in this V8, and \`--compact-on-every-full-gc\` raised the peak to 161 MB.
 - **\`--optimize-for-size\` for the whole process** lowers the steady RSS further (a few MB at 1,000 nodes, more at 5,000)
   but makes every full render 15–20 % slower; docs/deploy.md offers it as a choice, it is not set.
 - **Code**: bytecode and optimized code are a third of the heap snapshot. \`--no-opt\` and \`--lite-mode\` give back
@@ -276,14 +299,17 @@ once plus one prefix-relative copy per distinct view (resources that select the 
 `,
   },
   {
-    title: "Generic templates: perch's render is a millisecond or two; the tail is etcd and the disk, and what grows with N is the memo's loop",
+    title: "Generic templates: perch's render is a millisecond or two; the tail is etcd and the disk, and what grows with N is the patched answer's copy",
     targets: ["generic-10000-value-p50", "generic-10000-value-p99", "generic-10000-added-p50", "generic-10000-added-p99", "generic-render-growth"],
     profiles: [],
     text: `
 Each change of the gets + json loop re-renders one iteration (\`src/template/memo.ts\`; the run's render column is the daemon's own
-figure). The loop's iterations are kept in runs of about √N; a patched \`gets\` answer, and a patched \`ls\`/\`lsdir\` listing
-(\`src/mirror/listings.ts\`: a key that comes or goes puts at most one name in or out), records the one edit that made it
-(\`src/mirror/list-edits.ts\`), so the loop finds the runs the edit left alone by arithmetic and reuses each whole.
+figure). A loop's last output is kept as a tree (\`src/template/memo-runs.ts\`): runs of up to 32 iterations, each one flat string,
+under blocks of up to 16 runs or blocks whose text joins their children's as a rope. A patched \`gets\` answer, and a patched
+\`ls\`/\`lsdir\` listing (\`src/mirror/listings.ts\`: a key that comes or goes puts at most one name in or out), records the one edit
+that made it (\`src/mirror/list-edits.ts\`), so a change opens only the pieces on its path, found by arithmetic, and reuses every
+other piece whole: pieces and iterations looked at per change are 43–52 at 1,000 keys, 60–62 at 10,000 and 75–77 at 100,000
+(\`test/unit/memo-runs.test.ts\` asserts the bound), where runs of √N alone were 267, 534 and 1,349.
 
 The tail at 10,000 keys, by the table of slowest changes: a slow change waited on the disk (the stage file's fsync, on the disk
 etcd fsyncs to), on etcd (the daemon told late: etcd's commit and the watch event's delivery), on the bench (it noticed the rename
@@ -293,14 +319,11 @@ its helper threads to get a core (with \`--no-parallel-scavenge\` for the daemon
 pauses' p99 per change halves, but put → file's p99 moves within the noise of the rest). The daemon's own pass around render and write is a millisecond. Perch's own share (put → file
 minus the put's round trip) is printed beside each row: its p99 is mostly the stage fsync, which atomic installs keep.
 
-What still grows with N per change is the memo's loop: it looks up about √N runs, visits the √N iterations of the run the
-change touched, and joins √N run strings (\`memo.stats\`: 31 runs and 32 iterations at 1,000 keys, 315 and 317 at 100,000), so
-the render grows as √N; a ratio of 2× would need runs of runs. The patched answer is a new array (answers are never changed once
-handed out, so a list bound with \`#let\` is never changed under a memoized iteration), but copying N references is a small part
-of a render; its garbage shows in the tail at 100,000 keys. A chunked answer behind an Array-like Proxy removed the copy (commit
-d85165a, reverted): it took the tail's collections away but little off the median, at the cost of every read through the proxy,
-which a loop re-rendering many iterations pays N times. The write grows with the file. A \`getvs\` loop that prints \`@index\` renumbers every iteration after the place a changed value moves to
-(by design: each of them prints a new number).
+What still grows with N per change is the patched answer: a new array of N references (answers are never changed once handed
+out, so a list bound with \`#let\` is never changed under a memoized iteration), and its garbage. A chunked answer behind an
+Array-like Proxy removed the copy (commit d85165a, reverted): it took the tail's collections away but little off the median, at
+the cost of every read through the proxy (110–180 ns against ~4), which a loop re-rendering many iterations pays N times. The write grows with the file. A \`getvs\` loop that prints
+\`@index\` renumbers every iteration after the place a changed value moves to (by design: each of them prints a new number).
 `,
   },
 ];
