@@ -6,7 +6,7 @@
 import { compareBytes, lowerBound } from "./sorted.js";
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { ancestors, dirOf } from "./versions.js";
-import { Edited } from "./list-edits.js";
+import { Edited, PATCH_LIMIT } from "./list-edits.js";
 
 /** memkv's KVPair as templates see it; `Key`/`Value` keep confd templates' spelling working. */
 export interface KVPair {
@@ -28,8 +28,6 @@ export interface GlobSource {
 
 /** Patterns kept; a template building one per host keeps the hosts it rendered last. */
 const MAX_PATTERNS = 4096;
-/** Above this many changed keys, one scan beats patching. */
-const PATCH_LIMIT = 64;
 
 interface Result {
   re: RegExp;

@@ -1,7 +1,14 @@
 /**
- * Lists made from another by one splice (a glob result patched for one changed key): a loop that went over the old
- * list finds its unchanged runs in the new one by arithmetic, without comparing their items.
+ * Kept answers (glob results, listings) patched into new lists, and the one splice that made a list from another (an
+ * answer patched for one changed key): a loop that went over the old list finds its unchanged runs in the new one by
+ * arithmetic, without comparing their items.
  */
+
+/**
+ * Keys come or gone under a kept answer (a glob result, a listing) above which making it again beats patching it; past
+ * it the answer stops collecting them, so one that no render asks for again holds no more.
+ */
+export const PATCH_LIMIT = 64;
 
 /** `removed` items at `at` in `from` replaced by `inserted` items. */
 export interface ListEdit {

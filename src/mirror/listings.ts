@@ -3,7 +3,7 @@
  * one name in or out of its listing when it is next asked for (a binary search or two), instead of listing the
  * directory again; the new listing records that edit (list-edits.ts), as a patched `gets` answer does.
  */
-import { Edited } from "./list-edits.js";
+import { Edited, PATCH_LIMIT } from "./list-edits.js";
 import { compareBytes, lowerBound } from "./sorted.js";
 import { ancestors } from "./versions.js";
 
@@ -14,9 +14,6 @@ export interface ListingSource {
   /** Whether some key starts with `prefix`. */
   hasKeyBelow(prefix: string): boolean;
 }
-
-/** Above this many keys come or gone below a listed directory, listing it again beats patching. */
-const PATCH_LIMIT = 64;
 
 /** What a listing holds: the children of `base`, only those with keys beneath (`dirsOnly`), and base's own name (`isKey`). */
 export interface ListingKind {
