@@ -291,12 +291,16 @@ function memberArgs(name: string, dataDir: string, ports: Ports, scheme: string,
   ];
 }
 
-export async function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+export function startEtcd(opts: StartEtcdOptions = {}): Promise<EtcdServer> {
+  return retryingPortRaces(() => startEtcdOnce(opts));
+}
+
+/** Free ports are found by binding and releasing them, so another process can win the race: start again on new ones. */
+async function retryingPortRaces<T>(start: () => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startEtcdOnce(opts);
+      return await start();
     } catch (err) {
-      // Free ports are found by binding and releasing them, so another process can win the race.
       if (!(err instanceof PortRaceError) || attempt === 3) throw err instanceof PortRaceError ? err.cause : err;
     }
   }
@@ -395,7 +399,11 @@ async function enableAuth(client: Etcd3, user: string, password: string): Promis
 // ---------------------------------------------------------------------------------------------
 // A three-member cluster
 
-export async function startEtcdCluster(n: 3 = 3): Promise<EtcdCluster> {
+export function startEtcdCluster(n: 3 = 3): Promise<EtcdCluster> {
+  return retryingPortRaces(() => startEtcdClusterOnce(n));
+}
+
+async function startEtcdClusterOnce(n: number): Promise<EtcdCluster> {
   const names = Array.from({ length: n }, (_, i) => `perch-m${i}`);
   const ports: Ports[] = [];
   for (let i = 0; i < n; i++) ports.push(await freePorts());
@@ -416,7 +424,7 @@ export async function startEtcdCluster(n: 3 = 3): Promise<EtcdCluster> {
     await Promise.all(procs.map((p) => p.start()));
   } catch (err) {
     await stopAll();
-    throw err;
+    throw procs.some((p) => p.addressInUse) ? new PortRaceError("port race", { cause: err }) : err;
   }
   const endpoints = ports.map((p) => `http://127.0.0.1:${p.client}`);
   let client: Etcd3 | undefined;
