@@ -166,9 +166,9 @@ cold one is 55–75 ms — the difference is V8 warming up (the interpreter, fee
 way to carry from one process to the next beyond the bytecode the launcher already caches.
 
 The example's row in this run (103.3 ms) came when Node's own start measured 34.7 ms (28.6 ms in the run before). Measured
-apart, alternating the build of 7c48022 with this one (2 × 15 runs, spawn to exit, no \`NODE_EXTRA_CA_CERTS\`): 82.3 / 80.8 ms
-against 87.7 / 84.9 ms; the pass itself is the same (14–15 ms from the first log line in both), and the 3 ms are before the
-first log line (Node, loading the bundle from its code cache, conf.d, the templates): not found which part.
+apart on a quiet machine, alternating the build of 7c48022 with this one (2 × 20 runs, spawn to exit, no
+\`NODE_EXTRA_CA_CERTS\`): 79.2 / 78.0 ms against 78.5 / 79.6 ms, no difference. Alternating more than four builds makes
+each start compile afresh (the launcher keeps four code caches): ~110 ms for every build.
 
 Tried for issue 21 (the targets now without \`NODE_EXTRA_CA_CERTS\`), not kept; alternating runs of scratch builds against a
 bench-built etcd, each variant with its own cache directory, on a host other benches were loading (load 2–4.5, so the figures
