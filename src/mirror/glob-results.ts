@@ -3,7 +3,7 @@
  * key, so a render over 100,000 keys neither scans them nor makes new pairs; an unchanged key keeps its pair
  * (the same frozen object), which is how the render memo knows the iteration over it.
  */
-import { compareBytes, lowerBound } from "./sorted.js";
+import { compareBytes, itself, lowerBound } from "./sorted.js";
 import { globToRegExp, literalPrefix } from "./glob.js";
 import { ancestors, dirOf } from "./versions.js";
 import { Edited, PATCH_LIMIT } from "./list-edits.js";
@@ -125,8 +125,8 @@ export class GlobResults {
       const old = pairs.list[i]?.key === key ? pairs.list[i] : undefined;
       const now = this.source.valueOf(key);
       if (old?.value === now) continue;
-      if (values !== undefined && old !== undefined) values.splice(lowerBound(values.list, old.value, (v) => v), 1);
-      if (values !== undefined && now !== undefined) values.splice(lowerBound(values.list, now, (v) => v), 0, now);
+      if (values !== undefined && old !== undefined) values.splice(lowerBound(values.list, old.value, itself), 1);
+      if (values !== undefined && now !== undefined) values.splice(lowerBound(values.list, now, itself), 0, now);
       if (result.keys !== undefined && old !== undefined) removeKey(result.keys, old.value, key);
       if (result.keys !== undefined && now !== undefined) addKey(result.keys, now, key);
       if (now === undefined) pairs.splice(i, 1);
@@ -153,7 +153,7 @@ export class GlobResults {
 function addKey(keys: Map<string, string[]>, value: string, key: string): void {
   const list = keys.get(value);
   if (list === undefined) keys.set(value, [key]);
-  else list.splice(lowerBound(list, key, (k) => k), 0, key);
+  else list.splice(lowerBound(list, key, itself), 0, key);
 }
 
 function removeKey(keys: Map<string, string[]>, value: string, key: string): void {

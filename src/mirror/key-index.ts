@@ -5,7 +5,7 @@
 import { literalPrefix } from "./glob.js";
 import { GlobResults, type KVPair } from "./glob-results.js";
 import { listChildren, Listings, type ListingKind } from "./listings.js";
-import { compareBytes, lowerBound } from "./sorted.js";
+import { compareBytes, itself, lowerBound } from "./sorted.js";
 import { Dep, dirOf, Versions, type ReadTracker } from "./versions.js";
 
 export { compareBytes } from "./sorted.js";
@@ -98,7 +98,7 @@ export class KeyIndex {
   keysWithPrefix(prefix: string): readonly string[] {
     const keys = this.keys();
     if (prefix === "") return keys;
-    const start = lowerBound(keys, prefix, same);
+    const start = lowerBound(keys, prefix, itself);
     let end = start;
     while (end < keys.length && (keys[end] as string).startsWith(prefix)) end++;
     return keys.slice(start, end);
@@ -149,7 +149,7 @@ export class KeyIndex {
 
   private hasKeyBelow(prefix: string): boolean {
     const keys = this.keys();
-    return keys[lowerBound(keys, prefix, same)]?.startsWith(prefix) ?? false;
+    return keys[lowerBound(keys, prefix, itself)]?.startsWith(prefix) ?? false;
   }
 
   private read(kind: Dep, path: string): void {
@@ -163,19 +163,16 @@ export class KeyIndex {
       this.sorted = [...this.values.keys()].sort(compareBytes);
     } else {
       for (const key of this.pendingDelete) {
-        const i = lowerBound(this.sorted, key, same);
+        const i = lowerBound(this.sorted, key, itself);
         if (this.sorted[i] === key) this.sorted.splice(i, 1);
       }
-      for (const key of this.pendingAdd) this.sorted.splice(lowerBound(this.sorted, key, same), 0, key);
+      for (const key of this.pendingAdd) this.sorted.splice(lowerBound(this.sorted, key, itself), 0, key);
     }
     this.pendingAdd.clear();
     this.pendingDelete.clear();
   }
 }
 
-function same(key: string): string {
-  return key;
-}
 
 function trimTrailingSlash(p: string): string {
   let end = p.length;

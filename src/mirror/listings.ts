@@ -4,7 +4,7 @@
  * directory again; the new listing records that edit (list-edits.ts), as a patched `gets` answer does.
  */
 import { Edited, PATCH_LIMIT } from "./list-edits.js";
-import { compareBytes, lowerBound } from "./sorted.js";
+import { compareBytes, itself, lowerBound } from "./sorted.js";
 import { ancestors } from "./versions.js";
 
 /** What listings are made from: the index's sorted keys. */
@@ -77,7 +77,7 @@ export class Listings {
       if (!key.startsWith(prefix)) continue;
       const slash = key.indexOf("/", prefix.length);
       const name = key.slice(prefix.length, slash < 0 ? undefined : slash);
-      const i = lowerBound(names.list, name, same);
+      const i = lowerBound(names.list, name, itself);
       const listed = names.list[i] === name;
       if (listed === this.lists(listing, prefix, name)) continue;
       if (listed) names.splice(i, 1);
@@ -124,6 +124,3 @@ function baseName(p: string): string {
   return i < 0 ? p : p.slice(i + 1);
 }
 
-function same(name: string): string {
-  return name;
-}

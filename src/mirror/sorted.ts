@@ -7,6 +7,11 @@ export function compareBytes(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
+/** lowerBound's `by` for an array of the strings themselves. */
+export function itself(text: string): string {
+  return text;
+}
+
 /** The first index whose element's `by` is not below `target`. */
 export function lowerBound<T>(sorted: readonly T[], target: string, by: (item: T) => string): number {
   let lo = 0;
