@@ -49,7 +49,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       if (i === 0 && result.check) report.check = result.check;
       if (i === 0 && result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
       if (written.error) report.error = written.error;
-      if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.toString("utf8") ?? null, rendered.content);
+      if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.text() ?? null, rendered.content);
       const fields = {
         event: "write",
         outcome: written.action,

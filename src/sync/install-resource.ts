@@ -38,7 +38,7 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (result.check) report.check = result.check;
   if (result.error) report.error = result.error;
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
-  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.toString("utf8") ?? null, content);
+  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.text() ?? null, content);
 
   const fields = {
     event: "write",

@@ -6,18 +6,16 @@
 import { lstatSync, type BigIntStats, type Stats } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import path from "node:path";
-import type { NewContent } from "./content.js";
+import { FileContent } from "./content.js";
 import { stillInstalled } from "./installed.js";
 import { hasOwnership, type FileAttributes, type Ownership } from "./ownership.js";
 import { describeErrno, errnoCode } from "./step.js";
 
 export interface Destination {
-  /** What reading the destination returns: the old side of a diff. */
-  content: Buffer | null;
+  /** What reading the destination returns, the old side of a diff: the text this process installed there, or the bytes read. */
+  content: FileContent | null;
   /** The regular file at the destination; null when there is none (missing, or a symlink). */
   file: FileAttributes | null;
-  /** The text this process installed there, when it is still what is there and was given as text. */
-  installedText?: string;
 }
 
 /** What the destination is, or why it cannot be written (it is not a regular file). */
@@ -55,13 +53,13 @@ async function look(dest: string): Promise<Destination | string> {
   }
   if (st.isSymbolicLink()) {
     const target = await stat(dest).catch(() => null);
-    return { content: target?.isFile() ? await readFile(dest) : null, file: null };
+    return { content: target?.isFile() ? new FileContent(await readFile(dest)) : null, file: null };
   }
   if (!st.isFile()) return `it is ${fileKind(st)}, not a regular file`;
   const file = { mode: Number(st.mode) & 0o7777, uid: Number(st.uid), gid: Number(st.gid) };
   const last = stillInstalled(dest, st);
-  if (last !== undefined) return { content: last.bytes, file, installedText: last.text };
-  return { content: await readFile(dest), file };
+  if (last !== undefined) return { content: new FileContent(last), file };
+  return { content: new FileContent(await readFile(dest)), file };
 }
 
 /** The look's outcome for a write: what is there, or why nothing can be written. */
@@ -82,11 +80,9 @@ export async function settleLook(look: DestinationLook, dest: string): Promise<D
 }
 
 /** The destination already is what the write would make: same bytes, mode and owner. */
-export function upToDate(found: Destination, content: NewContent, want: Ownership): boolean {
+export function upToDate(found: Destination, content: FileContent, want: Ownership): boolean {
   if (found.file === null || found.content === null) return false;
-  // A daemon compares the text with the text it installed: no encoding first.
-  const same = content.text !== undefined && found.installedText !== undefined ? found.installedText === content.text : Buffer.compare(found.content, content.bytes()) === 0;
-  return same && hasOwnership(found.file, want);
+  return found.content.sameAs(content) && hasOwnership(found.file, want);
 }
 
 function fileKind(st: Stats | BigIntStats): string {

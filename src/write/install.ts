@@ -1,7 +1,7 @@
 /** The stage file put in the destination's place: a rename, or an in-place write where none is possible. */
 import { close, constants, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
 import path from "node:path";
-import type { NewContent } from "./content.js";
+import type { FileContent } from "./content.js";
 import { fillSyncAndClose } from "./fill.js";
 import { closeQuietly, syncDirectory } from "./fsync.js";
 import { recordInstalled } from "./installed.js";
@@ -12,7 +12,7 @@ import { describeErrno, errnoCode, failedStep, InPlaceError, step } from "./step
  * Renames the stage file over `dest`. True when the rename was refused (EBUSY: a bind-mounted file;
  * EXDEV) and the bytes went into the file in place: not atomic, but the only way; the stage file stays.
  */
-export async function install(stage: string, dest: string, content: NewContent, want: Ownership): Promise<boolean> {
+export async function install(stage: string, dest: string, content: FileContent, want: Ownership): Promise<boolean> {
   const old = holdOldFile(dest);
   try {
     renameSync(stage, dest);
@@ -21,11 +21,11 @@ export async function install(stage: string, dest: string, content: NewContent, 
     const code = errnoCode(err);
     if (code !== "EBUSY" && code !== "EXDEV") failedStep("renaming the stage file over it", err);
     await writeInPlace(dest, code, content.bytes(), want);
-    recordInstalled(dest, content.bytes(), content.text);
+    recordInstalled(dest, content);
     return true;
   }
   if (old !== undefined) close(old, () => undefined);
-  recordInstalled(dest, content.bytes(), content.text);
+  recordInstalled(dest, content);
   await syncDirectory(path.dirname(dest));
   return false;
 }
@@ -51,7 +51,7 @@ function holdOldFile(dest: string): number | undefined {
  * the overwrite leaves the old content (cut back to its length); one during it writes the old bytes
  * back. The error says which state the file is in.
  */
-async function writeInPlace(dest: string, code: string, bytes: Buffer, want: Ownership): Promise<void> {
+async function writeInPlace(dest: string, code: string, bytes: Uint8Array, want: Ownership): Promise<void> {
   // O_NOFOLLOW: never write through a symlink (see destination.ts). No O_TRUNC: the old bytes stay.
   const flags = constants.O_RDWR | constants.O_NOFOLLOW;
   const fd = step(`opening it for an in-place write after ${code}`, () => openSync(dest, flags));

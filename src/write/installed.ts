@@ -1,13 +1,13 @@
 /**
  * The install cache: what this process last installed at each destination, and the file's identity
- * then. While lstat shows that identity, those bytes are its content, and no read of megabytes is needed.
+ * then. While lstat shows that identity, that content is the file's, and no read of megabytes is
+ * needed. It is kept in the one form it was given in: text stays text, never encoded a second time.
  */
 import { lstatSync, type BigIntStats } from "node:fs";
+import type { FileContent } from "./content.js";
 
 interface Installed {
-  bytes: Buffer;
-  /** The text the bytes were encoded from, when the content was given as text. */
-  text: string | undefined;
+  content: FileContent["held"];
   identity: string;
 }
 
@@ -18,16 +18,16 @@ function identityOf(st: BigIntStats): string {
   return `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
 }
 
-/** What this process installed at `dest`, when `st` (its lstat) shows it is still there. */
-export function stillInstalled(dest: string, st: BigIntStats): Installed | undefined {
+/** What this process installed at `dest` (text, or bytes when given as bytes), when `st` (its lstat) shows it is still there. */
+export function stillInstalled(dest: string, st: BigIntStats): FileContent["held"] | undefined {
   const last = installed.get(dest);
-  return last !== undefined && last.identity === identityOf(st) ? last : undefined;
+  return last !== undefined && last.identity === identityOf(st) ? last.content : undefined;
 }
 
 /** Remember what was installed at `dest` (best effort: without it, the next write reads the file). */
-export function recordInstalled(dest: string, bytes: Buffer, text: string | undefined): void {
+export function recordInstalled(dest: string, content: FileContent): void {
   try {
-    installed.set(dest, { bytes, text, identity: identityOf(lstatSync(dest, { bigint: true })) });
+    installed.set(dest, { content: content.held, identity: identityOf(lstatSync(dest, { bigint: true })) });
   } catch {
     installed.delete(dest);
   }

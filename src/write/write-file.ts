@@ -8,7 +8,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { CommandResult } from "../command/run-command.js";
 import { runCheck } from "./check.js";
-import { NewContent } from "./content.js";
+import { FileContent } from "./content.js";
 import { lookAtDestination, settleLook, upToDate, type DestinationLook } from "./destination.js";
 import { fillAndClose, fillSyncAndClose } from "./fill.js";
 import { startTimedFsync } from "./fsync.js";
@@ -52,7 +52,7 @@ export interface WriteResult {
   /** Content, mode or owner differ from the destination (false when the failure came first). */
   changed: boolean;
   /** The old content, for diffs; null when the destination did not exist. */
-  previous: Buffer | null;
+  previous: FileContent | null;
   check?: CommandResult;
   error?: string;
   /** Written, but not quite as asked: the existing owner could not be kept (it names the file). */
@@ -71,9 +71,9 @@ export interface WriteResult {
 export async function writeFile(content: string | Uint8Array, dest: string, policy: WritePolicy, overlap: WriteOverlap = {}): Promise<WriteResult> {
   const started = performance.now();
   const finish = (result: Omit<WriteResult, "durationMs">): WriteResult => ({ ...result, durationMs: performance.now() - started });
-  const fail = (changed: boolean, previous: Buffer | null, reason: string): WriteResult =>
+  const fail = (changed: boolean, previous: FileContent | null, reason: string): WriteResult =>
     finish({ action: "failed", changed, previous, error: `cannot write ${dest}: ${reason}` });
-  const next = new NewContent(content);
+  const next = FileContent.given(content);
   const dir = path.dirname(dest);
 
   if (!policy.noop && firstVisit(dest)) await removeStaleStages(dest);
@@ -130,7 +130,7 @@ export async function writeFile(content: string | Uint8Array, dest: string, poli
 }
 
 /** --noop's check: the new content in a temporary directory (never the destination's), checked from the destination's directory. */
-async function checkACopy(next: NewContent, dest: string, want: Ownership, checkCmd: string, timeoutMs: number, onWaiting?: () => void): Promise<CommandResult> {
+async function checkACopy(next: FileContent, dest: string, want: Ownership, checkCmd: string, timeoutMs: number, onWaiting?: () => void): Promise<CommandResult> {
   const dir = await mkdtemp(path.join(tmpdir(), "perch-check-"));
   try {
     const copy = path.join(dir, path.basename(dest));

@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import { describeCommand } from "../command/describe.js";
 import type { CommandResult } from "../command/run-command.js";
 import { runCheck } from "./check.js";
-import { NewContent } from "./content.js";
+import { FileContent } from "./content.js";
 import { lookAtDestination, settleLook, upToDate, type Destination, type DestinationLook } from "./destination.js";
 import { fillAndClose } from "./fill.js";
 import { startTimedFsync } from "./fsync.js";
@@ -56,7 +56,7 @@ export interface GroupResult {
 
 interface Seen {
   found: Destination;
-  next: NewContent | undefined;
+  next: FileContent | undefined;
   want: Ownership;
   changed: boolean;
   warnings: string[];
@@ -90,7 +90,7 @@ export async function writeGroup(members: readonly GroupMember[], policy: GroupP
     const m = members[i] as GroupMember;
     const warnings: string[] = [];
     const want = { ...wantedOwnership(m, found.file), onKeepRefused: (message: string) => warnings.push(`${m.dest}: ${message}`) };
-    const next = m.content === undefined ? undefined : new NewContent(m.content);
+    const next = m.content === undefined ? undefined : new FileContent(m.content);
     return { found, next, want, changed: next !== undefined && !upToDate(found, next, want), warnings };
   });
   const same = (s: Seen) => ({ action: "unchanged" as const, changed: false, previous: s.found.content });
@@ -151,7 +151,8 @@ function stage(dir: string, names: readonly string[], seen: readonly Seen[], fre
       const fd = createStageFile(file, s.want.mode);
       fillAndClose(fd, bytes, s.want);
     } else if (s.found.content !== null) {
-      step("staging an unchanged file of the group", () => writeFileSync(file, s.found.content as Buffer, { mode: 0o600 }));
+      const unchanged = s.found.content;
+      step("staging an unchanged file of the group", () => writeFileSync(file, unchanged.staged(), { mode: 0o600 }));
     }
   });
 }
@@ -178,7 +179,7 @@ async function installInOrder(members: readonly GroupMember[], names: readonly s
   for (const [k, i] of order.entries()) {
     const s = seen[i] as Seen;
     try {
-      const inPlace = await install(path.join(stageDir, names[i] as string), members[i]?.dest as string, s.next as NewContent, s.want);
+      const inPlace = await install(path.join(stageDir, names[i] as string), members[i]?.dest as string, s.next as FileContent, s.want);
       results[i] = { action: "written", changed: true, previous: s.found.content, ...(inPlace && { inPlace }), ...(s.warnings.length > 0 && { warning: s.warnings.join("; ") }) };
     } catch (err) {
       results[i] = { action: "failed", changed: true, previous: s.found.content, error: `cannot write ${members[i]?.dest}: ${describeStepFailure(err)}` };
@@ -196,7 +197,7 @@ async function installInOrder(members: readonly GroupMember[], names: readonly s
   return results;
 }
 
-/** Restores a member installed before its group failed: its previous bytes, or no file where there was none. Says which state it is in. */
+/** Restores a member installed before its group failed: its previous content, or no file where there was none. Says which state it is in. */
 async function putBackPrevious(dest: string, s: Seen, stagePath: string): Promise<string> {
   const previous = s.found.content;
   try {
@@ -205,8 +206,8 @@ async function putBackPrevious(dest: string, s: Seen, stagePath: string): Promis
       return "it was removed again (it did not exist before)";
     }
     const fd = createStageFile(stagePath, s.want.mode);
-    fillAndClose(fd, previous, s.want);
-    await install(stagePath, dest, new NewContent(previous), s.want);
+    fillAndClose(fd, previous.staged(), s.want);
+    await install(stagePath, dest, previous, s.want);
     return "it was put back to its previous content";
   } catch (err) {
     return `it holds the new content: putting back its previous content failed (${describeStepFailure(err)})`;

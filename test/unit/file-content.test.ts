@@ -1,0 +1,55 @@
+import { describe, expect, it, vi } from "vitest";
+import { FileContent } from "../../src/write/content.js";
+
+describe("FileContent.staged", () => {
+  it("encodes text as UTF-8, whatever the characters' widths, growing the buffer it reuses as needed", () => {
+    const texts = ["", "a", "é".repeat(3), "ascii then \u{1F600} and \u20AC\n", "x".repeat(70_000) + "\u{1F600}", "short"];
+    for (const text of texts) {
+      expect(Buffer.from(new FileContent(text).staged())).toEqual(Buffer.from(text, "utf8"));
+    }
+  });
+
+  it("is not cut short when the reused buffer ends inside a character", async () => {
+    // A fresh module: the buffer it reuses is made for the first text, 1,000 bytes.
+    vi.resetModules();
+    const { FileContent: FreshContent } = await import("../../src/write/content.js");
+    new FreshContent("y".repeat(1000)).staged();
+    // Just longer than the buffer made for 1,000 bytes: its last characters need four bytes each.
+    const text = "z".repeat(1240) + "\u{1F600}".repeat(5);
+    expect(Buffer.from(new FreshContent(text).staged()).toString("utf8")).toBe(text);
+  });
+
+  it("gives bytes given as bytes back as they are, and bytes() stays the content's own", () => {
+    const given = FileContent.given(Uint8Array.from([0xff, 0x00, 0x41]));
+    expect(Buffer.from(given.staged())).toEqual(Buffer.from([0xff, 0x00, 0x41]));
+    const text = new FileContent("kept\n");
+    const own = text.bytes();
+    new FileContent("something else entirely\n").staged();
+    expect(Buffer.from(own).toString("utf8")).toBe("kept\n");
+  });
+});
+
+describe("FileContent: one form held, the other made when asked", () => {
+  it("copies bytes a caller gives (the install cache may keep them), and holds text as the same string", () => {
+    const bytes = Uint8Array.from([0x61, 0x0a]);
+    const given = FileContent.given(bytes);
+    bytes[0] = 0x62;
+    expect(given.held).toEqual(Buffer.from("a\n"));
+    expect(FileContent.given("text\n").held).toBe("text\n");
+  });
+
+  it("gives bytes read from disk as text by their UTF-8 decoding, as a diff shows them", () => {
+    expect(new FileContent(Buffer.from("caf\u00e9\n")).text()).toBe("caf\u00e9\n");
+    expect(new FileContent(Buffer.from([0x61, 0xff, 0x0a])).text()).toBe("a\uFFFD\n");
+    expect(Buffer.from(new FileContent("caf\u00e9\n").bytes())).toEqual(Buffer.from([0x63, 0x61, 0x66, 0xc3, 0xa9, 0x0a]));
+  });
+
+  it("compares text with text as text, and anything with bytes byte for byte", () => {
+    expect(new FileContent("a\n").sameAs(new FileContent("a\n"))).toBe(true);
+    expect(new FileContent("a\n").sameAs(new FileContent("b\n"))).toBe(false);
+    expect(new FileContent(Buffer.from("a\n")).sameAs(new FileContent("a\n"))).toBe(true);
+    expect(new FileContent("a\n").sameAs(new FileContent(Buffer.from("a\n")))).toBe(true);
+    // Bytes that are not UTF-8 decode to U+FFFD, yet are not the bytes of the text "\uFFFD".
+    expect(new FileContent(Buffer.from([0xff, 0x0a])).sameAs(new FileContent("\uFFFD\n"))).toBe(false);
+  });
+});
