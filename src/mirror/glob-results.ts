@@ -33,10 +33,10 @@ interface Result {
   re: RegExp;
   prefix: string;
   dir: string;
-  /** Sorted by key; never changed once handed out (a patch makes a new array). Not frozen: V8 copies a frozen array ten times slower. */
-  pairs: readonly KVPair[];
-  /** The values sorted (getvs), made at the first getvs; never changed once handed out. */
-  values: readonly string[] | undefined;
+  /** Sorted by key; a patch changes it in place (list-edits.ts: its version says so), a scan makes a new one. */
+  pairs: KVPair[];
+  /** The values sorted (getvs), made at the first getvs; patched with `pairs`. */
+  values: string[] | undefined;
   /** Keys that changed since `pairs` was made. */
   pending: Set<string>;
   /** value → the keys holding it, sorted (provenance names the last), made when first asked and patched with `pairs`. */
@@ -132,8 +132,8 @@ export class GlobResults {
       if (now === undefined) pairs.splice(i, 1);
       else pairs.splice(i, old === undefined ? 0 : 1, kvPair(key, now));
     }
-    result.pairs = pairs.done();
-    result.values = values?.done();
+    pairs.done();
+    values?.done();
     result.pending.clear();
   }
 

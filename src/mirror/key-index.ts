@@ -139,7 +139,7 @@ export class KeyIndex {
     return this.children(dir, true);
   }
 
-  /** A listing handed out is never changed (a cached one goes to every caller; a patch makes a new one). */
+  /** A cached listing goes to every caller; a patch changes it in place, under a new version (list-edits.ts). */
   private children(dir: string, dirsOnly: boolean): readonly string[] {
     const base = trimTrailingSlash(dir);
     this.read(Dep.Children, base);

@@ -1,7 +1,7 @@
 /**
- * Kept answers (glob results, listings) patched into new lists, and the one splice that made a list from another (an
- * answer patched for one changed key): a loop that went over the old list finds its unchanged runs in the new one by
- * arithmetic, without comparing their items.
+ * Kept answers (glob results, listings) patched in place, with a version per patch and the splice each patch made: a
+ * loop that went over the list at one version finds its unchanged runs at the next by arithmetic, without comparing
+ * their items, and without a copy of the list per change.
  */
 
 /**
@@ -10,6 +10,9 @@
  */
 export const PATCH_LIMIT = 64;
 
+/** Patches of one list whose splices are kept: a reader further behind takes the list as new. */
+const HISTORY = 16;
+
 /** `removed` items at `at` in `from` replaced by `inserted` items. */
 export interface ListEdit {
   at: number;
@@ -17,17 +20,44 @@ export interface ListEdit {
   inserted: number;
 }
 
-/** By the new list; the old one is held weakly, so a chain of edits keeps no list alive. */
-const origins = new WeakMap<readonly unknown[], { from: WeakRef<readonly unknown[]>; edit: ListEdit }>();
+/** No change: every item is where it was. */
+export const NO_EDIT: ListEdit = Object.freeze({ at: 0, removed: 0, inserted: 0 });
 
-export function recordEdit(list: readonly unknown[], from: readonly unknown[], edit: ListEdit): void {
-  origins.set(list, { from: new WeakRef(from), edit });
+/** A patched list's version, and the splice of each of its last patches (`edits[i]` made version `version - i`). */
+interface History {
+  version: number;
+  edits: ListEdit[];
 }
 
-/** The one splice that made `list` from `from`, if that is how it was made. */
-export function editFrom(list: readonly unknown[], from: readonly unknown[] | undefined): ListEdit | undefined {
-  const origin = origins.get(list);
-  return origin !== undefined && from !== undefined && origin.from.deref() === from ? origin.edit : undefined;
+/** By the list itself: held weakly, so a list nobody renders any more takes its history with it. */
+const histories = new WeakMap<readonly unknown[], History>();
+
+/** How many times `list` was patched: 0 for a list never patched (and for any list that is not a kept answer). */
+export function versionOf(list: readonly unknown[]): number {
+  return histories.get(list)?.version ?? 0;
+}
+
+/**
+ * One splice that covers every patch of `list` since `version` (items outside it are the same items, shifted), or
+ * undefined when its history no longer reaches back that far.
+ */
+export function editSince(list: readonly unknown[], version: number): ListEdit | undefined {
+  const history = histories.get(list);
+  const now = history?.version ?? 0;
+  if (version === now) return NO_EDIT;
+  if (history === undefined || version > now || now - version > history.edits.length) return undefined;
+  let cover: ListEdit | undefined;
+  for (let i = now - version - 1; i >= 0; i--) cover = followedBy(cover, history.edits[i] as ListEdit);
+  return cover;
+}
+
+/** The splice that covers `first` and then `next` (made on `first`'s result); the result of `next` alone without a first. */
+export function followedBy(first: ListEdit | undefined, next: ListEdit): ListEdit {
+  if (first === undefined) return next;
+  const at = Math.min(first.at, next.at);
+  // Where the two touched ends, in the list between them; what follows is only shifted by each.
+  const end = Math.max(first.at + first.inserted, next.at + next.removed);
+  return { at, removed: end - first.inserted + first.removed - at, inserted: end - next.removed + next.inserted - at };
 }
 
 /** Where the `length` items at `at` in the old list are in the new one, or -1 when the edit touched them. */
@@ -37,34 +67,25 @@ export function movedTo(edit: ListEdit, at: number, length: number): number {
   return -1;
 }
 
-/**
- * A list handed out, edited into a new one: the first edit makes the copy with the edit in it (one pass over the list,
- * where a copy and then a splice into the middle of it are two), later edits change that copy in place. A list made
- * by one edit says so (recordEdit).
- */
+/** A kept answer patched in place: its splices are covered by one edit, recorded as a new version when done. */
 export class Edited<T> {
-  private readonly original: readonly T[];
-  /** The edits made so far: the first, or undefined (none, or more than one). */
-  private edit: ListEdit | undefined;
-  private edits = 0;
+  private cover: ListEdit | undefined;
 
-  constructor(public list: readonly T[]) {
-    this.original = list;
-  }
+  constructor(readonly list: T[]) {}
 
   splice(start: number, deleteCount: number, ...items: T[]): void {
-    if (this.edits++ > 0) {
-      (this.list as T[]).splice(start, deleteCount, ...items);
-      this.edit = undefined;
-      return;
-    }
-    // Array.prototype.toSpliced is in Node 20; the project's TypeScript lib (ES2022) does not declare it.
-    this.list = (this.list as unknown as { toSpliced(start: number, deleteCount: number, ...items: T[]): T[] }).toSpliced(start, deleteCount, ...items);
-    this.edit = { at: start, removed: deleteCount, inserted: items.length };
+    this.list.splice(start, deleteCount, ...items);
+    this.cover = followedBy(this.cover, { at: start, removed: deleteCount, inserted: items.length });
   }
 
+  /** The patched list, one version on when a splice changed it. */
   done(): readonly T[] {
-    if (this.edit !== undefined) recordEdit(this.list, this.original, this.edit);
+    if (this.cover === undefined) return this.list;
+    let history = histories.get(this.list);
+    if (history === undefined) histories.set(this.list, (history = { version: 0, edits: [] }));
+    history.version++;
+    history.edits.unshift(this.cover);
+    if (history.edits.length > HISTORY) history.edits.pop();
     return this.list;
   }
 }

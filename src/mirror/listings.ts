@@ -1,7 +1,7 @@
 /**
  * `ls`/`lsdir` answers by directory, kept in watch mode: a key that comes or goes below a listed directory puts at most
  * one name in or out of its listing when it is next asked for (a binary search or two), instead of listing the
- * directory again; the new listing records that edit (list-edits.ts), as a patched `gets` answer does.
+ * directory again; the listing is patched in place and records that edit (list-edits.ts), as a `gets` answer does.
  */
 import { Edited, PATCH_LIMIT } from "./list-edits.js";
 import { compareBytes, itself, lowerBound } from "./sorted.js";
@@ -23,8 +23,8 @@ export interface ListingKind {
 }
 
 interface Listing extends ListingKind {
-  /** Sorted; never changed once handed out (a patch makes a new array). */
-  names: readonly string[];
+  /** Sorted; a patch changes it in place (list-edits.ts: its version says so), listing again makes a new one. */
+  names: string[];
   /** Keys that came or went below `base` since `names` was made. */
   pending: Set<string>;
 }
@@ -83,7 +83,7 @@ export class Listings {
       if (listed) names.splice(i, 1);
       else names.splice(i, 0, name);
     }
-    listing.names = names.done();
+    names.done();
     listing.pending.clear();
   }
 

@@ -3,6 +3,7 @@
  * variables, the enclosing block params, the parent contexts (`../`) and the partials. While it is equal in value
  * to the last render's, an iteration that read nothing changed renders the same text.
  */
+import { versionOf } from "../mirror/list-edits.js";
 import { frameValues, type DataFrame } from "./iteration-frame.js";
 
 /** Data variables that are the render's machinery, not template values (constant for one resource). */
@@ -21,15 +22,31 @@ export interface LoopCaller {
   partials: unknown;
 }
 
-/** A snapshot of the caller's environment, to compare with the next render's. */
+/**
+ * A snapshot of the caller's environment, to compare with the next render's. The mirror patches its answers in place,
+ * so the snapshot also holds the version of each list the environment holds (where a helper's answer can be: the
+ * context, a block param, a parent context, a data variable): the same list at another version is another value.
+ */
 export function captureEnv(caller: LoopCaller): LoopEnv {
   const env: unknown[] = [caller.context, caller.blockParams, caller.depths, partialIdentities(caller.partials)];
+  const versions: number[] = [];
+  addVersion(versions, caller.context);
+  if (Array.isArray(caller.blockParams)) for (const params of caller.blockParams as unknown[]) if (Array.isArray(params)) for (const param of params) addVersion(versions, param);
+  if (Array.isArray(caller.depths)) for (const depth of caller.depths as unknown[]) addVersion(versions, depth);
   for (let frame = caller.data; frame !== undefined && frame !== null; frame = frame._parent as DataFrame | undefined) {
     const values = frameValues(frame).filter(([name]) => !MACHINERY.has(name));
     env.push(values.length);
-    for (const [name, value] of values) env.push(name, value);
+    for (const [name, value] of values) {
+      env.push(name, value);
+      addVersion(versions, value);
+    }
   }
+  env.push(versions);
   return env;
+}
+
+function addVersion(versions: number[], value: unknown): void {
+  if (Array.isArray(value)) versions.push(versionOf(value));
 }
 
 export function sameEnv(a: LoopEnv, b: LoopEnv): boolean {

@@ -5,7 +5,7 @@
  * in it the same way. Sound because templates read only through the helpers and the environment is fixed.
  */
 import type { KeyIndex } from "../mirror/key-index.js";
-import { editFrom, movedTo, type ListEdit } from "../mirror/list-edits.js";
+import { editSince, movedTo, versionOf, type ListEdit } from "../mirror/list-edits.js";
 import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versions.js";
 import { placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
@@ -71,10 +71,11 @@ export class LoopSite {
   /** The last render's output as a tree of runs (memo-runs.ts): the pieces at its top, in order. */
   pieces: Run[] = [];
   /**
-   * The list the last loop went over: lists are never changed once handed out (the mirror's listings and glob
-   * results), so the pieces cover this list, and the edit that made the next one from it says where each went.
+   * The list the last loop went over, and its version then: the mirror patches its listings and glob results in
+   * place, and the splices since that version say where each piece went.
    */
   lastItems: readonly unknown[] | undefined;
+  lastVersion = 0;
 
   get size(): number {
     return this.byValue.size + this.byObject.size + this.byJson.size;
@@ -84,9 +85,6 @@ export class LoopSite {
     return [this.byValue, this.byObject, this.byJson] as Array<Map<unknown, Entry>>;
   }
 }
-
-/** The same list: every piece is where it was. */
-const NO_EDIT: ListEdit = { at: 0, removed: 0, inserted: 0 };
 
 /** Plain frames (position undefined) keep none: no entry is made of them. */
 function addOuterRead(frame: Frame, read: string): void {
@@ -253,6 +251,7 @@ export class RenderMemo implements ReadTracker {
     insert();
     close();
     site.lastItems = items;
+    site.lastVersion = versionOf(items);
     site.pieces = intoBlocks(joinShortRuns(pieces, this.generation, count), heightFor(count), this.generation, site.epoch, count);
     // A fresh rope over the top pieces: flattening it for the file leaves their texts as they are.
     let out = "";
@@ -260,13 +259,16 @@ export class RenderMemo implements ReadTracker {
     return out;
   }
 
-  /** The splice that made this list from the site's last one: recorded by the mirror, or found by comparing them. */
+  /**
+   * The splice that made this list from the site's last one: recorded by the mirror when it patched the list, or
+   * found by comparing the two while the last one is as it was then; else the list is taken as new.
+   */
   private editOf(site: LoopSite, items: readonly unknown[]): ListEdit {
     const last = site.lastItems;
     if (last === undefined) return { at: 0, removed: 0, inserted: items.length };
-    if (items === last) return NO_EDIT;
-    const recorded = editFrom(items, last);
-    if (recorded !== undefined) return recorded;
+    const asNew = () => ({ at: 0, removed: site.pieces.reduce((sum, piece) => sum + piece.size, 0), inserted: items.length });
+    if (items === last) return editSince(items, site.lastVersion) ?? asNew();
+    if (versionOf(last) !== site.lastVersion) return asNew();
     const edit = spliceBetween(last, items);
     this.stats.compared += last.length - edit.removed;
     return edit;

@@ -1,8 +1,9 @@
-// ls/lsdir in watch mode: a key that comes or goes below a listed directory is patched into the listing, which records
-// that one edit (so the memo finds the unchanged runs by arithmetic), and the patch answers as a fresh listing does.
+// ls/lsdir in watch mode: a key that comes or goes below a listed directory is patched into the listing in place, which
+// records that one edit under a new version (so the memo finds the unchanged runs by arithmetic), and the patch answers
+// as a fresh listing does.
 import { describe, expect, it } from "vitest";
 import { KeyIndex } from "../../src/mirror/key-index.js";
-import { editFrom } from "../../src/mirror/list-edits.js";
+import { editSince, versionOf } from "../../src/mirror/list-edits.js";
 
 function watchedIndex(keys: readonly string[]): KeyIndex {
   const index = new KeyIndex();
@@ -22,23 +23,29 @@ const POOL = Array.from({ length: 10_000 }, (_, i) => `/pool/k${String(i).padSta
 describe("listings patched as keys come and go", () => {
   it("an added key is one insert into the last listing, a removed one one removal", () => {
     const index = watchedIndex(POOL);
-    const before = index.list("/pool");
+    const listing = index.list("/pool");
+    const [original, first] = [[...listing], versionOf(listing)];
     index.set("/pool/k00100x", "v");
-    const added = index.list("/pool");
-    expect(editFrom(added, before)).toEqual({ at: 101, removed: 0, inserted: 1 });
-    expect(added[101]).toBe("k00100x");
-    expect(before).toHaveLength(10_000);
+    expect(index.list("/pool")).toBe(listing);
+    expect(editSince(listing, first)).toEqual({ at: 101, removed: 0, inserted: 1 });
+    expect(listing[101]).toBe("k00100x");
+    expect(listing).toHaveLength(10_001);
+    const second = versionOf(listing);
     index.delete("/pool/k00100x");
-    const removed = index.list("/pool");
-    expect(editFrom(removed, added)).toEqual({ at: 101, removed: 1, inserted: 0 });
-    expect(removed).toEqual(before);
+    expect(index.list("/pool")).toBe(listing);
+    expect(editSince(listing, second)).toEqual({ at: 101, removed: 1, inserted: 0 });
+    // Since the first version the two patches cancel out: no item moved.
+    expect(editSince(listing, first)).toEqual({ at: 101, removed: 0, inserted: 0 });
+    expect(listing).toEqual(original);
   });
 
   it("a value change hands out the same listing", () => {
     const index = watchedIndex(POOL);
     const before = index.list("/pool");
+    const version = versionOf(before);
     index.set("/pool/k00005", "w");
     expect(index.list("/pool")).toBe(before);
+    expect(versionOf(before)).toBe(version);
   });
 
   it("a child stays listed while a key below it or the child itself remains", () => {

@@ -85,6 +85,11 @@ const SHAPES: Record<string, string> = {
   letParamAround: '{{#let (getv "/tag" "-") (json (getv "/cfg" "{}")) as |tag cfg|}}{{#each (ls "/p")}}{{tag}}{{cfg.a}}{{this}}{{/each}}{{/let}}',
   withAround: '{{#with (json (getv "/cfg" "{}"))}}{{#each (ls "/p")}}{{../a}}{{this}}{{/each}}{{/with}}',
   letList: '{{#let pool=(gets "/p/*")}}{{#each @pool}}{{key}}/{{len @pool}};{{/each}}{{/let}}',
+  // Answers are patched in place: a loop over other items that reads one through a variable, a block param or `..`
+  // sees the same list at a new version, which is a new value.
+  letAnswerAround: '{{#let pool=(gets "/p/*")}}{{#each (ls "/h")}}{{this}}:{{len @pool}};{{/each}}{{/let}}',
+  withAnswerAround: '{{#with (ls "/p")}}{{#each (lsdir "/h")}}{{this}}:{{len ..}}{{#each ..}}{{#if @last}}{{this}}{{/if}}{{/each}};{{/each}}{{/with}}',
+  answerParamAround: '{{#with (getvs "/p/*") as |values|}}{{#each (ls "/h/x")}}{{this}}{{len values}}{{#each values}}{{#if @last}}{{this}}{{/if}}{{/each}};{{/each}}{{/with}}',
   jsonList: '{{#each (json (getv "/list" "[]"))}}{{this.a}}{{this}}{{concat "#" @index}};{{/each}}',
   splitList: '{{#each (split (getv "/tag" "") ",")}}{{this}}={{getv (concat "/p/k0" this) "-"}}{{#each (ls "/h")}}{{this}}{{/each}};{{/each}}',
   // Found by the random templates: the inner iterations, reused while the outer one re-renders,
@@ -127,6 +132,7 @@ const LEAVES = [
   '{{getv "/tag" "-"}}',
   '{{#if value}}{{#with (json value)}}{{a}}{{/with}}{{/if}}',
   '{{len (ls "/p")}}',
+  "{{len @all}}",
   "{{> p}}",
   ",",
 ];
@@ -138,7 +144,7 @@ const body: fc.Memo<string> = fc.memo((depth) => {
     .tuple(fc.constantFrom(...LISTS_EXPR), fc.boolean(), body(depth - 1))
     .map(([list, named, inner]) => (named ? `{{#each ${list} as |x i|}}{{x}}{{i}}${inner}{{/each}}` : `{{#each ${list}}}${inner}{{/each}}`));
   const wrapped = fc.tuple(fc.constantFrom("let", "letParam", "with", "if"), body(depth - 1)).map(([kind, inner]) => {
-    if (kind === "let") return `{{#let tag=(getv "/tag" "-")}}${inner}{{/let}}`;
+    if (kind === "let") return `{{#let tag=(getv "/tag" "-") all=(gets "/p/*")}}${inner}{{/let}}`;
     if (kind === "letParam") return `{{#let (getv "/cfg" "-") as |t|}}${inner}{{/let}}`;
     if (kind === "with") return `{{#with (json (getv "/cfg" "{}"))}}${inner}{{/with}}`;
     return `{{#if (exists "/tag")}}${inner}{{else}}-{{/if}}`;

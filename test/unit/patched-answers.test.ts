@@ -1,10 +1,11 @@
-// In watch mode the index patches its gets/getvs answers and ls/lsdir listings as keys come and go. After any puts and
-// deletes under a prefix, each answer equals a fresh index's; an answer handed out never changes afterwards; and where
-// a new answer says it was made by one edit of the last one (what the memo trusts to reuse runs), that edit made it.
+// In watch mode the index patches its gets/getvs answers and ls/lsdir listings in place as keys come and go. After any
+// puts and deletes under a prefix, each answer equals a fresh index's; an answer patched in place has a new version, and the
+// splice it records since an earlier version (what the memo trusts to reuse runs) made it from
+// that version's items; an answer made anew leaves the last one as it was.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { KeyIndex } from "../../src/mirror/key-index.js";
-import { editFrom } from "../../src/mirror/list-edits.js";
+import { editSince, versionOf } from "../../src/mirror/list-edits.js";
 
 const POOL = [
   ...Array.from({ length: 60 }, (_, i) => `/p/k${String(i).padStart(2, "0")}`),
@@ -43,13 +44,13 @@ function fresh(index: KeyIndex): KeyIndex {
 }
 
 describe("answers patched in watch mode", () => {
-  it("equal a fresh index's after any puts and deletes, never change once handed out, and record only the edit that made them", () => {
+  it("equal a fresh index's after any puts and deletes, and record the splice that made them from an earlier version", () => {
     fc.assert(
       fc.property(fc.array(step, { minLength: 1, maxLength: 25 }), (steps) => {
         const index = new KeyIndex();
         index.trackVersions();
         for (const [i, key] of POOL.entries()) if (i % 3 === 0) index.set(key, VALUES[i % VALUES.length] as string);
-        const last = new Map<string, { answer: readonly unknown[]; copy: unknown }>();
+        const last = new Map<string, { answer: readonly unknown[]; version: number; items: unknown[]; copy: unknown }>();
         for (const batch of steps) {
           for (const { key, value } of batch) {
             if (value === undefined) index.delete(key);
@@ -60,19 +61,23 @@ describe("answers patched in watch mode", () => {
             const answer = query(index);
             expect(plain(answer), name).toEqual(plain(query(reference)));
             const before = last.get(name);
-            if (before !== undefined) {
-              expect(plain(before.answer), `${name}: an answer handed out changed`).toEqual(before.copy);
-              const edit = editFrom(answer, before.answer);
+            if (before !== undefined && answer !== before.answer) {
+              expect(versionOf(before.answer), `${name}: an answer made anew, the last one patched`).toBe(before.version);
+              expect(plain(before.answer), `${name}: an answer made anew, the last one changed`).toEqual(before.copy);
+            }
+            if (before !== undefined && answer === before.answer) {
+              const edit = editSince(answer, before.version);
+              expect(edit, `${name}: the splice since the last version`).toBeDefined();
               if (edit !== undefined) {
-                const replayed = [...before.answer];
+                const replayed = [...before.items];
                 replayed.splice(edit.at, edit.removed, ...answer.slice(edit.at, edit.at + edit.inserted));
-                expect(replayed, `${name}: the recorded edit`).toEqual([...answer]);
-                // The items outside the edit are the same ones, not equal copies: the memo finds its runs by them.
-                for (let i = 0; i < edit.at; i++) expect(answer[i]).toBe(before.answer[i]);
-                for (let i = edit.at + edit.inserted; i < answer.length; i++) expect(answer[i]).toBe(before.answer[i - edit.inserted + edit.removed]);
+                expect(replayed, `${name}: the recorded splice`).toEqual([...answer]);
+                // The items outside the splice are the same ones, not equal copies: the memo finds its runs by them.
+                for (let i = 0; i < edit.at; i++) expect(answer[i]).toBe(before.items[i]);
+                for (let i = edit.at + edit.inserted; i < answer.length; i++) expect(answer[i]).toBe(before.items[i - edit.inserted + edit.removed]);
               }
             }
-            last.set(name, { answer, copy: plain(answer) });
+            last.set(name, { answer, version: versionOf(answer), items: [...answer], copy: plain(answer) });
           }
         }
       }),
