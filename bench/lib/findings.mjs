@@ -165,9 +165,12 @@ difference in the cold or the warm render. A warm render of the 1,000-peer \`bir
 cold one is 55–75 ms — the difference is V8 warming up (the interpreter, feedback, lazy compilation), which Node 20 offers no
 way to carry from one process to the next beyond the bytecode the launcher already caches.
 
-The example's row in this run (103.3 ms) came when Node's own start measured 34.7 ms (28.6 ms in the run before). Measured
-apart on a quiet machine, alternating the build of 7c48022 with this one (2 × 20 runs, spawn to exit, no
-\`NODE_EXTRA_CA_CERTS\`): 79.2 / 78.0 ms against 78.5 / 79.6 ms, no difference. Alternating more than four builds makes
+The host's speed moves these rows between full runs: the run on 84083fc read 103.3 ms for the example and 319.3 ms for 1,000
+nodes with Node's own start at 34.7 ms; the run on 5c65c60 (whose only change on these paths is that the writer no longer encodes an installed file a
+second time) read 74.2 and 257.7 ms with it
+at 21.5 ms. Compare within one run, and against \`node -e 0\` in the same run. Measured apart on a quiet machine, alternating the
+build of 7c48022 with 84083fc (2 × 20 runs, spawn to exit, no \`NODE_EXTRA_CA_CERTS\`): 79.2 / 78.0 ms against 78.5 / 79.6 ms, no
+difference. Alternating more than four builds makes
 each start compile afresh (the launcher keeps four code caches): ~110 ms for every build.
 
 Tried for issue 21 (the targets now without \`NODE_EXTRA_CA_CERTS\`), not kept; alternating runs of scratch builds against a
@@ -258,7 +261,10 @@ so RSS climbed ~2 MB a change (sampled every 25 ms at 5,000 nodes). \`perch watc
 in interleaved quick runs the 5,000-node VmHWM went from 125–129 to ~112 MB and the 100,000-key VmHWM from ~163 to ~127 MB,
 with a change's pass unchanged within noise (\`test/integration/daemon-footprint.test.ts\` holds a burst's peak within 80 MB of
 the RSS at rest over 50,000 keys; without the flag it rose by 166–173 MB). \`printf\` returns one flat string, not a tree of
-cons strings that a memo would keep for the daemon's life.
+cons strings that a memo would keep for the daemon's life. The writer's install cache kept each installed file twice, as
+the text it compares the next render with and as its bytes, encoded a second time after every install; it now keeps the text alone
+(\`FileContent\` in \`src/write/content.ts\`, \`src/write/installed.ts\`). At 5,000 nodes, three alternating quick runs each: steady RSS
+104.8–105.8 → 99.6–100.4 MB, V8 external memory 6.8 → 4.7–4.9 MB, VmHWM 111.1–111.9 → 108.0–109.1 MB.
 
 What remains, by the tables above:
 - **The floor**: the footprint table's floor row is a Node process with etcd3 loaded, a client made and one watch open, nothing
@@ -269,6 +275,12 @@ What remains, by the tables above:
   \`node:http2\` with the codec the one-shot listing uses (\`src/store/etcd/messages.ts\`) and drop etcd3, a dependency the
   project was given: a new watch client (reconnects, failover, auth and token renewal, compaction, progress, keepalive, the
   error explanations) and a decision outside this bench. Even then, Node and perch's modules come to ~58 MB before any data.
+- **The burst's peak at 5,000 nodes**: sampled every 20 ms, RSS rests at 95 MB after the first pass, climbs to 106 MB during the 20
+  changes and is back at 97 MB once the quiet-time collection has run. Each change flattens the new \`bird.cfg\` and \`bird6.cfg\`
+  (V8's string comparison and its UTF-8 encoder each want the memo's rope as one flat string, a megabyte or more at 5,000 nodes); the
+  install cache keeps that copy until the next change, so it is promoted and freed only by a full collection. Comparing and encoding
+  the memo's flat pieces one by one would make no such copy: the renderer would hand the writer its pieces rather than one string. Not
+  done.
 - **V8's committed pages after a burst**: the quiet-time collection frees the objects, but at 5,000 nodes it gave back little
   of the committed heap in one trace (RSS 120 → 118 MB); V8's memory reducer, ~8 s after a full collection, gave back ~12 MB
   more (\`Mark-Compact (reduce)\` in \`--trace-gc\`), and its compaction itself raised VmHWM by ~8 MB for that moment
@@ -299,7 +311,7 @@ once plus one prefix-relative copy per distinct view (resources that select the 
 `,
   },
   {
-    title: "Generic templates: perch's render is a millisecond or two; the tail is etcd and the disk, and what grows with N is the patched answer's copy",
+    title: "Generic templates: perch's render is a fraction of a millisecond at every size; the tail is etcd and the disk, and the write grows with the file",
     targets: ["generic-10000-value-p50", "generic-10000-value-p99", "generic-10000-added-p50", "generic-10000-added-p99", "generic-render-growth"],
     profiles: [],
     text: `
@@ -319,10 +331,18 @@ its helper threads to get a core (with \`--no-parallel-scavenge\` for the daemon
 pauses' p99 per change halves, but put → file's p99 moves within the noise of the rest). The daemon's own pass around render and write is a millisecond. Perch's own share (put → file
 minus the put's round trip) is printed beside each row: its p99 is mostly the stage fsync, which atomic installs keep.
 
-What still grows with N per change is the patched answer: a new array of N references (answers are never changed once handed
-out, so a list bound with \`#let\` is never changed under a memoized iteration), and its garbage. A chunked answer behind an
-Array-like Proxy removed the copy (commit d85165a, reverted): it took the tail's collections away but little off the median, at
-the cost of every read through the proxy (110–180 ns against ~4), which a loop re-rendering many iterations pays N times. The write grows with the file. A \`getvs\` loop that prints
+Answers are patched in place (\`src/mirror/list-edits.ts\`). Before, a patched answer was a new array of N references per change: at
+100,000 keys an 800 KB array in V8's large-object space, and most of a change's render there (a plain \`toSpliced\` of 100,000 pairs took
+0.44 ms at the median, an in-place splice 0.02 ms). Each patch is now a new version of the same list and records one splice that covers
+the patch's splices; a loop site keeps the version it went over and asks for the splice since, and the snapshot of a loop's surroundings
+compared at each entry holds the version of every list around it (a \`#let\` value, a \`#with\` context, a block param, a parent
+context), so the same list at a new version is a new value (\`test/unit/memo-shapes.test.ts\` has a shape for each; they fail without the
+versions). In-process (mirror and memo, gets + json, median of 400 changes, builds alternating): 100,000 keys 0.59 → 0.10 ms for a value
+change and 0.67 → 0.14 ms for an added key; 1,000 keys 0.06–0.08 ms either way. Before that, a chunked answer behind an Array-like Proxy
+removed the copy (commit d85165a, reverted) at the cost of every read through the proxy (110–180 ns against ~4). What still grows with N
+is the write: the file (1.4 MB at 100,000 keys for gets + json, several MB for ls + getv) is compared, encoded, written and fsynced
+whole; comparing and encoding the memo's pieces one by one would save the flat copy V8 makes of the rope (a few tenths of a
+millisecond a megabyte), not the write or the fsync. A \`getvs\` loop that prints
 \`@index\` renumbers every iteration after the place a changed value moves to (by design: each of them prints a new number).
 `,
   },
