@@ -5,10 +5,11 @@
 import { PerchError } from "../errors.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderScope } from "../template/helper-spec.js";
+import type { RenderedText } from "./rendered-text.js";
 
-export function renderResource(resource: LoadedResource, scope: RenderScope): string {
+export function renderResource(resource: LoadedResource, scope: RenderScope): RenderedText {
   try {
-    return resource.template.render(scope);
+    return resource.template.renderText(scope);
   } catch (err) {
     const e = err instanceof PerchError ? err : new PerchError(String(err));
     throw e.withContext({ resource: resource.name, file: resource.srcPath });

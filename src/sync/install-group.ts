@@ -1,5 +1,6 @@
 /** A pass's write step for a check group (check_covers): its members written as one set, reported and logged. */
 import type { Logger } from "../log/logger.js";
+import { textOf } from "../render/rendered-text.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeGroup } from "../write/write-group.js";
@@ -49,7 +50,7 @@ export async function installGroup(entries: readonly GroupEntry[], onWaiting: ()
       if (i === 0 && result.check) report.check = result.check;
       if (i === 0 && result.fsyncMs !== undefined && !opts.overlapRenders) report.fsyncMs = result.fsyncMs;
       if (written.error) report.error = written.error;
-      if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.text() ?? null, rendered.content);
+      if (opts.diff && written.changed) report.diff = await unifiedDiff(resource.dest, written.previous?.text() ?? null, textOf(rendered.content));
       const fields = {
         event: "write",
         outcome: written.action,

@@ -1,6 +1,7 @@
 /** A pass's write step: a rendered resource installed by writeFile, reported and logged. */
 import { describeCommand } from "../command/describe.js";
 import type { Logger } from "../log/logger.js";
+import { textOf, type RenderedText } from "../render/rendered-text.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import { unifiedDiff } from "../write/diff.js";
 import { writeFile, type WriteOverlap } from "../write/write-file.js";
@@ -11,7 +12,7 @@ import type { PassOptions } from "./sync-resources.js";
 export const DEFAULT_CHECK_TIMEOUT_MS = 30_000;
 
 export interface Rendered {
-  content: string;
+  content: RenderedText;
   renderMs: number;
 }
 
@@ -38,7 +39,7 @@ export async function installResource(resource: LoadedResource, { content, rende
   if (result.check) report.check = result.check;
   if (result.error) report.error = result.error;
   if (result.action === "check-failed") report.error = `check_cmd failed: ${describeCommand(result.check)}`;
-  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.text() ?? null, content);
+  if (opts.diff && result.changed) report.diff = await unifiedDiff(resource.dest, result.previous?.text() ?? null, textOf(content));
 
   const fields = {
     event: "write",

@@ -7,6 +7,7 @@ import { errorMessage } from "../errors.js";
 import type { Logger } from "../log/logger.js";
 import type { Mirror } from "../mirror/mirror.js";
 import { renderResource } from "../render/render.js";
+import type { RenderedText } from "../render/rendered-text.js";
 import type { LoadedResource } from "../resource/load-set.js";
 import type { RenderMemo } from "../template/memo.js";
 import { Provenance } from "../template/provenance.js";
@@ -156,7 +157,7 @@ function writeUnits(resources: readonly LoadedResource[]): Array<LoadedResource 
 /** Renders `resource` from the mirror: its content, or the report of a failed render. */
 function render(resource: LoadedResource, mirror: Mirror, opts: PassOptions, log: Logger): Rendered | ResourceReport {
   const renderStart = performance.now();
-  let content: string;
+  let content: RenderedText;
   try {
     content = renderResource(resource, { view: mirror.view(resource.name), env: opts.env, provenance: new Provenance(), memo: opts.memoFor?.(resource.name) });
   } catch (err) {

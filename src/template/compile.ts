@@ -6,6 +6,7 @@ import { createRequire } from "node:module";
 import type Hbs from "handlebars";
 import runtime from "handlebars/runtime.js";
 import { PerchError } from "../errors.js";
+import { TextPieces, textOf, type RenderedText } from "../render/rendered-text.js";
 import { argumentCountMessage, type Arity, type HelperSpec, type HelperTable, type RenderScope } from "./helper-spec.js";
 import type { RenderMemo } from "./memo.js";
 import { bind, childFrame, iterationFrame, type DataFrame } from "./iteration-frame.js";
@@ -72,6 +73,9 @@ export interface CompiledTemplate {
   /** The template's path as the user wrote it (relative to templates/), for messages. */
   name: string;
   file: string;
+  /** The output as the writer takes it: with a memo, the pieces its top-level loops' runs make (rendered-text.ts). */
+  renderText(scope: RenderScope): RenderedText;
+  /** The output as one string. */
   render(scope: RenderScope): string;
 }
 
@@ -127,17 +131,23 @@ export function compileTemplate(name: string, file: string, source: string): Com
   return {
     name,
     file,
-    render(scope) {
-      const data: TemplateData = { perch: scope, perchTemplate: name };
-      scope.memo?.begin();
+    renderText(scope) {
+      const memo = scope.memo;
+      memo?.begin();
       try {
-        const output = template({}, { data });
-        scope.memo?.end(true);
-        return output;
+        const output = template({}, { data: { perch: scope, perchTemplate: name } });
+        const pieces = memo === undefined ? output : memo.piecesOf(output);
+        memo?.end(pieces !== undefined);
+        // A top-level loop's mark that did not come through as made: the render again, plainly (the memo starts afresh).
+        if (pieces === undefined) return template({}, { data: { perch: { ...scope, memo: undefined }, perchTemplate: name } });
+        return typeof pieces === "string" ? pieces : new TextPieces(pieces);
       } catch (err) {
-        scope.memo?.end(false);
+        memo?.end(false);
         throw templateError(err, name);
       }
+    },
+    render(scope) {
+      return textOf(this.renderText(scope));
     },
   };
 }

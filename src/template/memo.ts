@@ -10,7 +10,8 @@ import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versi
 import { placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 import { distinctReads, ReadIndex, type Reads } from "./memo-reads.js";
-import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
+import { LoopMarks } from "./loop-marks.js";
+import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runTexts, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
 
 /** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
 class Scope {
@@ -111,6 +112,8 @@ export class RenderMemo implements ReadTracker {
   private readonly readers = new ReadIndex<Entry>();
   private frames: Frame[] = [];
   private generation = 0;
+  /** Loops at the template's top level, marked in its output: the render comes out as pieces (piecesOf). */
+  private readonly marks = new LoopMarks();
   /** The parent contexts and partials of the template code running now (set around every program, see compile.ts). */
   callerDepths: unknown;
   callerPartials: unknown;
@@ -133,8 +136,17 @@ export class RenderMemo implements ReadTracker {
     this.generation++;
     this.root.reset();
     this.frames = [{ scope: this.root, reads: undefined, plain: false }];
+    this.marks.begin();
     this.stats = { reused: 0, rendered: 0, visited: 0, runs: 0, opened: 0, compared: 0 };
     this.view.tracker = this;
+  }
+
+  /**
+   * The render's output as pieces, its top-level loops' runs in their places; the output itself when it has no such
+   * loop; undefined when their marks did not come through as made (then render again without the memo).
+   */
+  piecesOf(output: string): string | string[] | undefined {
+    return this.marks.piecesOf(output);
   }
 
   /** `complete`: the render succeeded; a failed one keeps nothing (the next renders afresh). */
@@ -253,7 +265,9 @@ export class RenderMemo implements ReadTracker {
     site.lastItems = items;
     site.lastVersion = versionOf(items);
     site.pieces = intoBlocks(joinShortRuns(pieces, this.generation, count), heightFor(count), this.generation, site.epoch, count);
-    // A fresh rope over the top pieces: flattening it for the file leaves their texts as they are.
+    // At the top level the loop's runs go to the writer as they are (piecesOf).
+    if (this.frames.length === 1) return this.marks.mark(runTexts(site.pieces));
+    // A fresh rope over the top pieces: flattening it leaves their texts as they are.
     let out = "";
     for (const piece of site.pieces) out += piece.output;
     return out;

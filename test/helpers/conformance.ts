@@ -8,6 +8,7 @@ import { renderResource } from "../../src/render/render.js";
 import { loadResourceSet, type LoadedResource } from "../../src/resource/load-set.js";
 import { REPO } from "./confdir.js";
 import { Provenance } from "../../src/template/provenance.js";
+import { textOf } from "../../src/render/rendered-text.js";
 
 export const conformanceRoot = path.resolve(REPO, "..", "shared", "conformance");
 
@@ -60,7 +61,7 @@ export async function renderCase(c: Pick<Case, "env" | "keys">): Promise<Map<str
   const out = new Map<string, string>();
   for (const r of resources) {
     // Only the case's variables: CALICO_ROUTER_ID stays unset unless the case lists it.
-    out.set(path.basename(r.dest), renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Provenance() }));
+    out.set(path.basename(r.dest), textOf(renderResource(r, { view: mirror.view(r.name), env: { ...c.env }, provenance: new Provenance() })));
   }
   return out;
 }

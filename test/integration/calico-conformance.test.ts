@@ -11,6 +11,7 @@ import { Mirror } from "../../src/mirror/mirror.js";
 import { renderResource } from "../../src/render/render.js";
 import { conformanceRoot, findCases, goldenProblems, readCase, renderCase, resourcesFor } from "../helpers/conformance.js";
 import { Provenance } from "../../src/template/provenance.js";
+import { textOf } from "../../src/render/rendered-text.js";
 
 const cases = findCases(conformanceRoot);
 
@@ -40,7 +41,7 @@ async function renderOne(name: string, nodeName: string, keys: Record<string, st
     Object.entries(keys).map(([key, value]) => ({ key, value })),
     1,
   );
-  return renderResource(resource, { view: mirror.view(name), env: { NODENAME: nodeName }, provenance: new Provenance() });
+  return textOf(renderResource(resource, { view: mirror.view(name), env: { NODENAME: nodeName }, provenance: new Provenance() }));
 }
 
 /**

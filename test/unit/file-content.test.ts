@@ -1,4 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
+import fc from "fast-check";
+import { TextPieces } from "../../src/render/rendered-text.js";
 import { FileContent } from "../../src/write/content.js";
 
 describe("FileContent.staged", () => {
@@ -51,5 +53,56 @@ describe("FileContent: one form held, the other made when asked", () => {
     expect(new FileContent("a\n").sameAs(new FileContent(Buffer.from("a\n")))).toBe(true);
     // Bytes that are not UTF-8 decode to U+FFFD, yet are not the bytes of the text "\uFFFD".
     expect(new FileContent(Buffer.from([0xff, 0x0a])).sameAs(new FileContent("\uFFFD\n"))).toBe(false);
+  });
+});
+
+describe("FileContent of a render's pieces", () => {
+  const pieces = (...texts: string[]) => new FileContent(new TextPieces(texts));
+
+  it("encodes the pieces one after another, whatever the characters' widths, growing the buffer it reuses as needed", async () => {
+    vi.resetModules();
+    const { FileContent: FreshContent } = await import("../../src/write/content.js");
+    const { TextPieces: FreshPieces } = await import("../../src/render/rendered-text.js");
+    new FreshContent("y".repeat(1000)).staged();
+    // The buffer made for 1,000 bytes ends inside the third piece's four-byte characters.
+    const parts = ["a".repeat(600), "é".repeat(150), "\u{1F600}".repeat(40), "", "tail\n"];
+    expect(Buffer.from(new FreshContent(new FreshPieces(parts)).staged()).toString("utf8")).toBe(parts.join(""));
+  });
+
+  it("is the same as the same text cut into other pieces, or given whole, and not as a text that differs anywhere", () => {
+    const run = "protocol bgp Mesh_10_0_0_1 from bgp_template {\n".repeat(40);
+    const base = pieces("head\n", run, run + "x", "tail\n");
+    expect(base.sameAs(pieces("head\n", run, run + "x", "tail\n"))).toBe(true);
+    expect(base.sameAs(pieces("head", "\n" + run + run, "xtail", "\n"))).toBe(true);
+    expect(base.sameAs(new FileContent(`head\n${run}${run}xtail\n`))).toBe(true);
+    expect(base.sameAs(new FileContent(Buffer.from(`head\n${run}${run}xtail\n`)))).toBe(true);
+    expect(base.sameAs(pieces("head\n", run, run + "y", "tail\n"))).toBe(false);
+    expect(base.sameAs(pieces("head", "\n" + run + run, "ytail", "\n"))).toBe(false);
+    expect(base.sameAs(pieces("head\n", run, run, "tail\n"))).toBe(false);
+  });
+
+  it("compares any two cuttings of two texts as the texts compare", () => {
+    const cut = (text: string, at: number[]) => {
+      const out: string[] = [];
+      let from = 0;
+      for (const to of [...at.map((i) => i % (text.length + 1)).sort((x, y) => x - y), text.length]) {
+        out.push(text.slice(from, to));
+        from = Math.max(from, to);
+      }
+      return new FileContent(new TextPieces(out));
+    };
+    fc.assert(
+      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (a, b, atA, atB) => {
+        expect(cut(a, atA).sameAs(cut(b, atB))).toBe(a === b);
+        expect(cut(a, atA).sameAs(cut(a, atB))).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  it("gives the joined text for a diff, and its bytes when asked", () => {
+    const content = pieces("a", "é", "\n");
+    expect(content.text()).toBe("aé\n");
+    expect(Buffer.from(content.bytes())).toEqual(Buffer.from("aé\n"));
   });
 });

@@ -11,6 +11,7 @@ import { renderResource } from "../../src/render/render.js";
 import { conformanceRoot, readCase, resourcesFor } from "../helpers/conformance.js";
 import path from "node:path";
 import { Provenance } from "../../src/template/provenance.js";
+import { textOf } from "../../src/render/rendered-text.js";
 
 function outcome(run: () => string): string {
   try {
@@ -51,8 +52,8 @@ describe("RenderMemo with the Calico set", () => {
         let revision = 1;
         const check = () => {
           for (const r of resources) {
-            const memoized = outcome(() => renderResource(r, { view: mirror.view(r.name), env, provenance: new Provenance(), memo: memos.get(r.name) }));
-            const fresh = outcome(() => renderResource(r, { view: plain.view(r.name), env, provenance: new Provenance() }));
+            const memoized = outcome(() => textOf(renderResource(r, { view: mirror.view(r.name), env, provenance: new Provenance(), memo: memos.get(r.name) })));
+            const fresh = outcome(() => textOf(renderResource(r, { view: plain.view(r.name), env, provenance: new Provenance() })));
             expect(memoized).toBe(fresh);
           }
         };
@@ -80,7 +81,7 @@ describe("RenderMemo with the Calico set", () => {
     const mirror = new Mirror(resources.map((r) => r.selection));
     mirror.replace(Object.entries(base.keys).map(([key, value]) => ({ key, value })), 1);
     const memo = new RenderMemo(mirror.view("bird"));
-    const render = () => renderResource(bird, { view: mirror.view("bird"), env: base.env, provenance: new Provenance(), memo });
+    const render = () => textOf(renderResource(bird, { view: mirror.view("bird"), env: base.env, provenance: new Provenance(), memo }));
     render();
     // The first render counts the loops inside iterations too; the second reuses the outermost whole.
     expect(memo.stats.rendered).toBeGreaterThan(1);

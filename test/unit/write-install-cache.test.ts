@@ -1,6 +1,6 @@
 // The install cache keeps what this process installed in the one form it was given (text stays text),
 // and the old content it gives back (a diff's old side, a group's put-back) is still exact.
-import { lstatSync } from "node:fs";
+import { lstatSync, readFileSync } from "node:fs";
 import { readFile, rm, writeFile as fsWriteFile } from "node:fs/promises";
 import path from "node:path";
 import { beforeEach, describe, expect, it } from "vitest";
@@ -9,6 +9,7 @@ import { stillInstalled } from "../../src/write/installed.js";
 import { writeFile, type WritePolicy } from "../../src/write/write-file.js";
 import { writeGroup, type GroupPolicy } from "../../src/write/write-group.js";
 import { useTempDir } from "../helpers/temp-dir.js";
+import { TextPieces } from "../../src/render/rendered-text.js";
 
 const tmp = useTempDir("perch-install-cache-");
 let dest: string;
@@ -18,7 +19,7 @@ beforeEach(() => {
 
 const policy: WritePolicy = { checkTimeoutMs: 5_000, noop: false };
 
-function kept(file: string): string | Buffer | undefined {
+function kept(file: string): string | TextPieces | Buffer | undefined {
   return stillInstalled(file, lstatSync(file, { bigint: true }));
 }
 
@@ -36,6 +37,20 @@ describe("the install cache", () => {
     const bytes = Uint8Array.from([0x61, 0xff, 0x0a]);
     expect((await writeFile(bytes, dest, policy)).action).toBe("written");
     expect(kept(dest)).toEqual(Buffer.from(bytes));
+  });
+
+  it("keeps a render's pieces as they are, installs them joined, and finds the same text in other pieces unchanged", async () => {
+    const run = "protocol bgp Mesh_10_0_0_1 from bgp_template {\n".repeat(50);
+    const rendered = new TextPieces(["head\n", run, "caf\u00e9\n", run, "tail\n"]);
+    expect((await writeFile(rendered, dest, policy)).action).toBe("written");
+    expect(readFileSync(dest, "utf8")).toBe(rendered.joined());
+    expect(kept(dest)).toBe(rendered);
+
+    const same = await writeFile(new TextPieces(["head\n" + run, "caf\u00e9\n" + run, "tail\n"]), dest, policy);
+    expect(same.action).toBe("unchanged");
+    const changed = await writeFile(new TextPieces(["head\n", run, "cafe\n", run, "tail\n"]), dest, policy);
+    expect(changed.action).toBe("written");
+    expect(readFileSync(dest, "utf8")).toContain("cafe\n");
   });
 
   it("gives the installed text as a diff's old side", async () => {
