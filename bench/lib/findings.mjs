@@ -71,13 +71,19 @@ file (~0.5 ms at 1,000 nodes: the second latency table has both).
     text: `
 What is left of a change between the daemon's receipt and the rename (the anatomy table's render and write, less its check
 column): the render of \`bird.cfg\` and of its group's two includes (\`withGroupMates\`: a group is staged whole); comparing the
-new text with the one installed last and encoding it (both walk the whole rope the memo joined: the memo's pieces are flat, the
-whole is not, and V8 makes its flat copy and the bytes in fresh memory, a megabyte at 5,000 nodes); the group's stage directory,
+new text with the one installed last and encoding it; the group's stage directory,
 the staged files and their fsync's start; handing the command to the spare shell; the shell's exit and the end of its output;
 the rename. Done for these rows: the check no longer forks the daemon (a spare shell, forked after the pass); the group's
 destination directory is made once per process and the destination's \`lstat\` is made on the daemon's thread, so nothing
 between the render and the staging waits for the event loop; the rename keeps a descriptor on the replaced file, so freeing its
 blocks (a discard on this machine's ext4) happens at that descriptor's close on the thread pool, after the new file is in place.
+The render comes to the writer as pieces (\`src/render/rendered-text.ts\`, \`src/template/loop-marks.ts\`): the text around the
+top-level loops and the loops' runs, the same strings as last time where the change did not reach. Before, comparing the new text
+with the text installed last and encoding it made V8 flatten the memo's rope into a fresh copy (a megabyte at 5,000 nodes, for
+\`bird.cfg\` and again for \`bird6.cfg\`, whose text had not changed); now unchanged pieces compare by identity and are encoded one
+by one into the reused buffer. A scratch measurement of 156 runs of 8.4 KB, one changed: 0.97 ms (p90 1.83) for flattening,
+comparing and encoding the rope against 0.09 ms (p90 0.14) for the pieces. In the latency suite, alternating the two builds (400
+changes a case): perch's own share at 5,000 nodes, address change p50 2.97 → 1.77 / 1.72 ms, new block p50 2.39 → 0.81 / 1.20 ms.
 The floor subtracted, \`bird -p\` alone, is spawned by the bench from its Node process and so holds the bench's own process
 start, which the daemon's spare shell does not pay: the means table has that start (\`/bin/sh -c true\`) beside it.
 The tail: each change's slowest part is in the slowest-changes table — \`check\` (BIRD's parse, on a core shared with etcd and
@@ -275,12 +281,13 @@ What remains, by the tables above:
   \`node:http2\` with the codec the one-shot listing uses (\`src/store/etcd/messages.ts\`) and drop etcd3, a dependency the
   project was given: a new watch client (reconnects, failover, auth and token renewal, compaction, progress, keepalive, the
   error explanations) and a decision outside this bench. Even then, Node and perch's modules come to ~58 MB before any data.
-- **The burst's peak at 5,000 nodes**: sampled every 20 ms, RSS rests at 95 MB after the first pass, climbs to 106 MB during the 20
-  changes and is back at 97 MB once the quiet-time collection has run. Each change flattens the new \`bird.cfg\` and \`bird6.cfg\`
-  (V8's string comparison and its UTF-8 encoder each want the memo's rope as one flat string, a megabyte or more at 5,000 nodes); the
-  install cache keeps that copy until the next change, so it is promoted and freed only by a full collection. Comparing and encoding
-  the memo's flat pieces one by one would make no such copy: the renderer would hand the writer its pieces rather than one string. Not
-  done.
+- **The burst's peak at 5,000 nodes**, now below the initial sync's: sampled every 20 ms, RSS rested at 95 MB after the first
+  pass, climbed to 106 MB during the 20 changes and was back at 97 MB once the quiet-time collection had run. Each change made V8
+  flatten the new \`bird.cfg\` and \`bird6.cfg\` for the comparison and the encoding (a sampling heap profile of the daemon over the
+  burst put ~1 MB a change in the comparison and ~0.8 MB in the encoding), and the install cache kept the copy until the next
+  change, so it was promoted. With the render as pieces (see the own-share section), \`--trace-gc-nvp\` over the same 20 changes:
+  allocated 59 → 21 MB, promoted 23.9 → 1.8 MB, and the burst's sampled maximum 106 → 100–104.5 MB, below the initial sync's
+  101–102 MB: VmHWM is now set by the listing and the first pass.
 - **V8's committed pages after a burst**: the quiet-time collection frees the objects, but at 5,000 nodes it gave back little
   of the committed heap in one trace (RSS 120 → 118 MB); V8's memory reducer, ~8 s after a full collection, gave back ~12 MB
   more (\`Mark-Compact (reduce)\` in \`--trace-gc\`), and its compaction itself raised VmHWM by ~8 MB for that moment
@@ -340,9 +347,9 @@ context), so the same list at a new version is a new value (\`test/unit/memo-sha
 versions). In-process (mirror and memo, gets + json, median of 400 changes, builds alternating): 100,000 keys 0.59 → 0.10 ms for a value
 change and 0.67 → 0.14 ms for an added key; 1,000 keys 0.06–0.08 ms either way. Before that, a chunked answer behind an Array-like Proxy
 removed the copy (commit d85165a, reverted) at the cost of every read through the proxy (110–180 ns against ~4). What still grows with N
-is the write: the file (1.4 MB at 100,000 keys for gets + json, several MB for ls + getv) is compared, encoded, written and fsynced
-whole; comparing and encoding the memo's pieces one by one would save the flat copy V8 makes of the rope (a few tenths of a
-millisecond a megabyte), not the write or the fsync. A \`getvs\` loop that prints
+is the write: the file (1.4 MB at 100,000 keys for gets + json, several MB for ls + getv) is written and fsynced whole. Its
+comparison and encoding go piece by piece (the own-share section): unchanged runs compare by identity and no flat copy of the
+whole is made. A \`getvs\` loop that prints
 \`@index\` renumbers every iteration after the place a changed value moves to (by design: each of them prints a new number).
 `,
   },
