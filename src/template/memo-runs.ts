@@ -128,15 +128,6 @@ function joined<E extends RunEntry<E>>(a: Piece<E>, b: Piece<E>, generation: num
   return run;
 }
 
-/** The texts of the runs below `pieces`, in order: the loop's output, run by run. */
-export function runTexts<E>(pieces: ReadonlyArray<Piece<E>>, into: string[] = []): string[] {
-  for (const piece of pieces) {
-    if (piece.children !== undefined) runTexts(piece.children, into);
-    else if (piece.output !== "") into.push(piece.output);
-  }
-  return into;
-}
-
 /** Levels of blocks over the runs of a list of `count`, so that at most about FANOUT pieces are at the top. */
 export function heightFor(count: number): number {
   let height = 0;

@@ -10,8 +10,9 @@ import { ancestors, Dep, type ReadTracker, type Versions } from "../mirror/versi
 import { placeBits, Position, samePlace, type PositionPart } from "./iteration-frame.js";
 import { captureEnv, sameEnv, type LoopCaller, type LoopEnv } from "./loop-env.js";
 import { distinctReads, ReadIndex, type Reads } from "./memo-reads.js";
+import type { TextPart } from "../render/rendered-text.js";
 import { LoopMarks } from "./loop-marks.js";
-import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runTexts, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
+import { closeRun, heightFor, intoBlocks, joinShortRuns, metIn, newRun, RUN, runsBelow, runsWithin, samePlaces, spliceBetween, spoil, type Piece } from "./memo-runs.js";
 
 /** The loops met in one scope (the whole render, or one iteration), by "<line>:<column>#<visit>". */
 class Scope {
@@ -142,10 +143,10 @@ export class RenderMemo implements ReadTracker {
   }
 
   /**
-   * The render's output as pieces, its top-level loops' runs in their places; the output itself when it has no such
+   * The render's output as parts, its top-level loops' pieces in their places; the output itself when it has no such
    * loop; undefined when their marks did not come through as made (then render again without the memo).
    */
-  piecesOf(output: string): string | string[] | undefined {
+  piecesOf(output: string): string | TextPart[] | undefined {
     return this.marks.piecesOf(output);
   }
 
@@ -265,8 +266,8 @@ export class RenderMemo implements ReadTracker {
     site.lastItems = items;
     site.lastVersion = versionOf(items);
     site.pieces = intoBlocks(joinShortRuns(pieces, this.generation, count), heightFor(count), this.generation, site.epoch, count);
-    // At the top level the loop's runs go to the writer as they are (piecesOf).
-    if (this.frames.length === 1) return this.marks.mark(runTexts(site.pieces));
+    // At the top level the loop's pieces go to the writer as they are (piecesOf).
+    if (this.frames.length === 1) return this.marks.mark(site.pieces);
     // A fresh rope over the top pieces: flattening it leaves their texts as they are.
     let out = "";
     for (const piece of site.pieces) out += piece.output;

@@ -1,4 +1,4 @@
-import { TextPieces } from "../render/rendered-text.js";
+import { eachLeaf, TextPieces, type TextNode, type TextPart } from "../render/rendered-text.js";
 
 /**
  * A file's content, kept in the form it came in: text (a render, or what this process installed from
@@ -36,12 +36,12 @@ export class FileContent {
    */
   staged(): Uint8Array {
     if (Buffer.isBuffer(this.held)) return this.held;
-    return this.encoded ?? encodeReusing(this.held instanceof TextPieces ? this.held.pieces : [this.held]);
+    return this.encoded ?? encodeReusing(this.held instanceof TextPieces ? this.held.parts : [this.held]);
   }
 
   /**
    * Whether the two are the same bytes. Text with text (a daemon's render against what it installed)
-   * needs no encoding, and pieces with pieces compare the pieces both hold by identity; anything read
+   * needs no encoding, and parts with parts compare the pieces both hold by identity; anything read
    * from disk is compared byte for byte.
    */
   sameAs(other: FileContent): boolean {
@@ -49,52 +49,103 @@ export class FileContent {
     if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.compare(this.bytes(), other.bytes()) === 0;
     if (a.length !== b.length) return false;
     if (typeof a === "string" || typeof b === "string") return this.text() === other.text();
-    return samePieces(a.pieces, b.pieces);
+    return sameParts(a.parts, b.parts);
   }
 }
 
-/** The same text cut into pieces two ways (the same total length): pieces both hold are the same at once. */
-function samePieces(a: readonly string[], b: readonly string[]): boolean {
-  let [i, j, x, y] = [0, 0, 0, 0];
-  while (i < a.length && j < b.length) {
-    const [p, q] = [a[i] as string, b[j] as string];
-    if (x === 0 && y === 0 && p.length === q.length) {
-      if (p !== q) return false;
-      i++;
-      j++;
+/** Where a walk over a render's parts is: the part it is at, at each level of blocks it went into. */
+class PartCursor {
+  private readonly stack: Array<{ parts: readonly TextPart[]; at: number }>;
+
+  constructor(parts: readonly TextPart[]) {
+    this.stack = [{ parts, at: 0 }];
+  }
+
+  get current(): TextPart | undefined {
+    for (let top = this.stack[this.stack.length - 1]; top !== undefined; top = this.stack[this.stack.length - 1]) {
+      if (top.at < top.parts.length) return top.parts[top.at];
+      this.stack.pop();
+    }
+    return undefined;
+  }
+
+  next(): void {
+    (this.stack[this.stack.length - 1] as { at: number }).at++;
+  }
+
+  /** Into the block it is at: its first child is current. */
+  open(block: TextNode): void {
+    this.next();
+    this.stack.push({ parts: block.children as readonly TextNode[], at: 0 });
+  }
+}
+
+const isBlock = (part: TextPart): part is TextNode & { children: readonly TextNode[] } => typeof part !== "string" && part.children !== undefined;
+
+/**
+ * The same text (the same total length) cut into parts two ways. At the same place in both, the same piece (a block or
+ * run the memo reused, an unchanged string) is equal at once; other blocks are opened, and flat texts compared, by
+ * slices where their boundaries are apart (no copy).
+ */
+function sameParts(a: readonly TextPart[], b: readonly TextPart[]): boolean {
+  const [x, y] = [new PartCursor(a), new PartCursor(b)];
+  // Where the comparison is in the flat text x and y are at (0 at a boundary of each).
+  let [i, j] = [0, 0];
+  for (let p = x.current, q = y.current; p !== undefined && q !== undefined; p = x.current, q = y.current) {
+    if (i === 0 && j === 0 && p === q) {
+      x.next();
+      y.next();
       continue;
     }
-    // Boundaries apart: the overlap of the two pieces, as slices (no copy).
-    const n = Math.min(p.length - x, q.length - y);
-    if (n > 0 && p.slice(x, x + n) !== q.slice(y, y + n)) return false;
-    x += n;
-    y += n;
-    if (x === p.length) [i, x] = [i + 1, 0];
-    if (y === q.length) [j, y] = [j + 1, 0];
+    if (isBlock(p)) {
+      x.open(p);
+      continue;
+    }
+    if (isBlock(q)) {
+      y.open(q);
+      continue;
+    }
+    const [s, t] = [typeof p === "string" ? p : p.output, typeof q === "string" ? q : q.output];
+    const n = Math.min(s.length - i, t.length - j);
+    if (n > 0 && s.slice(i, i + n) !== t.slice(j, j + n)) return false;
+    i += n;
+    j += n;
+    if (i === s.length) {
+      i = 0;
+      x.next();
+    }
+    if (j === t.length) {
+      j = 0;
+      y.next();
+    }
   }
+  // The lengths are equal, and so is all of one: what is left of the other is empty.
   return true;
 }
 
 let reused = Buffer.alloc(0);
 
-function encodeReusing(pieces: readonly string[]): Buffer {
-  let written = writePieces(reused, pieces);
+function encodeReusing(parts: readonly TextPart[]): Buffer {
+  let written = writeParts(reused, parts);
   // A UTF-8 character takes up to 4 bytes: with 4 left over, none was cut off.
   if (written > reused.length - 4) {
     let bytes = 0;
-    for (const piece of pieces) bytes += Buffer.byteLength(piece);
+    eachLeaf(parts, (text) => {
+      bytes += Buffer.byteLength(text);
+      return true;
+    });
     reused = Buffer.allocUnsafeSlow(Math.ceil(bytes * 1.25) + 4);
-    written = writePieces(reused, pieces);
+    written = writeParts(reused, parts);
   }
   return reused.subarray(0, written);
 }
 
-/** Bytes written; past `buffer.length - 4` a piece may have been cut off. */
-function writePieces(buffer: Buffer, pieces: readonly string[]): number {
+/** Bytes written, leaf by leaf (a block's joined text is never made flat); past `buffer.length - 4` one may have been cut off. */
+function writeParts(buffer: Buffer, parts: readonly TextPart[]): number {
   let at = 0;
-  for (const piece of pieces) {
-    at += buffer.write(piece, at);
-    if (at > buffer.length - 4) return at;
-  }
+  eachLeaf(parts, (text) => {
+    at += buffer.write(text, at);
+    return at <= buffer.length - 4;
+  });
   return at;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
-import { TextPieces } from "../../src/render/rendered-text.js";
+import { TextPieces, type TextPart } from "../../src/render/rendered-text.js";
 import { FileContent } from "../../src/write/content.js";
 
 describe("FileContent.staged", () => {
@@ -81,23 +81,49 @@ describe("FileContent of a render's pieces", () => {
     expect(base.sameAs(pieces("head\n", run, run, "tail\n"))).toBe(false);
   });
 
-  it("compares any two cuttings of two texts as the texts compare", () => {
-    const cut = (text: string, at: number[]) => {
-      const out: string[] = [];
+  it("compares any two cuttings of two texts, into strings, runs and blocks of them, as the texts compare", () => {
+    // Cut points, then each leaf a string or a run, and consecutive leaves grouped into blocks as `groups` says.
+    const cut = (text: string, at: number[], groups: number[]): FileContent => {
+      const leaves: TextPart[] = [];
       let from = 0;
-      for (const to of [...at.map((i) => i % (text.length + 1)).sort((x, y) => x - y), text.length]) {
-        out.push(text.slice(from, to));
+      for (const [k, to] of [...at.map((i) => i % (text.length + 1)).sort((x, y) => x - y), text.length].entries()) {
+        const leaf = text.slice(from, to);
+        leaves.push(k % 2 === 0 ? leaf : { output: leaf, children: undefined });
         from = Math.max(from, to);
       }
-      return new FileContent(new TextPieces(out));
+      const parts: TextPart[] = [];
+      for (let i = 0, g = 0; i < leaves.length; g++) {
+        const size = 1 + ((groups[g] ?? 0) % 3);
+        const group = leaves.slice(i, i + size);
+        i += size;
+        if (size === 1) parts.push(...group);
+        else parts.push({ output: group.map((p) => (typeof p === "string" ? p : p.output)).join(""), children: group.map((p) => (typeof p === "string" ? { output: p, children: undefined } : p)) });
+      }
+      return new FileContent(new TextPieces(parts));
     };
+    const text = fc.string({ maxLength: 40 });
+    const cuts = fc.array(fc.nat(), { maxLength: 6 });
     fc.assert(
-      fc.property(fc.string({ maxLength: 40 }), fc.string({ maxLength: 40 }), fc.array(fc.nat(), { maxLength: 6 }), fc.array(fc.nat(), { maxLength: 6 }), (a, b, atA, atB) => {
-        expect(cut(a, atA).sameAs(cut(b, atB))).toBe(a === b);
-        expect(cut(a, atA).sameAs(cut(a, atB))).toBe(true);
+      fc.property(text, text, cuts, cuts, cuts, cuts, (a, b, atA, atB, groupsA, groupsB) => {
+        expect(cut(a, atA, groupsA).sameAs(cut(b, atB, groupsB))).toBe(a === b);
+        expect(cut(a, atA, groupsA).sameAs(cut(a, atB, groupsB))).toBe(true);
+        expect(Buffer.from(cut(a, atA, groupsA).staged()).toString("utf8")).toBe(a);
       }),
       { numRuns: 500 },
     );
+  });
+
+  it("takes the same block at the same place as equal without reading it, and reads other blocks piece by piece", () => {
+    const runs = ["r1\n", "r2\n", "r3\n"].map((output) => ({ output, children: undefined }));
+    const block = { output: runs.map((r) => r.output).join(""), children: runs };
+    // A block whose joined text (of the same length) disagrees with its runs: the writer goes by the runs, never by a
+    // block's joined text, which it would have to make flat.
+    const lying = { output: "XX\nXX\nXX\n", children: runs };
+    expect(new FileContent(new TextPieces(["h", block])).sameAs(new FileContent(new TextPieces(["h", block])))).toBe(true);
+    expect(new FileContent(new TextPieces(["h", lying])).sameAs(new FileContent(new TextPieces(["h", "r1\nr2\nr3\n"])))).toBe(true);
+    expect(Buffer.from(new FileContent(new TextPieces(["h", lying])).staged()).toString()).toBe("hr1\nr2\nr3\n");
+    expect(Buffer.from(new FileContent(new TextPieces(["h", block])).staged()).toString()).toBe("hr1\nr2\nr3\n");
+    expect(new FileContent(new TextPieces(["h", { output: block.output, children: [...runs.slice(0, 2), { output: "rX\n", children: undefined }] }])).sameAs(new FileContent(new TextPieces(["h", block])))).toBe(false);
   });
 
   it("gives the joined text for a diff, and its bytes when asked", () => {

@@ -1,21 +1,24 @@
-// A daemon's render comes out as pieces: its top-level loops' runs, kept by the memo, in their places. The pieces join
-// to what a full render gives; unchanged runs are the same strings from one render to the next (so the writer compares
-// them by identity); and marks that did not come through as made give the render as one string, made afresh.
+// A daemon's render comes out as parts: its top-level loops' pieces (runs under blocks), kept by the memo, in their places.
+// The parts join to what a full render gives; unchanged pieces are the same from one render to the next (so the writer
+// compares them by identity); and marks that did not come through as made give the render as one string, made afresh.
 import { describe, expect, it, vi } from "vitest";
 import { Mirror } from "../../src/mirror/mirror.js";
-import { TextPieces } from "../../src/render/rendered-text.js";
+import { eachLeaf, TextPieces } from "../../src/render/rendered-text.js";
 import { compileTemplate } from "../../src/template/compile.js";
 import { LoopMarks } from "../../src/template/loop-marks.js";
 import { RenderMemo } from "../../src/template/memo.js";
 import { Provenance } from "../../src/template/provenance.js";
 
 describe("loop marks", () => {
-  it("put each loop's runs in its mark's place, between the text around them", () => {
+  const run = (output: string) => ({ output, children: undefined });
+  const [a1, a2, b1] = [run("a1"), run("a2"), run("b1")];
+
+  it("put each loop's pieces in its mark's place, between the text around them", () => {
     const marks = new LoopMarks();
     marks.begin();
-    const [first, second] = [marks.mark(["a1", "a2"]), marks.mark(["b1"])];
-    expect(marks.piecesOf(`head ${first} mid ${second}`)).toEqual(["head ", "a1", "a2", " mid ", "b1"]);
-    expect(marks.piecesOf(`${first}${second}`)).toEqual(["a1", "a2", "b1"]);
+    const [first, second] = [marks.mark([a1, a2]), marks.mark([b1])];
+    expect(marks.piecesOf(`head ${first} mid ${second}`)).toEqual(["head ", a1, a2, " mid ", b1]);
+    expect(marks.piecesOf(`${first}${second}`)).toEqual([a1, a2, b1]);
   });
 
   it("give the output itself when no loop was marked", () => {
@@ -27,7 +30,7 @@ describe("loop marks", () => {
   it("give nothing when a mark is missing, repeated or out of order", () => {
     const marks = new LoopMarks();
     marks.begin();
-    const [first, second] = [marks.mark(["a"]), marks.mark(["b"])];
+    const [first, second] = [marks.mark([a1]), marks.mark([b1])];
     expect(marks.piecesOf(`${first}`)).toBeUndefined();
     expect(marks.piecesOf(`${first}${first}${second}`)).toBeUndefined();
     expect(marks.piecesOf(`${second}${first}`)).toBeUndefined();
@@ -58,11 +61,19 @@ describe("a memoized render's pieces", () => {
     t.mirror.apply([{ type: "put", key: "/p/k150", value: "changed", revision: 2 }], 2);
     const after = t.pieces() as TextPieces;
     expect(after.joined()).toBe(t.full());
-    const kept = new Set((before as TextPieces).pieces);
-    // One run of 32 iterations holds the change; every other run of both loops is the same string as before.
-    const fresh = after.pieces.filter((piece) => !kept.has(piece));
+    const leaves = (parts: TextPieces) => {
+      const out: string[] = [];
+      eachLeaf(parts.parts, (text) => out.push(text) > 0);
+      return out;
+    };
+    const kept = new Set(leaves(before as TextPieces));
+    // One run of 32 iterations holds the change; every other run of both loops is the same string as before, and every
+    // piece at the top but the one on the change's path is the same object.
+    const fresh = leaves(after).filter((leaf) => !kept.has(leaf));
     expect(fresh).toHaveLength(1);
     expect(fresh[0]).toContain("/p/k150=changed");
+    const top = new Set((before as TextPieces).parts);
+    expect(after.parts.filter((part) => typeof part !== "string" && !top.has(part))).toHaveLength(1);
   });
 
   it("come as one string, rendered afresh, when the marks did not come through", () => {
