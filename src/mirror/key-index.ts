@@ -173,7 +173,6 @@ export class KeyIndex {
   }
 }
 
-
 function trimTrailingSlash(p: string): string {
   let end = p.length;
   while (end > 0 && p[end - 1] === "/") end--;

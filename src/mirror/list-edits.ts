@@ -21,7 +21,7 @@ export interface ListEdit {
 }
 
 /** No change: every item is where it was. */
-export const NO_EDIT: ListEdit = Object.freeze({ at: 0, removed: 0, inserted: 0 });
+const NO_EDIT: ListEdit = Object.freeze({ at: 0, removed: 0, inserted: 0 });
 
 /** A patched list's version, and the splice of each of its last patches (`edits[i]` made version `version - i`). */
 interface History {

@@ -31,8 +31,8 @@ export function captureEnv(caller: LoopCaller): LoopEnv {
   const env: unknown[] = [caller.context, caller.blockParams, caller.depths, partialIdentities(caller.partials)];
   const versions: number[] = [];
   addVersion(versions, caller.context);
-  if (Array.isArray(caller.blockParams)) for (const params of caller.blockParams as unknown[]) if (Array.isArray(params)) for (const param of params) addVersion(versions, param);
-  if (Array.isArray(caller.depths)) for (const depth of caller.depths as unknown[]) addVersion(versions, depth);
+  for (const params of itemsOf(caller.blockParams)) for (const param of itemsOf(params)) addVersion(versions, param);
+  for (const depth of itemsOf(caller.depths)) addVersion(versions, depth);
   for (let frame = caller.data; frame !== undefined && frame !== null; frame = frame._parent as DataFrame | undefined) {
     const values = frameValues(frame).filter(([name]) => !MACHINERY.has(name));
     env.push(values.length);
@@ -47,6 +47,10 @@ export function captureEnv(caller: LoopCaller): LoopEnv {
 
 function addVersion(versions: number[], value: unknown): void {
   if (Array.isArray(value)) versions.push(versionOf(value));
+}
+
+function itemsOf(value: unknown): readonly unknown[] {
+  return Array.isArray(value) ? value : [];
 }
 
 export function sameEnv(a: LoopEnv, b: LoopEnv): boolean {

@@ -53,7 +53,7 @@ export class ReadIndex<R extends Reader> {
   add(reader: R): void {
     const reads = reader.reads;
     for (let i = 0; i < reads.length; i += 2) {
-      const map = this.byKind[reads[i] as Dep] as Map<string, R | SharedReaders<R>>;
+      const map = this.paths(reads[i] as Dep);
       const path = reads[i + 1] as string;
       const held = map.get(path);
       if (held === undefined) {
@@ -74,7 +74,7 @@ export class ReadIndex<R extends Reader> {
   remove(reader: R): void {
     const reads = reader.reads;
     for (let i = 0; i < reads.length; i += 2) {
-      const map = this.byKind[reads[i] as Dep] as Map<string, R | SharedReaders<R>>;
+      const map = this.paths(reads[i] as Dep);
       const path = reads[i + 1] as string;
       const held = map.get(path);
       // An empty path goes too: paths of hosts long gone would otherwise stay for the process's life.
@@ -84,7 +84,7 @@ export class ReadIndex<R extends Reader> {
 
   /** The readers of a path, no longer registered (re-rendering them registers their reads anew). */
   take(kind: Dep, path: string): Iterable<R> {
-    const map = this.byKind[kind] as Map<string, R | SharedReaders<R>>;
+    const map = this.paths(kind);
     const held = map.get(path);
     if (held === undefined) return [];
     map.delete(path);
@@ -93,6 +93,10 @@ export class ReadIndex<R extends Reader> {
 
   clear(): void {
     for (const map of this.byKind) map.clear();
+  }
+
+  private paths(kind: Dep): Map<string, R | SharedReaders<R>> {
+    return this.byKind[kind] as Map<string, R | SharedReaders<R>>;
   }
 
   /** Paths registered, of every kind. */

@@ -1,4 +1,4 @@
-import { eachLeaf, TextPieces, type TextNode, type TextPart } from "../render/rendered-text.js";
+import { eachLeaf, TextPieces, type RenderedText, type TextNode, type TextPart } from "../render/rendered-text.js";
 
 /**
  * A file's content, kept in the form it came in: text (a render, or what this process installed from
@@ -10,12 +10,12 @@ export class FileContent {
   private encoded: Buffer | undefined;
 
   /** Content a caller gives to install: bytes are copied, since the install cache may keep them. */
-  static given(content: string | TextPieces | Uint8Array): FileContent {
+  static given(content: RenderedText | Uint8Array): FileContent {
     return new FileContent(typeof content === "string" || content instanceof TextPieces ? content : Buffer.from(content));
   }
 
   /** `held`: text or bytes of this value's own (nothing else changes them). */
-  constructor(readonly held: string | TextPieces | Buffer) {}
+  constructor(readonly held: RenderedText | Buffer) {}
 
   /** The text: as given, or the bytes decoded as UTF-8 (what a diff shows). */
   text(): string {
@@ -36,21 +36,23 @@ export class FileContent {
    */
   staged(): Uint8Array {
     if (Buffer.isBuffer(this.held)) return this.held;
-    return this.encoded ?? encodeReusing(this.held instanceof TextPieces ? this.held.parts : [this.held]);
+    return this.encoded ?? encodeReusing(partsOf(this.held));
   }
 
   /**
    * Whether the two are the same bytes. Text with text (a daemon's render against what it installed)
-   * needs no encoding, and parts with parts compare the pieces both hold by identity; anything read
-   * from disk is compared byte for byte.
+   * needs no encoding, and the pieces both hold compare by identity; anything read from disk is
+   * compared byte for byte.
    */
   sameAs(other: FileContent): boolean {
     const [a, b] = [this.held, other.held];
     if (Buffer.isBuffer(a) || Buffer.isBuffer(b)) return Buffer.compare(this.bytes(), other.bytes()) === 0;
-    if (a.length !== b.length) return false;
-    if (typeof a === "string" || typeof b === "string") return this.text() === other.text();
-    return sameParts(a.parts, b.parts);
+    return a.length === b.length && sameParts(partsOf(a), partsOf(b));
   }
+}
+
+function partsOf(text: RenderedText): readonly TextPart[] {
+  return typeof text === "string" ? [text] : text.parts;
 }
 
 /** Where a walk over a render's parts is: the part it is at, at each level of blocks it went into. */

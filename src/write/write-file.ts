@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import type { CommandResult } from "../command/run-command.js";
-import type { TextPieces } from "../render/rendered-text.js";
+import type { RenderedText } from "../render/rendered-text.js";
 import { runCheck } from "./check.js";
 import { FileContent } from "./content.js";
 import { lookAtDestination, settleLook, upToDate, type DestinationLook } from "./destination.js";
@@ -69,7 +69,7 @@ export interface WriteResult {
 }
 
 /** Never throws for I/O problems: they are a `failed` result whose error names the destination and the errno. */
-export async function writeFile(content: string | TextPieces | Uint8Array, dest: string, policy: WritePolicy, overlap: WriteOverlap = {}): Promise<WriteResult> {
+export async function writeFile(content: RenderedText | Uint8Array, dest: string, policy: WritePolicy, overlap: WriteOverlap = {}): Promise<WriteResult> {
   const started = performance.now();
   const finish = (result: Omit<WriteResult, "durationMs">): WriteResult => ({ ...result, durationMs: performance.now() - started });
   const fail = (changed: boolean, previous: FileContent | null, reason: string): WriteResult =>

@@ -12,7 +12,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { describeCommand } from "../command/describe.js";
 import type { CommandResult } from "../command/run-command.js";
-import type { TextPieces } from "../render/rendered-text.js";
+import type { RenderedText } from "../render/rendered-text.js";
 import { runCheck } from "./check.js";
 import { FileContent } from "./content.js";
 import { lookAtDestination, settleLook, upToDate, type Destination, type DestinationLook } from "./destination.js";
@@ -27,7 +27,7 @@ import type { WriteResult } from "./write-file.js";
 export interface GroupMember {
   dest: string;
   /** The new content; undefined when it did not render (the installed file stays in the set). */
-  content: string | TextPieces | undefined;
+  content: RenderedText | undefined;
   mode?: number;
   uid?: number;
   gid?: number;
