@@ -1,10 +1,10 @@
 // The changes the watch benchmarks make, and waiting for their effect on the rendered files.
 /* global setTimeout, clearTimeout, setInterval, clearInterval */
-import { watch } from "node:fs";
 import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { Worker } from "node:worker_threads";
 import { LOCAL_NODE, nodeName, nodeV3 } from "./cluster.mjs";
 
 export const CONFIG_DIR = "etc/calico/confd/config";
@@ -56,48 +56,72 @@ export function tokensOf(file, content) {
 }
 
 /**
- * Watch a directory and wait for a file's content to satisfy a predicate. perch installs a file
- * by renaming its stage file over it, which inotify reports (through fs.watch) as an event naming
- * the destination: the new content is in place from that moment. Each such event starts a read of
- * the file; when the read matches, the time reported is that of the event (`at`), and the read's
- * own completion (`readAt`) is reported beside it: reading and searching a 194 KB bird.cfg is the
- * bench's work, not perch's. A 25 ms poll backs the events up; a match found by the poll alone has
- * no event, and its time is the read's. One change at a time (the latency suite), the event is the
- * rename that installed what the read saw; where a file changes many times in a row (the burst),
- * a later rename can land between an event and its read, so that suite uses `readAt`.
+ * Watch a directory and wait for a file's content to satisfy a predicate. perch installs a file by
+ * renaming its stage file over it, which inotify reports as an event naming the destination: the
+ * new content is in place from that moment. The events are stamped by a worker that does nothing
+ * else (rename-events.mjs), so the bench's own work on its main thread does not delay them. Each
+ * event starts a read of the file (a 100 ms poll backs them up); when a read matches (at `readAt`),
+ * the change's time (`at`) is that of the last event naming the file between `since` and `readAt`,
+ * or `readAt` where there was none (`byEvent` false). One change at a time (the latency suites), that
+ * event is the rename that installed what the read saw; where a file changes many times in a row
+ * (the burst), a later rename can land before the read ends, so that suite uses `readAt`.
  */
-export function watchDir(dir) {
+export async function watchDir(dir) {
+  const worker = new Worker(new URL("./rename-events.mjs", import.meta.url), { workerData: { dir } });
+  // performance.now() of this thread for a worker's process.hrtime.bigint() stamp.
+  const hrAtZero = process.hrtime.bigint() - BigInt(Math.round(performance.now() * 1e6));
+  const toNow = (hr) => Number(hr - hrAtZero) / 1e6;
+  const eventTimes = new Map();
   const waiters = new Set();
-  const watcher = watch(dir, (_type, filename) => {
-    const at = performance.now();
-    for (const w of waiters) if (filename === null || filename === w.base) w.poke(at);
+  const flushes = [];
+  await new Promise((resolve, reject) => {
+    worker.once("error", reject);
+    worker.on("message", (message) => {
+      if (message === "watching") resolve();
+      else if (message === "flushed") flushes.shift()();
+      else {
+        const at = toNow(message.hr);
+        const times = eventTimes.get(message.file) ?? [];
+        times.push(at);
+        eventTimes.set(message.file, times);
+        for (const w of waiters) if (message.file === null || message.file === w.base) w.poke();
+      }
+    });
   });
+  /** Every event the worker stamped before now has been received. */
+  const flush = () =>
+    new Promise((resolve) => {
+      flushes.push(resolve);
+      worker.postMessage("flush");
+    });
+  /** The last event naming `file` in [since, until]. */
+  const lastEvent = (file, since, until) => (eventTimes.get(file) ?? []).findLast((t) => t >= since && t <= until);
   return {
-    waitFor(file, accept, timeoutMs = 30_000) {
+    waitFor(file, accept, { timeoutMs = 30_000, since = performance.now() } = {}) {
       const full = path.join(dir, file);
       return new Promise((resolve, reject) => {
         let reading = false;
-        // Events that came while a read was in flight: the read after them is the latest one's.
+        // An event that came while a read was in flight: read again after it.
         let again = false;
-        let againAt;
         let finished = false;
         const waiter = {
           base: file,
-          poke(eventAt) {
+          poke() {
             if (finished) return;
             if (reading) {
               again = true;
-              againAt = eventAt ?? againAt;
               return;
             }
             reading = true;
             readFile(full, "utf8").then(
-              (content) => {
+              async (content) => {
                 const readAt = performance.now();
                 reading = false;
                 if (finished) return;
                 if (accept(content)) {
                   finish();
+                  await flush();
+                  const eventAt = lastEvent(file, since, readAt);
                   resolve({ at: eventAt ?? readAt, readAt, byEvent: eventAt !== undefined, content });
                 } else if (again) retry();
               },
@@ -109,12 +133,10 @@ export function watchDir(dir) {
           },
         };
         const retry = () => {
-          const at = againAt;
           again = false;
-          againAt = undefined;
-          waiter.poke(at);
+          waiter.poke();
         };
-        const poll = setInterval(() => waiter.poke(undefined), 25);
+        const poll = setInterval(() => waiter.poke(), 100);
         const timer = setTimeout(() => {
           finish();
           reject(new Error(`timed out after ${timeoutMs} ms waiting for ${full}`));
@@ -126,11 +148,12 @@ export function watchDir(dir) {
           waiters.delete(waiter);
         };
         waiters.add(waiter);
-        waiter.poke(undefined);
+        waiter.poke();
       });
     },
-    close() {
-      watcher.close();
+    async close() {
+      worker.postMessage("close");
+      await new Promise((resolve) => worker.once("exit", resolve));
     },
   };
 }
@@ -149,7 +172,7 @@ export async function putChange(client, change) {
  */
 export async function settleThroughChanges(client, dir, count, changeFor) {
   await sleep(2000);
-  const watched = watchDir(dir);
+  const watched = await watchDir(dir);
   try {
     for (let i = 0; i < count; i++) {
       const change = changeFor(i);
@@ -158,7 +181,7 @@ export async function settleThroughChanges(client, dir, count, changeFor) {
       await sleep(20);
     }
   } finally {
-    watched.close();
+    await watched.close();
   }
   await sleep(3000);
 }

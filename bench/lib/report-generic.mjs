@@ -47,7 +47,7 @@ export function genericSection(generic) {
         "read that log line (an upper bound: a line can wait in the pipe); write holds the stage file's fsync; GC is the pauses logged during the change " +
         "(they fall inside the other columns); the rest of the pass is the daemon's time from the change logged to the write logged, less the render and the write " +
         "(handing the change to the pass, its setup, logging); file seen is put → file minus put → write logged (the bench noticing the rename: " +
-        "`poll` where its 25 ms poll found the file instead of the rename's event; below zero by the directory fsync, which the write holds after the rename). A slow put is etcd's commit (or the machine's " +
+        "`poll` where no rename event was stamped and the read of its 100 ms poll timed the change; below zero by the directory fsync, which the write holds after the rename). A slow put is etcd's commit (or the machine's " +
         "other processes holding the cores) before perch is told; a slow fsync waited on the disk, which etcd's own fsyncs share:",
     );
     out.push("");

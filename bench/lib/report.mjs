@@ -197,9 +197,10 @@ export function renderMarkdown(results) {
       "`--wait 0ms:0ms` is accepted (`parseWait` in `src/util/duration.ts` takes any non-negative duration), so changes are rendered as soon as they arrive. " +
         "One change at a time, each put only after the previous change's pass has finished; half the changes give a remote node a new IPv4 address " +
         "(`bird.cfg`, the full-mesh file, changes; `bird6.cfg` is rendered too, since its keys cover `/host`, but stays unchanged), half give this node a new " +
-        "IPv4 block (`bird_aggr.cfg` changes; the bench deletes that block again, untimed, before the next change, so every new block meets the node with its three). Latency = from just before the etcd put is sent to the inotify event (fs.watch on the directory) of the rename that installed the new content: " +
-        "each event naming the file starts a read, and the change's time is that of the event whose read first shows the new content (a 25 ms poll backs the events up; " +
-        "a change found by the poll alone is timed at its read). The runs in the baseline files below timed every change at the completed read, which adds the bench's " +
+        "IPv4 block (`bird_aggr.cfg` changes; the bench deletes that block again, untimed, before the next change, so every new block meets the node with its three). Latency = from just before the etcd put is sent to the inotify event (fs.watch on the directory) of the rename that installed the new content, " +
+        "as a worker thread that does nothing else stamped it (so the bench's own reading of a 1.3 MB file or of the daemon's log cannot delay the stamp): " +
+        "each event naming the file starts a read, and once a read shows the new content the change's time is that of the last event naming the file " +
+        "before the read ended (a 100 ms poll backs the events up; a change found with no event is timed at its read). The runs in the baseline files below timed every change at the completed read, which adds the bench's " +
         "own read and search of the file and its scheduling; the second table gives this run's changes timed that way too. Render and check means come from the daemon's `/metrics` histograms over the same changes.",
     );
     out.push("");

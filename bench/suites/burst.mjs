@@ -25,7 +25,7 @@ export async function measureBurst(ctx, { size }) {
   let dir;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
-    dir = watchDir(path.join(root, CONFIG_DIR));
+    dir = await watchDir(path.join(root, CONFIG_DIR));
     await sleep(1000);
     const before = await w.metrics();
     const fromEvent = w.events.length;
@@ -69,7 +69,7 @@ export async function measureBurst(ctx, { size }) {
             const have = tokensOf(file, content);
             return tokens.every((t) => have.has(t));
           },
-          60_000,
+          { timeoutMs: 60_000 },
         ),
       ),
     );
@@ -109,7 +109,7 @@ export async function measureBurst(ctx, { size }) {
     ctx.log(`  burst ${size} nodes: ${result.passes} passes, ${result.reloads} reloads, final file ${result.lastChangeToFinalFileMs} ms after the last change (changes over ${result.changeSpanMs} ms)`);
     return result;
   } finally {
-    dir?.close();
+    await dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
     await variant.cleanup();

@@ -127,7 +127,7 @@ async function measurePairedLatency(ctx, { size, confdir, variant, pairs }) {
     }
     for (const form of FORMS) {
       await daemons[form].waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
-      dirs[form] = watchDir(path.join(roots[form], CONFIG_DIR));
+      dirs[form] = await watchDir(path.join(roots[form], CONFIG_DIR));
     }
     await sleep(200);
     const client = ctx.etcd.client();
@@ -159,7 +159,7 @@ async function measurePairedLatency(ctx, { size, confdir, variant, pairs }) {
     );
     return result;
   } finally {
-    for (const dir of Object.values(dirs)) dir.close();
+    await Promise.all(Object.values(dirs).map((dir) => dir.close()));
     for (const w of Object.values(daemons)) await w.stop();
     for (const root of Object.values(roots)) await rm(root, { recursive: true, force: true });
   }
@@ -178,14 +178,14 @@ async function profileV3(ctx, { size, name, changes }) {
   let watched;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
-    watched = watchDir(path.join(root, CONFIG_DIR));
+    watched = await watchDir(path.join(root, CONFIG_DIR));
     const client = ctx.etcd.client();
     for (let i = 0; i < changes; i++) {
       await timeChange(w, watched, client, makeAddressChange(ctx.nextChange(), size).v3);
       await sleep(5);
     }
   } finally {
-    watched?.close();
+    await watched?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
   }

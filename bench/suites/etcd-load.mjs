@@ -56,7 +56,7 @@ export async function measureEtcdLoad(ctx, { size, changes }) {
     await sleep(1000);
     const d0 = await etcdCounters(etcd);
     startup = diff(s0, d0);
-    dir = watchDir(path.join(root, CONFIG_DIR));
+    dir = await watchDir(path.join(root, CONFIG_DIR));
     await series(ctx, size, changes, async (change) => {
       await dir.waitFor(change.file, (c) => c.includes(change.needle));
       await sleep(10);
@@ -64,7 +64,7 @@ export async function measureEtcdLoad(ctx, { size, changes }) {
     await sleep(1000);
     withDaemon = diff(d0, await etcdCounters(etcd));
   } finally {
-    dir?.close();
+    await dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
   }

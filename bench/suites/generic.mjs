@@ -93,7 +93,7 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 300_000 });
     const failed = w.events.find((e) => e.outcome === "failed");
     if (failed) throw new Error(`generic ${shape}: ${JSON.stringify(failed)}`);
-    dir = watchDir(path.join(root, "out"));
+    dir = await watchDir(path.join(root, "out"));
     await sleep(200);
     const client = ctx.etcd.client();
     const samples = { value: [], added: [] };
@@ -107,7 +107,7 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
       if (kind === "added") {
         const removal = w.events.length;
         await client.delete().key(change.key);
-        await dir.waitFor(change.file, (c) => !c.includes(change.needle), 60_000);
+        await dir.waitFor(change.file, (c) => !c.includes(change.needle), { timeoutMs: 60_000 });
         await w.waitEvent((e) => e.event === "pass", { from: removal });
       }
       await sleep(2);
@@ -131,7 +131,7 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
     );
     return result;
   } finally {
-    dir?.close();
+    await dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
     await rm(confdir, { recursive: true, force: true });
@@ -171,7 +171,7 @@ function daemonTimes(events, sample, resource) {
  * collections' pauses in the change (they can fall in any of those); the rest of the daemon's pass (from the change
  * logged to the write logged, less render and write: handing the change to the pass, its setup, logging); and the
  * bench's notice of the rename (put → file minus put → write logged: below zero by the directory fsync after the
- * rename; `byEvent` false: the bench's 25 ms poll found the file, not its rename event).
+ * rename; `byEvent` false: no rename event was stamped, and the change is timed at the read of the bench's poll).
  */
 function slowestChanges(samples) {
   return [...samples]

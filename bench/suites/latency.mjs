@@ -44,7 +44,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
   let dir;
   try {
     await w.waitEvent((e) => e.event === "pass", { timeoutMs: 120_000 });
-    dir = watchDir(path.join(root, CONFIG_DIR));
+    dir = await watchDir(path.join(root, CONFIG_DIR));
     await sleep(200);
     const before = await w.metrics();
     const client = ctx.etcd.client();
@@ -107,7 +107,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
     ctx.log(`  latency ${size} nodes (${variant}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms over ${samples.length} changes`);
     return result;
   } finally {
-    dir?.close();
+    await dir?.close();
     await w.stop();
     await rm(root, { recursive: true, force: true });
     if (profileDir) {
@@ -131,7 +131,7 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
 export async function timeChange(w, dir, client, change) {
   const from = w.events.length;
   const { sentAt, ackAt } = await putChange(client, change);
-  const { at, readAt, byEvent } = await dir.waitFor(change.file, (c) => c.includes(change.needle));
+  const { at, readAt, byEvent } = await dir.waitFor(change.file, (c) => c.includes(change.needle), { since: sentAt });
   const pass = await w.waitEvent((e) => e.event === "pass", { from });
   const resource = change.file.replace(/\.cfg$/, "");
   const mine = w.events.slice(from);
