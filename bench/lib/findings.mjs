@@ -289,8 +289,15 @@ What remains, by the tables above:
   flatten the new \`bird.cfg\` and \`bird6.cfg\` for the comparison and the encoding (a sampling heap profile of the daemon over the
   burst put ~1 MB a change in the comparison and ~0.8 MB in the encoding), and the install cache kept the copy until the next
   change, so it was promoted. With the render as pieces (see the own-share section), \`--trace-gc-nvp\` over the same 20 changes:
-  allocated 59 → 21 MB, promoted 23.9 → 1.8 MB, and the burst's sampled maximum 106 → 100–104.5 MB, below the initial sync's
-  101–102 MB: VmHWM is now set by the listing and the first pass.
+  allocated 59 → 21 MB, promoted 23.9 → 1.8 MB, and the burst's sampled maximum 106 → 100–104.5 MB.
+- **What sets VmHWM at 5,000 nodes now: a compaction's own moment.** Sampled every 3 ms over eight daemon starts (a scratch
+  script, the footprint suite's series): RSS is 99–103 MB once the first pass is done and ~102 MB after the burst, and the maximum
+  is one of the two quiet-time collections (\`src/watch/idle-compaction.ts\`): the one after the burst in five starts
+  (e.g. 101.8 → 105.8 → 96.3 MB within 10 ms), the one a second after the first pass in three. A compacting collection copies the
+  live objects off the pages it empties before it gives those pages back. Tried, no better (alternating starts, VmHWM): a plain full
+  collection just before the compacting one, so that the copies could land in the space the first freed (103.9–105.7 against
+  104.2–105.1 MB; the peak moved to the collection after the first pass); \`--no-parallel-compaction\` and \`--single-threaded-gc\`
+  (104.4–108.5 MB); listing pages of 1,000 keys instead of 5,000 (102.1–103.9 against 104.0–104.7 MB, the listing 130 ms slower).
 - **V8's committed pages after a burst**: the quiet-time collection frees the objects, but at 5,000 nodes it gave back little
   of the committed heap in one trace (RSS 120 → 118 MB); V8's memory reducer, ~8 s after a full collection, gave back ~12 MB
   more (\`Mark-Compact (reduce)\` in \`--trace-gc\`), and its compaction itself raised VmHWM by ~8 MB for that moment

@@ -117,6 +117,8 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
       renderMedianMs: round(median(samples[kind].map((s) => s.renderMs).filter((x) => x !== undefined)), 2),
       writeMedianMs: round(median(samples[kind].map((s) => s.writeMs).filter((x) => x !== undefined)), 2),
       putRoundTripMedianMs: round(median(samples[kind].map((s) => s.putMs)), 2),
+      // The floor's own tail: the put round trips of the same changes, as the bench's client saw them.
+      putRoundTripMs: roundAll(summarize(samples[kind].map((s) => s.putMs))),
       changeLoggedMedianMs: round(median(samples[kind].map((s) => s.changeLoggedMs).filter((x) => x !== undefined)), 1),
       // What perch can answer for: put → file minus that put's own round trip to etcd.
       ownShareMs: roundAll(summarize(samples[kind].map((s) => s.fromPutMs - s.putMs))),

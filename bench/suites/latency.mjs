@@ -87,6 +87,9 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
       readByKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.readFromPutMs)))])),
       timedByEventByKind: Object.fromEntries(["ip", "block"].map((k) => [k, samples.filter((s) => s.kind === k && s.byEvent).length])),
       putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
+      // The floors' own tails (the targets subtract their medians): put round trips and bird -p alone.
+      putRoundTripMs: roundAll(summarize(samples.map((s) => s.putMs))),
+      checkAloneMs: variant === "shipped" ? roundAll(summarize(checkAloneTimes)) : undefined,
       passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
       anatomyByKind: Object.fromEntries(["ip", "block"].map((k) => [k, anatomy(samples.filter((s) => s.kind === k))])),
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
