@@ -302,6 +302,26 @@ export function renderMarkdown(results) {
     out.push("");
     out.push(table(["nodes", "conf.d", "mean render bird.cfg", "mean render bird6.cfg", "mean render bird_aggr.cfg", "mean check_cmd (bird.cfg)", "bird -p -c alone (median / p99)", "of that, starting a shell (median)", "etcd put round trip (median / p99)"], means));
     out.push("");
+    const shares = [];
+    for (const size of Object.keys(lat)) {
+      const c = lat[size].shipped;
+      if (!c?.ownShareByKind || !c.ownShareLessOwnCheckByKind) continue;
+      for (const [kind, what] of [["ip", "address change"], ["block", "new block"]]) {
+        const target = c.ownShareByKind[kind];
+        const own = c.ownShareLessOwnCheckByKind[kind];
+        shares.push([size, what, `${ms(target.p50)} / ${ms(target.p99)}`, `${ms(own.p50)} / ${ms(own.p99)}`]);
+      }
+    }
+    if (shares.length > 0) {
+      out.push(
+        "Perch's own share as the targets define it (put → file minus the put's round trip and bird -p alone's median), and beside it, not a target, " +
+          "each change's put → file minus its put's round trip and its own check as the daemon timed it (`checkMs`: handing the command to the spare shell " +
+          "to its exit, so perch's handoff is subtracted too). The second leaves out BIRD's spread from one parse to the next, which the first keeps in its p99:",
+      );
+      out.push("");
+      out.push(table(["nodes", "change", "own share p50 / p99 (the targets)", "less each change's own check p50 / p99"], shares));
+      out.push("");
+    }
   }
 
   const burst = results.burst;

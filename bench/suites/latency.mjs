@@ -102,6 +102,12 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
         checkAloneMs === undefined
           ? undefined
           : Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs - s.putMs - checkAloneMs)))])),
+      // Beside it, not a target: each change's own check, as the daemon timed it, subtracted instead of
+      // bird -p alone's median, so BIRD's spread from one parse to the next leaves the tail.
+      ownShareLessOwnCheckByKind:
+        variant === "shipped"
+          ? Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k && s.checkMs !== undefined).map((s) => s.fromPutMs - s.putMs - s.checkMs)))]))
+          : undefined,
       // The tail's own anatomy: the slowest changes of each kind, with the etcd put's round trip
       // beside the daemon's render and write, so a p99 can be put down to etcd or to perch.
       slowestByKind: Object.fromEntries(["ip", "block"].map((k) => [k, slowest(samples.filter((s) => s.kind === k))])),
