@@ -152,8 +152,7 @@ export async function watchDir(dir) {
       });
     },
     async close() {
-      worker.postMessage("close");
-      await new Promise((resolve) => worker.once("exit", resolve));
+      await worker.terminate();
     },
   };
 }
