@@ -177,7 +177,9 @@ way to carry from one process to the next beyond the bytecode the launcher alrea
 The host's speed moves these rows between full runs: the run on 84083fc read 103.3 ms for the example and 319.3 ms for 1,000
 nodes with Node's own start at 34.7 ms; the run on 5c65c60 (whose only change on these paths is that the writer no longer encodes an installed file a
 second time) read 74.2 and 257.7 ms with it
-at 21.5 ms. Compare within one run, and against \`node -e 0\` in the same run. Measured apart on a quiet machine, alternating the
+at 21.5 ms. Three full runs of the same one-shot code on one day (93c8465, 26b358b, bacc4b3, which changed only the bench's
+watch suites) read 80.3, 81.5 and 108 ms for the example and 264.7, 282.7 and 373.2 ms for 1,000 nodes, with Node's own start at
+23.4, 24.3 and 28.1 ms. Compare within one run, and against \`node -e 0\` in the same run. Measured apart on a quiet machine, alternating the
 build of 7c48022 with 84083fc (2 × 20 runs, spawn to exit, no \`NODE_EXTRA_CA_CERTS\`): 79.2 / 78.0 ms against 78.5 / 79.6 ms, no
 difference. Alternating more than four builds makes
 each start compile afresh (the launcher keeps four code caches): ~110 ms for every build.
