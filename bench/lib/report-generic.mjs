@@ -30,7 +30,7 @@ export function genericSection(generic) {
       for (const [kind, what] of KINDS) {
         const k = r[kind];
         const own = k.ownShareMs;
-        rows.push([size, shape, what, r.changes, ms(k.latencyMs.p50), ms(k.latencyMs.p99), ms(k.latencyMs.max), own ? `${ms(own.p50)} / ${ms(own.p99)}` : "–", ms(k.renderMedianMs), ms(k.writeMedianMs), k.putRoundTripMs ? `${ms(k.putRoundTripMs.p50)} / ${ms(k.putRoundTripMs.p99)}` : `${ms(k.putRoundTripMedianMs)} / –`, ms(k.changeLoggedMedianMs), k.gcMs ? `${ms(k.gcMs.p99)} / ${ms(k.gcMs.max)}` : "–"]);
+        rows.push([size, shape, what, r.changes, ms(k.latencyMs.p50), ms(k.latencyMs.p99), ms(k.latencyMs.max), own ? `${ms(own.p50)} / ${ms(own.p99)}` : "–", ms(k.renderMedianMs), ms(k.writeMedianMs), `${ms(k.putRoundTripMs.p50)} / ${ms(k.putRoundTripMs.p99)}`, ms(k.changeLoggedMedianMs), k.gcMs ? `${ms(k.gcMs.p99)} / ${ms(k.gcMs.max)}` : "–"]);
         for (const s of k.slowest ?? []) {
           const gc = s.gcMs > 0 ? `${ms(s.gcMs)} (${s.gcKinds.join(", ")})` : "–";
           slowest.push([size, shape, what, ms(s.fromPutMs), ms(s.putMs), ms(s.changeLoggedMs), ms(s.toDaemonMs), ms(s.renderMs), ms(s.writeMs), ms(s.fsyncMs), gc, ms(s.passRestMs), ms(s.noticeMs), s.byEvent ? "rename" : "poll"]);

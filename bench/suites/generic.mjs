@@ -116,7 +116,6 @@ async function measureShape(ctx, { size, shape, changes, nodeArgs }) {
       latencyMs: roundAll(summarize(samples[kind].map((s) => s.fromPutMs))),
       renderMedianMs: round(median(samples[kind].map((s) => s.renderMs).filter((x) => x !== undefined)), 2),
       writeMedianMs: round(median(samples[kind].map((s) => s.writeMs).filter((x) => x !== undefined)), 2),
-      putRoundTripMedianMs: round(median(samples[kind].map((s) => s.putMs)), 2),
       // The floor's own tail: the put round trips of the same changes, as the bench's client saw them.
       putRoundTripMs: roundAll(summarize(samples[kind].map((s) => s.putMs))),
       changeLoggedMedianMs: round(median(samples[kind].map((s) => s.changeLoggedMs).filter((x) => x !== undefined)), 1),

@@ -75,42 +75,38 @@ export async function measureLatency(ctx, { size, confdir, variant, changes, pro
     const after = await w.metrics();
     const checkAloneMs = variant === "shipped" ? round(median(checkAloneTimes), 2) : undefined;
     const all = samples.map((s) => s.fromPutMs);
+    /** `f` of each kind's samples, by kind. */
+    const perKind = (f) => Object.fromEntries(["ip", "block"].map((k) => [k, f(samples.filter((s) => s.kind === k))]));
     const result = {
       size,
       variant,
       changes: samples.length,
       latencyMs: roundAll(summarize(all)),
-      byKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs)))])),
+      byKind: perKind((of) => roundAll(summarize(of.map((s) => s.fromPutMs)))),
       fromAckMs: roundAll(summarize(samples.map((s) => s.fromAckMs))),
       // The same changes timed the old way, at the bench's completed read of the file (which adds
       // reading and searching it, and the bench's own scheduling), and how many had an event.
-      readByKind: Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.readFromPutMs)))])),
-      timedByEventByKind: Object.fromEntries(["ip", "block"].map((k) => [k, samples.filter((s) => s.kind === k && s.byEvent).length])),
-      putRoundTripMedianMs: round(median(samples.map((s) => s.putMs)), 2),
+      readByKind: perKind((of) => roundAll(summarize(of.map((s) => s.readFromPutMs)))),
+      timedByEventByKind: perKind((of) => of.filter((s) => s.byEvent).length),
       // The floors' own tails (the targets subtract their medians): put round trips and bird -p alone.
       putRoundTripMs: roundAll(summarize(samples.map((s) => s.putMs))),
       checkAloneMs: variant === "shipped" ? roundAll(summarize(checkAloneTimes)) : undefined,
-      passMedianMsByKind: Object.fromEntries(["ip", "block"].map((k) => [k, round(median(samples.filter((s) => s.kind === k).map((s) => s.passMs)), 1)])),
-      anatomyByKind: Object.fromEntries(["ip", "block"].map((k) => [k, anatomy(samples.filter((s) => s.kind === k))])),
+      passMedianMsByKind: perKind((of) => round(median(of.map((s) => s.passMs)), 1)),
+      anatomyByKind: perKind(anatomy),
       renderMeans: histogramMeans(before, after, "perch_render_duration_seconds", "resource"),
       checkMeans: histogramMeans(before, after, "perch_check_duration_seconds", "resource"),
       checkAloneMedianMs: checkAloneMs,
       spawnAloneMedianMs: variant === "shipped" ? round(median(spawnAloneTimes), 2) : undefined,
       // Issue 21's "perch's own share": each change's put → file minus that put's own round trip and
       // the median of bird -p alone on the installed set (the floors outside perch, same run).
-      ownShareByKind:
-        checkAloneMs === undefined
-          ? undefined
-          : Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k).map((s) => s.fromPutMs - s.putMs - checkAloneMs)))])),
+      ownShareByKind: checkAloneMs === undefined ? undefined : perKind((of) => roundAll(summarize(of.map((s) => s.fromPutMs - s.putMs - checkAloneMs)))),
       // Beside it, not a target: each change's own check, as the daemon timed it, subtracted instead of
       // bird -p alone's median, so BIRD's spread from one parse to the next leaves the tail.
       ownShareLessOwnCheckByKind:
-        variant === "shipped"
-          ? Object.fromEntries(["ip", "block"].map((k) => [k, roundAll(summarize(samples.filter((s) => s.kind === k && s.checkMs !== undefined).map((s) => s.fromPutMs - s.putMs - s.checkMs)))]))
-          : undefined,
+        variant === "shipped" ? perKind((of) => roundAll(summarize(of.filter((s) => s.checkMs !== undefined).map((s) => s.fromPutMs - s.putMs - s.checkMs)))) : undefined,
       // The tail's own anatomy: the slowest changes of each kind, with the etcd put's round trip
       // beside the daemon's render and write, so a p99 can be put down to etcd or to perch.
-      slowestByKind: Object.fromEntries(["ip", "block"].map((k) => [k, slowest(samples.filter((s) => s.kind === k))])),
+      slowestByKind: perKind(slowest),
       rawMs: all.map((x) => round(x, 2)),
     };
     ctx.log(`  latency ${size} nodes (${variant}): p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms over ${samples.length} changes`);

@@ -1,4 +1,4 @@
-import { eachLeaf, TextPieces, type RenderedText, type TextNode, type TextPart } from "../render/rendered-text.js";
+import { eachLeaf, TextPieces, textOf, type RenderedText, type TextNode, type TextPart } from "../render/rendered-text.js";
 
 /**
  * A file's content, kept in the form it came in: text (a render, or what this process installed from
@@ -19,8 +19,7 @@ export class FileContent {
 
   /** The text: as given, or the bytes decoded as UTF-8 (what a diff shows). */
   text(): string {
-    if (typeof this.held === "string") return this.held;
-    return this.held instanceof TextPieces ? this.held.joined() : this.held.toString("utf8");
+    return Buffer.isBuffer(this.held) ? this.held.toString("utf8") : textOf(this.held);
   }
 
   // Bytes of their own: what a comparison with bytes or an in-place write needs.
